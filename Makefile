@@ -1,0 +1,25 @@
+# The two commands a new user needs (see README): `make run` and `make test`.
+VENV := .venv/bin
+
+.PHONY: run test setup setup-dev lint format bench
+
+run: setup
+	$(VENV)/streamlit run app.py
+
+test: setup-dev
+	$(VENV)/ruff check .
+	$(VENV)/ruff format --check .
+	$(VENV)/python -m pytest
+
+setup:
+	./scripts/setup.sh
+
+setup-dev:
+	./scripts/setup.sh --dev
+
+format: setup-dev
+	$(VENV)/ruff format .
+	$(VENV)/ruff check --fix .
+
+bench: setup-dev
+	$(VENV)/python -m bench

@@ -1,0 +1,204 @@
+"""The command line: train, list, evaluate, stop and delete runs in the same store as the app.
+
+python -m classifier train --preset "Tutorial MLP" --epochs 10
+python -m classifier runs
+python -m classifier evaluate RUN
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+
+from classifier.data import DatasetError
+from classifier.models import OPTIMIZERS, PRESETS, SCHEDULES, STRATEGIES, preset_config
+from classifier.runs import RunError, RunStore, RunWriter
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+# Flags of `train`, each overriding the preset's value when given.
+TRAIN_FLAGS = {
+    "epochs": int,
+    "batch_size": int,
+    "learning_rate": float,
+    "optimizer": str,
+    "schedule": str,
+    "hidden_units": int,
+    "dropout": float,
+    "validation_split": float,
+    "seed": int,
+    "train_limit": int,
+    "strategy": str,
+    "devices": int,
+}
+CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "strategy": STRATEGIES}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m classifier",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--runs-dir",
+        help="run store folder (default: $CLASSIFIER_RUNS_DIR or runs/ in the project)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a model and save it as a run")
+    train.add_argument("--preset", default="Tutorial MLP", choices=list(PRESETS))
+    train.add_argument("--name", default="", help="a name for the run")
+    for flag, kind in TRAIN_FLAGS.items():
+        train.add_argument(f"--{flag.replace('_', '-')}", type=kind, choices=CHOICES.get(flag))
+    train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
+    train.add_argument("--quiet", action="store_true", help="no Keras progress bar")
+
+    commands.add_parser("runs", help="list the runs")
+    evaluate = commands.add_parser("evaluate", help="print a run's test loss and accuracy")
+    evaluate.add_argument("run")
+    stop = commands.add_parser("stop", help="ask a training run to stop")
+    stop.add_argument("run")
+    delete = commands.add_parser("delete", help="delete a run that is not training")
+    delete.add_argument("run")
+
+    # Internal: the job manager's worker process (trains a run it already created).
+    worker = commands.add_parser("worker")
+    worker.add_argument("run")
+    worker.add_argument("--lock-fd", type=int, required=True)
+    worker.add_argument("--parent-pid", type=int, default=0)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    store = RunStore(args.runs_dir) if args.runs_dir else RunStore()
+    try:
+        return COMMANDS[args.command](args, store)
+    except (RunError, DatasetError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def command_train(args, store: RunStore) -> int:
+    given = {flag: getattr(args, flag) for flag in TRAIN_FLAGS}
+    overrides = {flag: value for flag, value in given.items() if value is not None}
+    if args.augment is not None:
+        overrides["augment"] = args.augment
+    config = preset_config(args.preset, **overrides)
+    if _is_non_chief_worker():
+        # Multi-worker training: only the chief writes to the shared store (as TF advises).
+        store = RunStore(tempfile.mkdtemp(prefix="classifier-worker-"))
+    active = store.active_runs()
+    if active:
+        raise RunError(f"Run '{active[0].name}' is still training; one run at a time.")
+    from classifier.training import run_training  # late: imports TensorFlow
+
+    writer = store.create_run(config.to_dict(), args.name)
+    print(f"run {writer.run_id} in {writer.path}", flush=True)
+    result = run_training(writer, verbose=0 if args.quiet else 1)
+    print(
+        f"{result['status']}: test loss {result['test_loss']:.4f}, "
+        f"test accuracy {result['test_accuracy']:.4f}"
+    )
+    print(f"run id: {writer.run_id}")
+    return 0
+
+
+def command_worker(args, store: RunStore) -> int:
+    # Ctrl-C in the server's terminal reaches us too; the server's exit is what ends us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if args.parent_pid:
+        _exit_when_parent_dies(args.parent_pid)
+    from classifier.training import run_training
+
+    writer = RunWriter(args.run, store.run_dir(args.run), lock_fd=args.lock_fd)
+    run_training(writer, verbose=2)
+    return 0
+
+
+def command_runs(args, store: RunStore) -> int:
+    runs = store.list_runs()
+    if not runs:
+        print(f"no runs in {store.root}")
+        return 0
+    print(f"{'RUN':40} {'PRESET':13} {'STATUS':11} {'EPOCHS':>7} {'TEST ACC':>8} {'TIME':>7}")
+    for run in runs:
+        accuracy = f"{run.test_accuracy:.4f}" if run.test_accuracy is not None else "-"
+        duration = f"{run.duration_s:.0f}s" if run.duration_s is not None else "-"
+        epochs = f"{run.epochs_done}/{run.epochs_planned}"
+        print(
+            f"{run.run_id:40} {run.preset[:13]:13} {run.status:11} {epochs:>7} "
+            f"{accuracy:>8} {duration:>7}"
+        )
+    return 0
+
+
+def command_evaluate(args, store: RunStore) -> int:
+    from classifier.data import load_dataset, scale_images
+
+    model = store.load_model(args.run)
+    test = load_dataset().test
+    loss, accuracy = model.evaluate(
+        scale_images(test.images), test.labels.astype("int32"), batch_size=256, verbose=0
+    )
+    print(json.dumps({"run": args.run, "test_loss": loss, "test_accuracy": accuracy}))
+    return 0
+
+
+def command_stop(args, store: RunStore) -> int:
+    store.get(args.run)
+    store.request_stop(args.run)
+    print(f"asked run {args.run} to stop")
+    return 0
+
+
+def command_delete(args, store: RunStore) -> int:
+    store.delete(args.run)
+    print(f"deleted run {args.run}")
+    return 0
+
+
+COMMANDS = {
+    "train": command_train,
+    "worker": command_worker,
+    "runs": command_runs,
+    "evaluate": command_evaluate,
+    "stop": command_stop,
+    "delete": command_delete,
+}
+
+
+def _exit_when_parent_dies(parent_pid: int) -> None:
+    """A worker must not outlive the server that started it (it would be invisible)."""
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(EXIT_INTERRUPTED)  # hard exit: the run shows as interrupted
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _is_non_chief_worker() -> bool:
+    """With TF_CONFIG, only the chief (or worker 0 when there is no chief) is in charge."""
+    tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    task = tf_config.get("task", {})
+    if task.get("type") != "worker":
+        return False
+    has_chief = "chief" in tf_config.get("cluster", {})
+    return has_chief or int(task.get("index", 0)) > 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Training jobs that outlive a page: one worker process per job, one job at a time.
+
+The app never trains in Streamlit's script thread (a widget click would abort `fit()`).
+`JobManager.start` creates the run, then starts `python -m classifier worker RUN`, which
+inherits the run's lock. The run store is the only contract between the two: the page
+polls it, Stop writes a flag file into it, and any tab or process sees the same job.
+
+The worker dies with the server (it watches its parent), so a killed server leaves an
+"interrupted" run rather than an orphan that keeps two cores busy.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from classifier.models import TrainConfig
+from classifier.runs import PROJECT_ROOT, RunStore
+
+WORKER_LOG = "worker.log"
+
+
+class JobBusyError(RuntimeError):
+    """Another run is training; this machine trains one at a time."""
+
+
+class JobManager:
+    """Starts and stops training workers for one run store. Thread-safe."""
+
+    def __init__(self, store: RunStore):
+        self.store = store
+        self._lock = threading.Lock()
+        self._processes: dict[str, subprocess.Popen] = {}
+
+    def start(self, config: TrainConfig, name: str = "") -> str:
+        """Start training `config` in a worker process; return the new run's id."""
+        config.validate()
+        with self._lock:
+            self._reap()
+            active = self.store.active_runs()
+            if active:
+                raise JobBusyError(
+                    f"Run '{active[0].name}' is still training, and this machine trains one "
+                    "model at a time. Wait for it to finish, or stop it first."
+                )
+            writer = self.store.create_run(config.to_dict(), name)
+            with open(writer.path / WORKER_LOG, "ab") as log:
+                process = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "classifier",
+                        "--runs-dir",
+                        str(self.store.root),
+                        "worker",
+                        writer.run_id,
+                        "--lock-fd",
+                        str(writer.lock_fd),
+                        "--parent-pid",
+                        str(os.getpid()),
+                    ],
+                    cwd=PROJECT_ROOT,
+                    pass_fds=(writer.lock_fd,),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            writer.release()  # the worker holds the run's lock from now on
+            self._processes[writer.run_id] = process
+            return writer.run_id
+
+    def stop(self, run_id: str) -> None:
+        """Ask the job to stop after its current batch; its model is kept."""
+        self.store.request_stop(run_id)
+
+    def wait(self, run_id: str, timeout: float | None = None) -> int | None:
+        """Wait for a worker this manager started; its exit code (None if unknown)."""
+        process = self._processes.get(run_id)
+        return process.wait(timeout) if process else None
+
+    def _reap(self) -> None:
+        # Collect finished workers so they do not linger as zombies.
+        for run_id, process in list(self._processes.items()):
+            if process.poll() is not None:
+                del self._processes[run_id]
+
+
+_managers: dict[Path, JobManager] = {}
+_managers_lock = threading.Lock()
+
+
+def get_job_manager(store: RunStore | None = None) -> JobManager:
+    """The process-wide manager for a store (module-level, not in Streamlit's cache,
+    so "Clear cache" cannot forget a running job)."""
+    store = store or RunStore()
+    key = store.root.resolve()
+    with _managers_lock:
+        if key not in _managers:
+            _managers[key] = JobManager(RunStore(key))
+        return _managers[key]
