@@ -1,0 +1,117 @@
+"""The Train page in Chromium: a real job, live charts, page switches, a second tab, Stop."""
+
+import os
+import re
+import time
+
+import pytest
+from conftest import assert_no_exception, wait_for_app
+
+from classifier.runs import RunStore
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = os.environ.get("SCREENSHOT_DIR")  # set to docs/screenshots to refresh the README
+
+
+def open_page(page, url: str) -> None:
+    page.goto(url)
+    wait_for_app(page)
+    # The sidebar lists our pages once app.py's st.navigation has run.
+    page.get_by_test_id("stSidebarNav").get_by_text("Verify").wait_for()
+
+
+def set_slider(page, label: str, steps_right: int) -> None:
+    """Move a slider to its minimum, then `steps_right` steps up, with the keyboard."""
+    slider = page.get_by_label(label)
+    slider.focus()
+    slider.press("Home")
+    for _ in range(steps_right):
+        slider.press("ArrowRight")
+    page.keyboard.press("Tab")  # commit the value
+    wait_for_app(page)
+
+
+def choose(page, label: str, option: str) -> None:
+    page.get_by_role("combobox", name=label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_for_app(page)
+
+
+def status_badge(page, status: str):
+    """The badge beside the shown run's name."""
+    return page.locator(".stMarkdownBadge", has_text=status)
+
+
+def batch_points(page) -> int:
+    """How many points the live per-batch loss curve has (read from plotly's own data)."""
+    return page.evaluate(
+        """() => {
+            const plots = [...document.querySelectorAll('.js-plotly-plot')];
+            const live = plots.find(p => p.layout && p.layout.annotations &&
+                p.layout.annotations.some(a => a.text === 'Loss per batch'));
+            return live ? live.data[0].x.length : 0;
+        }"""
+    )
+
+
+def shot(page, name: str) -> None:
+    if SCREENSHOTS:
+        page.screenshot(path=os.path.join(SCREENSHOTS, name), full_page=True)
+
+
+def test_one_epoch_run_on_a_slice_shows_its_results(app_server, page):
+    open_page(page, f"{app_server.url}/train")
+    set_slider(page, "Epochs (passes over all training images)", 0)  # 1 epoch
+    page.get_by_text("More settings").click()
+    set_slider(page, "Training images (0 = all 60,000)", 5)  # 5,000 images
+    page.get_by_label("Run name (optional)").fill("browser one epoch")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Train").click()
+
+    status_badge(page, "completed").wait_for(timeout=90_000)
+    wait_for_app(page)
+    body = page.inner_text("body")
+    assert "browser one epoch" in body
+    accuracy = re.search(r"Test accuracy\s*(\d+\.\d+)%", body)
+    assert accuracy and float(accuracy.group(1)) > 50, body[:1500]
+    assert_no_exception(page)
+    shot(page, "train-results.png")
+
+
+def test_live_job_survives_page_switches_and_stops_from_a_second_tab(app_server, page):
+    open_page(page, f"{app_server.url}/train")
+    choose(page, "Model", "Small CNN")
+    page.get_by_role("button", name="Train").click()
+
+    # Live charts gain points while it trains.
+    page.get_by_text("Loss per batch").first.wait_for(timeout=60_000)
+    first = batch_points(page)
+    page.wait_for_timeout(2500)
+    assert batch_points(page) > first > 0
+    shot(page, "train-live.png")
+
+    # Away to the Dataset page and back: the job goes on and the page finds it again.
+    page.get_by_test_id("stSidebarNav").get_by_text("Dataset").click()
+    wait_for_app(page)
+    page.get_by_test_id("stSidebarNav").get_by_text("Train").click()
+    page.get_by_text(re.compile(r"Epoch \d+ of 12")).wait_for(timeout=30_000)
+    assert_no_exception(page)
+
+    # A second tab sees the same job and stops it.
+    second = page.context.new_page()
+    open_page(second, f"{app_server.url}/train")
+    second.get_by_text(re.compile(r"Epoch \d+ of 12")).wait_for(timeout=30_000)
+    second.get_by_role("button", name="Stop").click()
+    status_badge(second, "stopped").wait_for(timeout=60_000)
+    # The first tab's polling notices too.
+    status_badge(page, "stopped").wait_for(timeout=30_000)
+    assert_no_exception(page)
+    assert_no_exception(second)
+
+    stopped = [run for run in RunStore(app_server.runs_dir).list_runs() if run.status == "stopped"]
+    assert stopped and stopped[0].has_model and stopped[0].preset == "Small CNN"
+    deadline = time.monotonic() + 5
+    while RunStore(app_server.runs_dir).active_runs() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not RunStore(app_server.runs_dir).active_runs()
