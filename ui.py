@@ -8,9 +8,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from classifier.data import DatasetError, FashionMNIST, load_dataset
 from classifier.dataset_view import SplitStats, compute_split_stats
+
+
+def route_through_app() -> None:
+    """Make a deep link (e.g. /dataset) on a fresh server go through app.py's router.
+
+    Streamlit still supports the old "pages/ folder" mode: until some run calls
+    st.navigation, it runs a page file directly, without app.py (no page config, a raw
+    sidebar). Every page calls this first: it switches that mode off and reruns, and the
+    rerun goes through st.navigation to the same page.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 @st.cache_resource(show_spinner="Loading Fashion-MNIST...")
@@ -48,3 +62,50 @@ def sync_query_params(values: Mapping[str, str | None]) -> None:
                 del st.query_params[name]
         elif st.query_params.get(name) != value:
             st.query_params[name] = value
+
+
+# --- Verify page: cached model, predictions and saliency (added for pages/verify.py) --------
+# Every cache is keyed by the run store's folder, the run id and the model's sha256, never by
+# an array: a retrained or replaced model gets new entries, and nothing big is hashed.
+
+
+@st.cache_resource(show_spinner="Loading the model...", max_entries=4)
+def get_model(runs_root: str, run_id: str, model_sha256: str | None):
+    """A run's Keras model, loaded once per server (raises ModelLoadError, never cached)."""
+    import gc
+
+    from classifier.runs import RunStore
+
+    model = RunStore(runs_root).load_model(run_id)
+    # Once Keras is imported, Streamlit calls keras.backend.clear_session() after every
+    # script run, and that runs gc.collect() over TensorFlow's ~350,000 objects: 0.1-1 s
+    # per rerun on this machine. Freezing what exists now (modules, TensorFlow, the model:
+    # all long-lived) takes it out of every later collection, which then takes milliseconds.
+    gc.collect()
+    gc.freeze()
+    return model
+
+
+@st.cache_resource(show_spinner="Predicting the 10,000 test images...", max_entries=4)
+def get_test_probabilities(runs_root: str, run_id: str, model_sha256: str | None):
+    """Softmax probabilities (10000, 10) of a run's model on the test set, read-only."""
+    from classifier.data import scale_images
+    from classifier.predictions import probabilities
+
+    model = get_model(runs_root, run_id, model_sha256)
+    probs = probabilities(model, scale_images(get_dataset().test.images))
+    probs.setflags(write=False)
+    return probs
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def get_saliency(runs_root: str, run_id: str, model_sha256: str | None, index: int, method: str):
+    """The saliency map of one test image for its predicted class (small: cache_data)."""
+    from classifier.data import scale_images
+    from classifier.predictions import saliency
+
+    model = get_model(runs_root, run_id, model_sha256)
+    return saliency(model, scale_images(get_dataset().test.images[index]), method=method)
+
+
+# --- End of the Verify page block -----------------------------------------------------------

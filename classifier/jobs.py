@@ -15,10 +15,11 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from classifier.models import TrainConfig
-from classifier.runs import PROJECT_ROOT, RunStore
+from classifier.runs import FAILED, PROJECT_ROOT, RunStore, RunWriter
 
 WORKER_LOG = "worker.log"
 
@@ -47,30 +48,43 @@ class JobManager:
                     "model at a time. Wait for it to finish, or stop it first."
                 )
             writer = self.store.create_run(config.to_dict(), name)
-            with open(writer.path / WORKER_LOG, "ab") as log:
-                process = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "classifier",
-                        "--runs-dir",
-                        str(self.store.root),
-                        "worker",
-                        writer.run_id,
-                        "--lock-fd",
-                        str(writer.lock_fd),
-                        "--parent-pid",
-                        str(os.getpid()),
-                    ],
-                    cwd=PROJECT_ROOT,
-                    pass_fds=(writer.lock_fd,),
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
+            try:
+                process = self._spawn(writer)
+            except BaseException as error:  # no worker: the run must not look alive
+                writer.write_status(
+                    status=FAILED,
+                    error=f"Could not start the training process: {error}",
+                    finished_at=time.time(),
                 )
-            writer.release()  # the worker holds the run's lock from now on
+                raise
+            finally:
+                writer.release()  # the worker holds the run's lock from now on
             self._processes[writer.run_id] = process
             return writer.run_id
+
+    def _spawn(self, writer: RunWriter) -> subprocess.Popen:
+        with open(writer.path / WORKER_LOG, "ab") as log:
+            return subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "classifier",
+                    "--runs-dir",
+                    # Absolute: the worker runs in the project folder, not in our cwd.
+                    str(self.store.root.resolve()),
+                    "worker",
+                    writer.run_id,
+                    "--lock-fd",
+                    str(writer.lock_fd),
+                    "--parent-pid",
+                    str(os.getpid()),
+                ],
+                cwd=PROJECT_ROOT,
+                pass_fds=(writer.lock_fd,),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def stop(self, run_id: str) -> None:
         """Ask the job to stop after its current batch; its model is kept."""

@@ -166,9 +166,19 @@ def _styled(figure: go.Figure) -> go.Figure:
     return figure
 
 
-_MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~$:")
+_MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~$:@")
+
+
+# GFM turns bare "http://...", "www.x.y" and "a@b.c" into links after escapes are resolved, so
+# a backslash cannot stop it; an invisible word joiner before ".", ":" and "@" does.
+_NO_AUTOLINK = set(".:@")
+WORD_JOINER = "\u2060"
 
 
 def escape_markdown(text: str) -> str:
-    """User text (run names) for st.markdown: shown literally, never as markup or HTML."""
-    return "".join("\\" + char if char in _MARKDOWN_SPECIAL else char for char in str(text))
+    """User text (run names) for st.markdown: shown literally, never as markup, HTML or a link."""
+    return "".join(
+        (WORD_JOINER if char in _NO_AUTOLINK else "")
+        + ("\\" + char if char in _MARKDOWN_SPECIAL else char)
+        for char in str(text)
+    )

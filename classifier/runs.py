@@ -26,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import threading
 import time
@@ -54,7 +55,7 @@ MODEL_FILE = "model.keras"
 STOP_FILE = "stop"
 LOCK_FILE = ".lock"
 
-RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")  # \Z: "$" would accept a final "\n"
 
 
 class RunError(RuntimeError):
@@ -156,10 +157,28 @@ def append_json_line(handle, record: dict, durable: bool = True) -> None:
         os.fsync(handle.fileno())
 
 
+def is_regular_file(path: Path) -> bool:
+    """A real file, not a link: a run's files are never links (one could lead out of the
+    store, e.g. a "model.keras" served for download that is really someone's secrets)."""
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
+def read_run_file(path: Path) -> bytes:
+    """The bytes of a run's file; OSError for a link or anything but a regular file."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)  # a link at `path` fails with ELOOP
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "Not a regular file", str(path))
+        return handle.read()
+
+
 def read_json_lines(path: Path) -> list[dict]:
     """Every complete, valid JSON object line; a truncated or garbage line is skipped."""
     try:
-        text = path.read_text(errors="replace")
+        text = read_run_file(path).decode(errors="replace")
     except OSError:
         return []
     records = []
@@ -281,8 +300,11 @@ class RunStore:
             return []
         infos = []
         for entry in self.root.iterdir():
-            if entry.is_dir() and RUN_ID_PATTERN.match(entry.name):
-                infos.append(self._read_info(entry.name, entry))
+            if entry.is_symlink() or not (entry.is_dir() and RUN_ID_PATTERN.match(entry.name)):
+                continue  # run_dir() refuses links that lead out of the store: so do we
+            if not ((entry / CONFIG_FILE).exists() or (entry / STATUS_FILE).exists()):
+                continue  # not a run (or one being created): never offer to delete it
+            infos.append(self._read_info(entry.name, entry))
         infos.sort(key=lambda info: (info.started_at or 0, info.run_id), reverse=True)
         return infos
 
@@ -323,7 +345,7 @@ class RunStore:
         """Load a run's model with Keras' safe mode, after checking its sha256."""
         info = self.get(run_id)
         path = self.model_path(run_id)
-        if not path.is_file():
+        if not is_regular_file(path):
             raise ModelLoadError(f"Run {info.name!r} has no saved model.")
         expected = info.model_sha256
         if expected and sha256_file(path) != expected:
@@ -349,7 +371,7 @@ class RunStore:
         info.status_data = status if isinstance(status, dict) else {}
         info.name = str(info.config.get("name") or run_id)
         info.preset = str(info.config.get("preset", ""))
-        info.has_model = (path / MODEL_FILE).is_file()
+        info.has_model = is_regular_file(path / MODEL_FILE)
         info.epochs_planned = _as_int(info.config.get("epochs"))
         if not isinstance(status, dict):
             info.status = FAILED
@@ -368,6 +390,7 @@ class RunStore:
         if info.status == RUNNING and not is_locked(path):
             info.status = INTERRUPTED
             info.error = info.error or "The training process ended without finishing the run."
+            _remove_temp_files(path)  # a process killed mid-save left them; nobody will finish
         end = info.finished_at or (time.time() if info.status == RUNNING else None)
         if end is None and metrics:
             end = _as_float(metrics[-1].get("time"))
@@ -435,21 +458,24 @@ class _IncrementalJsonLines:
 
     def read(self, path: Path) -> list[dict]:
         try:
-            stat = path.stat()
+            info = path.lstat()
         except OSError:
             return []
+        if not stat.S_ISREG(info.st_mode):
+            return []  # a link: never followed (see is_regular_file)
         with self._lock:
-            inode, offset, rows = self._cache.get(path, (stat.st_ino, 0, []))
-            if inode != stat.st_ino or stat.st_size < offset:
+            inode, offset, rows = self._cache.get(path, (info.st_ino, 0, []))
+            if inode != info.st_ino or info.st_size < offset:
                 offset, rows = 0, []
-            if stat.st_size > offset:
-                with open(path, "rb") as handle:
+            if info.st_size > offset:
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+                with open(fd, "rb") as handle:
                     handle.seek(offset)
-                    chunk = handle.read(stat.st_size - offset)
+                    chunk = handle.read(info.st_size - offset)
                 complete = chunk.rfind(b"\n") + 1  # a half-written last line waits
                 rows = rows + _parse_lines(chunk[:complete])
                 offset += complete
-            self._cache[path] = (stat.st_ino, offset, rows)
+            self._cache[path] = (info.st_ino, offset, rows)
             return rows
 
 
@@ -466,9 +492,18 @@ def _parse_lines(chunk: bytes) -> list[dict]:
 _BATCH_READER = _IncrementalJsonLines()
 
 
+def _remove_temp_files(run_path: Path) -> None:
+    """Delete the half-written files of a dead writer (see save_model_atomically and
+    atomic_write_bytes for their names). Only call this while nobody holds the run's lock."""
+    for pattern in (f".{Path(MODEL_FILE).stem}.tmp-*.keras", ".*.tmp"):
+        for leftover in run_path.glob(pattern):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
 def _read_json(path: Path):
     try:
-        return json.loads(path.read_text())
+        return json.loads(read_run_file(path))
     except (OSError, ValueError):
         return None
 

@@ -115,8 +115,8 @@ def make_recorder(writer: RunWriter, config: TrainConfig, steps_per_epoch: int):
 
 def run_training(writer: RunWriter, verbose: int | str = 0) -> dict:
     """Train the run described by `writer.config` to the end, or until Stop; return status."""
-    config = TrainConfig.from_dict(writer.config).validate()
     try:
+        config = TrainConfig.from_dict(writer.config).validate()  # a bad config is "failed"
         configure_devices(config)
         return _train(writer, config, verbose)
     except BaseException as error:
@@ -144,7 +144,8 @@ def _train(writer: RunWriter, config: TrainConfig, verbose) -> dict:
     x_test = scale_images(dataset.test.images)
     y_test = dataset.test.labels.astype("int32")
 
-    train_count = int(round(limit * (1 - config.validation_split)))
+    # Keras keeps the first floor(n * (1 - split)) samples for training: count as it does.
+    train_count = int(math.floor(limit * (1.0 - config.validation_split)))
     steps_per_epoch = math.ceil(train_count / global_batch)
     writer.write_status(
         strategy=config.strategy,

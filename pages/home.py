@@ -2,6 +2,10 @@
 
 import streamlit as st
 
+import ui
+
+ui.route_through_app()
+
 st.title("Fashion-MNIST Studio")
 st.markdown(
     "Teach a computer to recognise clothes from small pictures, and check what it learned. "

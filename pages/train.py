@@ -4,6 +4,7 @@ from dataclasses import replace
 
 import streamlit as st
 
+import ui
 from classifier.jobs import JobBusyError, get_job_manager
 from classifier.models import OPTIMIZERS, PRESETS, SCHEDULES, TrainConfig
 from classifier.reporting import (
@@ -16,6 +17,8 @@ from classifier.reporting import (
     training_progress,
 )
 from classifier.runs import RUNNING, STOP_FILE, RunError, RunStore
+
+ui.route_through_app()
 
 POLL_SECONDS = 1.0
 SHOWN_RUN = "train_shown_run"  # session key: the run whose results are shown

@@ -1,0 +1,38 @@
+"""The app as a whole in Chromium: the router, and deep links on a fresh server."""
+
+import pytest
+from conftest import AppServer, assert_no_exception, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+
+def test_deep_link_on_a_fresh_server_goes_through_the_router(tmp_path, page):
+    # The first request after start-up is a page URL, not "/": Streamlit's old pages/ mode
+    # would run the page without app.py (no title, a raw file list as navigation).
+    server = AppServer(tmp_path / "runs", tmp_path / "streamlit.log")
+    try:
+        server.wait_healthy()
+        page.goto(f"{server.url}/train")
+        wait_for_app(page)
+        navigation = page.get_by_test_id("stSidebarNav")
+        navigation.get_by_text("Verify").wait_for()
+        assert "Home" in navigation.inner_text() and "app" not in navigation.inner_text()
+        assert page.title() == "Fashion-MNIST Studio"
+        assert page.locator("h1").first.inner_text() == "Train a model"
+        assert_no_exception(page)
+    finally:
+        server.stop()
+
+
+def test_home_links_to_every_page(app_server, page):
+    page.goto(app_server.url)
+    wait_for_app(page)
+    for label, heading in [
+        ("Open the Dataset page", "The Fashion-MNIST dataset"),
+        ("Open the Train page", "Train a model"),
+    ]:
+        page.get_by_role("link", name=label).click()
+        page.locator("h1", has_text=heading).wait_for()
+        assert_no_exception(page)
+        page.go_back()
+        wait_for_app(page)

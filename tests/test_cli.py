@@ -1,0 +1,138 @@
+"""The command line, run as a user runs it: `python -m classifier ...` in a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from classifier.runs import COMPLETED, STOP_FILE, RunStore
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(runs_dir: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.run(
+        [sys.executable, "-m", "classifier", "--runs-dir", str(runs_dir), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """`train` once for the whole module: (runs folder, run id, completed process)."""
+    runs_dir = tmp_path_factory.mktemp("cli") / "runs"
+    result = cli(runs_dir, "train", "--preset", "Tutorial MLP", "--epochs", "1",
+                 "--train-limit", "2000", "--quiet", "--name", "cli run")  # fmt: skip
+    match = re.search(r"^run id: (\S+)$", result.stdout, re.MULTILINE)
+    assert result.returncode == 0 and match, result.stdout + result.stderr
+    return runs_dir, match.group(1), result
+
+
+def test_train_prints_the_test_accuracy_and_stores_a_completed_run(trained):
+    runs_dir, run_id, result = trained
+    match = re.search(r"^completed: test loss ([\d.]+), test accuracy ([\d.]+)$", result.stdout,
+                      re.MULTILINE)  # fmt: skip
+    assert match, result.stdout
+    accuracy = float(match.group(2))
+    assert 0.5 < accuracy <= 1
+    assert "Epoch 1/1" not in result.stdout  # --quiet: no Keras progress bar
+    info = RunStore(runs_dir).get(run_id)
+    assert (info.status, info.name, info.epochs_done) == (COMPLETED, "cli run", 1)
+    assert info.test_accuracy == pytest.approx(accuracy, abs=1e-4)
+
+
+def test_runs_lists_the_run(trained):
+    runs_dir, run_id, _ = trained
+    result = cli(runs_dir, "runs")
+    assert result.returncode == 0, result.stderr
+    header, *rows = result.stdout.splitlines()
+    assert header.split() == ["RUN", "PRESET", "STATUS", "EPOCHS", "TEST", "ACC", "TIME"]
+    assert len(rows) == 1
+    assert rows[0].startswith(run_id) and "Tutorial MLP" in rows[0]
+    assert "completed" in rows[0] and "1/1" in rows[0]
+
+
+def test_runs_in_an_empty_store_says_so(tmp_path):
+    result = cli(tmp_path / "nothing-here", "runs")
+    assert result.returncode == 0
+    assert result.stdout.startswith("no runs in ")
+
+
+def test_evaluate_prints_json_with_the_test_accuracy(trained):
+    runs_dir, run_id, _ = trained
+    result = cli(runs_dir, "evaluate", run_id)
+    assert result.returncode == 0, result.stderr
+    scores = json.loads(result.stdout.strip().splitlines()[-1])
+    assert scores["run"] == run_id
+    recorded = RunStore(runs_dir).get(run_id)
+    assert scores["test_accuracy"] == pytest.approx(recorded.test_accuracy, abs=1e-4)
+    assert scores["test_loss"] == pytest.approx(recorded.test_loss, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["evaluate", "no-such-run"], "No run named 'no-such-run'"),
+        (["evaluate", "../etc"], "Not a valid run id"),
+        (["stop", "no-such-run"], "No run named"),
+        (["delete", "no-such-run"], "No run named"),
+        (["train", "--epochs", "0"], "Epochs must be between 1 and 200"),
+    ],
+)
+def test_a_bad_request_is_one_error_line_and_exit_code_1(tmp_path, args, message):
+    result = cli(tmp_path / "runs", *args)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["train", "--preset", "GPT"],
+        ["train", "--epochs", "many"],
+        ["train", "--optimizer", "lion"],
+        ["frobnicate"],
+        [],
+    ],
+)
+def test_a_malformed_command_is_a_usage_error_with_exit_code_2(tmp_path, args):
+    result = cli(tmp_path / "runs", *args)
+    assert result.returncode == 2
+    assert "usage:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_stop_and_delete(runs_root):
+    store = RunStore(runs_root)
+    live = store.create_run({"preset": "Tutorial MLP", "epochs": 5}, name="live")  # we hold it
+
+    result = cli(runs_root, "stop", live.run_id)
+    assert result.returncode == 0 and f"asked run {live.run_id} to stop" in result.stdout
+    assert (live.path / STOP_FILE).exists()
+    assert live.stop_requested  # what the training loop checks after every batch
+
+    result = cli(runs_root, "delete", live.run_id)
+    assert result.returncode == 1 and "still training" in result.stderr
+    assert live.path.is_dir()
+
+    live.release()  # the trainer ended (here: without finishing)
+    assert "interrupted" in cli(runs_root, "runs").stdout
+    result = cli(runs_root, "delete", live.run_id)
+    assert result.returncode == 0 and f"deleted run {live.run_id}" in result.stdout
+    assert not live.path.exists()
+    assert cli(runs_root, "runs").stdout.startswith("no runs in ")

@@ -1,0 +1,91 @@
+"""The model presets and the training configuration a user edits on the Train page."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from classifier.models import PRESETS, TrainConfig, build_model, preset_config
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_each_preset_builds_a_model_that_outputs_ten_logits(name):
+    config = preset_config(name)
+    model = build_model(config, steps_per_epoch=10)
+    batch = np.random.default_rng(0).random((2, 28, 28), dtype=np.float32)
+    logits = np.asarray(model(batch, training=False))
+    assert logits.shape == (2, 10)
+    assert np.isfinite(logits).all()
+    assert model.count_params() > 0
+    # Compiled, so `fit` can start right away; the loss takes logits, as the tutorial's does.
+    assert model.optimizer is not None
+    assert model.loss.get_config()["from_logits"] is True
+
+
+def test_presets_differ_as_their_summaries_promise():
+    assert PRESETS["Tutorial MLP"].defaults == TrainConfig(preset="Tutorial MLP")
+    assert PRESETS["Best CNN"].defaults.epochs > PRESETS["Small CNN"].defaults.epochs
+    for preset in PRESETS.values():
+        assert preset.summary
+        preset.defaults.validate()  # every preset's own defaults are valid
+
+
+def test_the_tutorial_mlp_is_exactly_the_tutorial_model():
+    model = build_model(preset_config("Tutorial MLP"), steps_per_epoch=10)
+    # Flatten 784 -> Dense 128 -> Dense 10: 784*128+128 + 128*10+10 parameters.
+    assert model.count_params() == 784 * 128 + 128 + 128 * 10 + 10
+
+
+def test_preset_config_applies_overrides_and_validates_them():
+    config = preset_config("Small CNN", epochs=3, train_limit=6000)
+    assert (config.preset, config.epochs, config.train_limit) == ("Small CNN", 3, 6000)
+    assert config.batch_size == PRESETS["Small CNN"].defaults.batch_size
+    with pytest.raises(ValueError, match="Epochs"):
+        preset_config("Small CNN", epochs=0)
+    with pytest.raises(ValueError, match="Unknown preset"):
+        preset_config("Huge Transformer")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"preset": "ResNet"}, "Unknown preset"),
+        ({"epochs": 0}, "Epochs must be between 1 and 200"),
+        ({"epochs": 201}, "Epochs must be between 1 and 200"),
+        ({"batch_size": 0}, "Batch size"),
+        ({"batch_size": 5000}, "Batch size"),
+        ({"learning_rate": 0.0}, "learning rate"),
+        ({"learning_rate": -0.1}, "learning rate"),
+        ({"learning_rate": 2.0}, "learning rate"),
+        ({"optimizer": "lion"}, "optimizer must be one of"),
+        ({"schedule": "step"}, "schedule must be one of"),
+        ({"hidden_units": 0}, "Hidden units"),
+        ({"dropout": 1.0}, "Dropout"),
+        ({"dropout": -0.1}, "Dropout"),
+        ({"validation_split": 0.5}, "validation split"),
+        ({"validation_split": -0.1}, "validation split"),
+        ({"train_limit": -1}, "training limit"),
+        ({"train_limit": 60_001}, "training limit"),
+        ({"strategy": "tpu"}, "strategy must be one of"),
+        ({"devices": 0}, "Devices"),
+    ],
+)
+def test_validate_rejects_bad_values_with_a_message_a_user_can_act_on(change, message):
+    config = dataclasses.replace(TrainConfig(), **change)
+    with pytest.raises(ValueError, match=message):
+        config.validate()
+
+
+def test_validate_returns_the_config_when_it_is_fine():
+    config = TrainConfig(epochs=1, train_limit=1000, validation_split=0.1)
+    assert config.validate() is config
+
+
+def test_from_dict_round_trips_and_ignores_unknown_keys():
+    config = preset_config("Best CNN", epochs=5)
+    stored = {**config.to_dict(), "name": "my run", "written_by": "a newer version"}
+    assert TrainConfig.from_dict(stored) == config
+    # An old config.json with fewer keys gets today's defaults for the rest.
+    assert TrainConfig.from_dict({"preset": "Small CNN"}) == TrainConfig(preset="Small CNN")
