@@ -105,7 +105,8 @@ def command_train(args, store: RunStore) -> int:
     from classifier.training import run_training  # late: imports TensorFlow
 
     writer = store.create_run(config.to_dict(), args.name)
-    print(f"run {writer.run_id} in {writer.path}", flush=True)
+    print(f"run {writer.run_id} in {writer.path} (Ctrl-C stops it and keeps the model)", flush=True)
+    _stop_on_first_interrupt(store, writer.run_id)
     result = run_training(writer, verbose=0 if args.quiet else 1)
     print(
         f"{result['status']}: test loss {result['test_loss']:.4f}, "
@@ -177,6 +178,18 @@ COMMANDS = {
     "stop": command_stop,
     "delete": command_delete,
 }
+
+
+def _stop_on_first_interrupt(store: RunStore, run_id: str) -> None:
+    """The first Ctrl-C stops training after the current batch, like the app's Stop button;
+    a second one aborts at once."""
+
+    def handle(signum, frame):
+        store.request_stop(run_id)
+        print("\nstopping after this batch; Ctrl-C again to abort", file=sys.stderr, flush=True)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    signal.signal(signal.SIGINT, handle)
 
 
 def _exit_when_parent_dies(parent_pid: int) -> None:

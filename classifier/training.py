@@ -72,6 +72,7 @@ def make_recorder(writer: RunWriter, config: TrainConfig, steps_per_epoch: int):
             self.epoch_started = time.time()
             self.last_batch = 0
             self.last_flush = 0.0
+            self.saved_digest = None  # sha256 of the checkpoint of the current weights, if any
             self.batches = writer.open_log(BATCHES_FILE)
             self.metrics = writer.open_log(METRICS_FILE)
 
@@ -83,6 +84,7 @@ def make_recorder(writer: RunWriter, config: TrainConfig, steps_per_epoch: int):
         def on_train_batch_end(self, batch, logs=None):
             now = time.time()
             self.last_batch = batch + 1
+            self.saved_digest = None  # the weights moved on since the last checkpoint
             record = {"epoch": self.epoch, "batch": batch + 1, "steps": steps_per_epoch}
             record.update(_floats(logs))
             # Buffered write; flushed a few times a second so the page sees it quickly.
@@ -103,8 +105,8 @@ def make_recorder(writer: RunWriter, config: TrainConfig, steps_per_epoch: int):
             record["time"] = time.time()
             record["learning_rate"] = _current_rate(self.model)
             append_json_line(self.metrics, record)
-            digest = save_model_atomically(self.model, writer.path / MODEL_FILE)
-            writer.write_status(epochs_done=epoch + 1, model_sha256=digest)
+            self.saved_digest = save_model_atomically(self.model, writer.path / MODEL_FILE)
+            writer.write_status(epochs_done=epoch + 1, model_sha256=self.saved_digest)
 
         def close(self):
             self.batches.close()
@@ -174,7 +176,8 @@ def _train(writer: RunWriter, config: TrainConfig, verbose) -> dict:
         recorder.close()
 
     status = STOPPED if recorder.stopped_early else COMPLETED
-    digest = save_model_atomically(model, writer.path / MODEL_FILE)
+    # The last epoch's checkpoint is the final model, unless a Stop cut an epoch short.
+    digest = recorder.saved_digest or save_model_atomically(model, writer.path / MODEL_FILE)
     test_loss, test_accuracy = model.evaluate(
         x_test, y_test, batch_size=256, verbose=0, return_dict=False
     )

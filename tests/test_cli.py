@@ -136,3 +136,45 @@ def test_stop_and_delete(runs_root):
     assert result.returncode == 0 and f"deleted run {live.run_id}" in result.stdout
     assert not live.path.exists()
     assert cli(runs_root, "runs").stdout.startswith("no runs in ")
+
+
+def test_ctrl_c_stops_training_and_keeps_the_model(tmp_path):
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "classifier",
+            "--runs-dir",
+            str(tmp_path),
+            "train",
+            "--preset",
+            "Small CNN",
+            "--epochs",
+            "5",
+            "--train-limit",
+            "20000",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    store = RunStore(tmp_path)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until it really trains
+        runs = store.list_runs()
+        if runs and store.read_batches(runs[0].run_id):
+            break
+        time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err[-2000:]
+    assert "stopping after this batch" in err
+    assert "stopped: test loss" in out
+    (run,) = store.list_runs()
+    assert run.status == "stopped" and run.has_model
+    store.load_model(run.run_id)
