@@ -13,18 +13,23 @@ from streamlit.runtime.pages_manager import PagesManager
 from classifier.data import DatasetError, FashionMNIST, load_dataset
 from classifier.dataset_view import SplitStats, compute_split_stats
 
+ROUTED_ONCE = "ui_routed_once"  # session key: this session was sent through app.py once
+
 
 def route_through_app() -> None:
     """Make a deep link (e.g. /dataset) on a fresh server go through app.py's router.
 
     Streamlit still supports the old "pages/ folder" mode: until some run calls
     st.navigation, it runs a page file directly, without app.py (no page config, a raw
-    sidebar). Every page calls this first: it switches that mode off and reruns, and the
-    rerun goes through st.navigation to the same page.
+    sidebar). Every page calls this first: it switches that mode off and reruns once, and
+    the rerun goes through st.navigation to the same page. Once per session only: AppTest
+    turns the mode back on before every run, and a rerun there would swallow clicks.
     """
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        if not st.session_state.get(ROUTED_ONCE):
+            st.session_state[ROUTED_ONCE] = True
+            st.rerun()
 
 
 @st.cache_resource(show_spinner="Loading Fashion-MNIST...")

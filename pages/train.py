@@ -98,7 +98,7 @@ def results_panel(run_id: str) -> None:
     try:
         info = store.get(run_id)
     except RunError as error:
-        st.warning(str(error))
+        st.warning(escape_markdown(str(error)))
         return
     st.markdown(f"#### {escape_markdown(info.name)}")
     st.badge(info.status, color=STATUS_COLORS.get(info.status, "gray"))
@@ -110,7 +110,7 @@ def results_panel(run_id: str) -> None:
     cols[2].metric("Epochs", f"{info.epochs_done} of {info.epochs_planned}")
     cols[3].metric("Training time", format_duration(info.duration_s))
     if info.error and info.status != "completed":
-        st.warning(info.error)
+        st.warning(escape_markdown(info.error))
     metrics = store.read_metrics(run_id)
     if metrics:
         st.plotly_chart(epoch_curves_figure(metrics), key="train_result_epochs")
@@ -177,7 +177,7 @@ def runs_section(runs) -> None:
                 st.session_state.pop("train_delete_confirm", None)
                 st.rerun()
             except RunError as error:
-                st.error(str(error))
+                st.error(escape_markdown(str(error)))
 
 
 st.title("Train a model")
@@ -206,7 +206,7 @@ with settings:
             st.session_state[SHOWN_RUN] = manager.start(config.validate(), name)
             st.rerun()
         except (JobBusyError, ValueError) as error:
-            st.error(str(error))
+            st.error(escape_markdown(str(error)))
     if active:
         st.caption("One model trains at a time on this machine.")
 with main:
@@ -215,7 +215,9 @@ with main:
     elif runs:
         # A finished job, or a link with ?run=..., chooses the run shown; the URL follows.
         labels = {run.run_id: run.label for run in runs}
-        wanted = st.session_state.pop(SHOWN_RUN, None) or st.query_params.get("run")
+        wanted = st.session_state.pop(SHOWN_RUN, None)
+        if wanted is None and "train_view_run" not in st.session_state:
+            wanted = st.query_params.get("run")  # a link, on its first run only
         if wanted in labels:
             st.session_state.train_view_run = wanted
         shown = st.selectbox("Show run", list(labels), format_func=labels.get, key="train_view_run")

@@ -18,7 +18,7 @@ def open_page(page, url: str) -> None:
     page.goto(url)
     wait_for_app(page)
     # The sidebar lists our pages once app.py's st.navigation has run.
-    page.get_by_test_id("stSidebarNav").get_by_text("Verify").wait_for()
+    page.get_by_test_id("stSidebarNav").get_by_text("Home", exact=True).wait_for()
 
 
 def set_slider(page, label: str, steps_right: int) -> None:
