@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="Fashion-MNIST Studio", page_icon=":material/checkroom:", layout="wide")
+st.set_page_config(
+    page_title="Fashion-MNIST Studio", page_icon=":material/checkroom:", layout="wide"
+)
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),

@@ -57,9 +57,23 @@ class AppServer:
         env = {**os.environ, "CLASSIFIER_RUNS_DIR": str(runs_dir)}
         self.log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.port",
+                str(self.port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
 
     def wait_healthy(self, timeout: float = 60) -> None:
@@ -120,7 +134,9 @@ def page(browser):
 
 def wait_for_app(page, timeout_ms: int = 60_000) -> None:
     """Wait until Streamlit is connected and idle, as Streamlit's own e2e tests do."""
-    page.wait_for_selector("[data-testid='stAppViewContainer']", state="attached", timeout=timeout_ms)
+    page.wait_for_selector(
+        "[data-testid='stAppViewContainer']", state="attached", timeout=timeout_ms
+    )
     page.wait_for_timeout(200)
     page.wait_for_selector(
         "[data-testid='stApp'][data-test-connection-state='CONNECTED']",
@@ -137,3 +153,58 @@ def wait_for_app(page, timeout_ms: int = 60_000) -> None:
 def assert_no_exception(page) -> None:
     """No Streamlit exception box is shown."""
     assert page.locator("[data-testid='stException']").count() == 0, page.inner_text("body")[:2000]
+
+
+# --- Verify page fixtures (tests/test_*verify*.py, tests/test_predictions.py) ---------------
+
+
+class TrainedRun:
+    """A completed run in a scratch store: `root` is the store folder."""
+
+    def __init__(self, root: Path, run_id: str):
+        self.root = root
+        self.run_id = run_id
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory) -> TrainedRun:
+    """A Tutorial MLP trained for 1 epoch on 3,000 images (a few seconds), once per session."""
+    from classifier.models import preset_config
+    from classifier.runs import RunStore
+    from classifier.training import run_training
+
+    root = tmp_path_factory.mktemp("verify-runs")
+    config = preset_config("Tutorial MLP", epochs=1, train_limit=3000)
+    writer = RunStore(root).create_run(config.to_dict(), "verify-test")
+    run_training(writer)
+    return TrainedRun(root, writer.run_id)
+
+
+@pytest.fixture(scope="session")
+def verify_server(app_server, trained_run):
+    """The live app with the trained run in its store (copied: the same files training
+    would write there, without training a second time)."""
+    import shutil
+
+    target = app_server.runs_dir / trained_run.run_id
+    if not target.exists():
+        shutil.copytree(trained_run.root / trained_run.run_id, target)
+    return app_server
+
+
+def shirt_png(background: int = 255, colour: int = 40, size: int = 300) -> bytes:
+    """A dark T-shirt shape on a light background, as a user might photograph one."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (size, size), background)
+    points = [(0.1, 0.2), (0.35, 0.1), (0.65, 0.1), (0.9, 0.2), (0.95, 0.4), (0.75, 0.35)]
+    points += [(0.75, 0.9), (0.25, 0.9), (0.25, 0.35), (0.05, 0.4)]
+    ImageDraw.Draw(image).polygon([(x * size, y * size) for x, y in points], fill=colour)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# --- End of the Verify page fixtures ---------------------------------------------------------

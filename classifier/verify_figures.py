@@ -1,0 +1,549 @@
+"""Figure factories of the Verify page: each returns a `go.Figure` and never renders it.
+
+They redraw the tutorial's `plot_image` (the picture, with "predicted confidence% (true)"
+under it, blue when right and red when wrong) and `plot_value_array` (ten grey bars, the
+predicted one red, the true one blue, so a right answer shows a single blue bar).
+
+Clickable figures follow DESIGN.md "Plotly clicks": plotly reports no selection on images
+or heatmaps, so images lie under a scatter of nearly invisible markers whose `customdata`
+carries what a click means (an image index, or a (true, predicted) cell).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image
+
+from classifier.data import CLASS_NAMES
+
+# The tutorial's colours (matplotlib's "blue", "red" and "#777777"), in the app's palette.
+RIGHT_COLOR = "#1f77b4"
+WRONG_COLOR = "#d62728"
+OTHER_COLOR = "#777777"
+# An upload has no true class: its predicted bar is neither right nor wrong.
+UNKNOWN_COLOR = "#ff7f0e"
+HIGHLIGHT_COLOR = "#ff7f0e"
+TEXT_COLOR = "#1b1f24"
+GRID_COLOR = "#e5e5e5"
+BACKGROUND_COLOR = "#ffffff"
+BAR_PANEL_GREY = 244  # the light panel behind each cell's bars in the grid
+FONT_FAMILY = "sans-serif"
+# The tutorial's `cmap=plt.cm.binary`: 0 is white and 1 is black, dark clothes on white.
+BINARY_COLORSCALE = [[0.0, "#ffffff"], [1.0, "#000000"]]
+# Transparent where nothing matters, warm and opaque where the model looked.
+SALIENCY_COLORSCALE = [
+    [0.0, "rgba(255, 80, 0, 0.0)"],
+    [0.15, "rgba(255, 80, 0, 0.0)"],
+    [0.5, "rgba(255, 60, 0, 0.55)"],
+    [1.0, "rgba(255, 220, 0, 0.95)"],
+]
+# Nearly, not fully, transparent markers: the combination checked to report clicks.
+MARKER_OPACITY = 0.01
+CONFIDENCE_FORMAT = "{name} {percent:2.0f}% ({true})"  # the tutorial's xlabel
+IMAGE_FIGURE_PX = 215  # the single picture: its label must fit under it at 13 px
+
+
+def prediction_label(probabilities: np.ndarray, true_label: int | None) -> tuple[str, str]:
+    """The tutorial's caption, "Ankle boot 99% (Ankle boot)", and its colour."""
+    predicted = int(np.argmax(probabilities))
+    percent = 100 * float(np.max(probabilities))
+    if true_label is None:
+        return f"{CLASS_NAMES[predicted]} {percent:2.0f}%", UNKNOWN_COLOR
+    text = CONFIDENCE_FORMAT.format(
+        name=CLASS_NAMES[predicted], percent=percent, true=CLASS_NAMES[true_label]
+    )
+    return text, RIGHT_COLOR if predicted == true_label else WRONG_COLOR
+
+
+def bar_colors(probabilities: np.ndarray, true_label: int | None) -> list[str]:
+    """Grey bars; the predicted one red, then the true one blue (overriding a right red)."""
+    colors = [OTHER_COLOR] * len(probabilities)
+    predicted = int(np.argmax(probabilities))
+    if true_label is None:
+        colors[predicted] = UNKNOWN_COLOR
+        return colors
+    colors[predicted] = WRONG_COLOR
+    colors[int(true_label)] = RIGHT_COLOR
+    return colors
+
+
+# Figures are built from one layout dict: plotly's update_layout()/update_xaxes()/
+# add_shape() re-validate the figure each time and cost several milliseconds apiece.
+
+
+def _image_axes(size: int = 28) -> dict:
+    """Layout entries for axes that show a picture: no ticks, square pixels, row 0 on top."""
+    hidden = {"showticklabels": False, "showgrid": False, "zeroline": False, "ticks": ""}
+    return {
+        "xaxis": {"range": [-0.5, size - 0.5], **hidden},
+        "yaxis": {
+            "range": [size - 0.5, -0.5],
+            **hidden,
+            "scaleanchor": "x",
+            "constrain": "domain",
+        },
+    }
+
+
+def _pixels_01(image: np.ndarray) -> np.ndarray:
+    """uint8 0-255 or float 0-1 pixels as float 0-1."""
+    image = np.asarray(image)
+    return image / 255.0 if image.dtype == np.uint8 else image.astype(np.float64)
+
+
+def prediction_image_figure(
+    image: np.ndarray, probabilities: np.ndarray, true_label: int | None, title: str = ""
+) -> go.Figure:
+    """One picture with the tutorial's label under it (blue when right, red when wrong)."""
+    label, color = prediction_label(probabilities, true_label)
+    layout = _image_axes()
+    layout["xaxis"]["title"] = {"text": label, "font": {"color": color, "size": 13}, "standoff": 6}
+    layout.update(
+        width=IMAGE_FIGURE_PX,
+        height=IMAGE_FIGURE_PX + (65 if title else 40),
+        margin={"l": 4, "r": 4, "t": 30 if title else 5, "b": 35},
+        plot_bgcolor=BACKGROUND_COLOR,
+    )
+    if title:
+        layout["title"] = {"text": title, "x": 0.02, "xanchor": "left", "font": {"size": 13}}
+    heatmap = go.Heatmap(
+        z=_pixels_01(image),
+        zmin=0,
+        zmax=1,
+        colorscale=BINARY_COLORSCALE,
+        showscale=False,
+        hovertemplate="row %{y}, column %{x}: %{z:.2f}<extra></extra>",
+    )
+    return go.Figure(heatmap, layout)
+
+
+def uploaded_image_figure(pixels: np.ndarray, probabilities: np.ndarray) -> go.Figure:
+    """The 28 x 28 input made from an upload, drawn like the test images, with its label."""
+    return prediction_image_figure(pixels, probabilities, None, title="What the model sees")
+
+
+def value_bars_figure(probabilities: np.ndarray, true_label: int | None) -> go.Figure:
+    """Ten confidence bars with class names; hover shows the exact probability."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    bars = go.Bar(
+        x=list(CLASS_NAMES),
+        y=probabilities,
+        marker_color=bar_colors(probabilities, true_label),
+        customdata=np.arange(len(CLASS_NAMES)),
+        hovertemplate="%{x}: %{y:.2%}<br>probability %{y:.6f}<extra></extra>",
+    )
+    layout = {
+        "height": IMAGE_FIGURE_PX + 40,
+        "margin": {"l": 40, "r": 5, "t": 8, "b": 80},
+        "yaxis": {
+            "range": [0, 1],
+            "tickformat": ".0%",
+            "tickfont": {"size": 10},
+            "gridcolor": GRID_COLOR,
+        },
+        "xaxis": {"tickangle": -55, "tickfont": {"size": 10}},
+        "plot_bgcolor": BACKGROUND_COLOR,
+        "bargap": 0.25,
+    }
+    return go.Figure(bars, layout)
+
+
+# --- The grid ------------------------------------------------------------------------------
+
+# Cell geometry in image pixels: margin, picture, gap, bar panel, margin; caption below.
+CELL_MARGIN = 2
+BAR_GAP = 3
+BAR_PANEL_WIDTH = 28
+BAR_PITCH = BAR_PANEL_WIDTH / 10
+BAR_WIDTH = 2.1
+CELL_WIDTH = CELL_MARGIN + 28 + BAR_GAP + BAR_PANEL_WIDTH + CELL_MARGIN
+AVERAGE_CHAR_WIDTH = 0.58  # times the font size, for a sans-serif caption
+MIN_FONT_SIZE, MAX_FONT_SIZE = 9, 13
+
+
+def _png_data_uri(gray: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(gray, mode="L").convert("RGB").save(buffer, format="PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _caption_layout(captions: Sequence[str], cell_px: float) -> tuple[list[str], int, int]:
+    """Captions on one line when they fit at a readable size, else broken before "(true)"."""
+    longest = max((len(text) for text in captions), default=1)
+    size = math.floor(0.95 * cell_px / (AVERAGE_CHAR_WIDTH * longest))
+    if size >= MIN_FONT_SIZE + 1:
+        return list(captions), min(size, MAX_FONT_SIZE), 1
+    broken = [text.replace(" (", "<br>(") for text in captions]
+    longest = max(len(line) for text in broken for line in text.split("<br>"))
+    size = math.floor(0.95 * cell_px / (AVERAGE_CHAR_WIDTH * longest))
+    return broken, int(min(MAX_FONT_SIZE, max(MIN_FONT_SIZE, size))), 2
+
+
+def bar_color_codes(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """bar_colors for many rows at once, as codes into GRID_BAR_COLORSCALE (n, 10).
+
+    Plotly validates a list of colour strings one by one (about 0.1 ms each): numbers on a
+    three-colour scale keep a 10 x 6 grid of bars fast to build.
+    """
+    probabilities = np.asarray(probabilities)
+    rows = np.arange(len(probabilities))
+    codes = np.full(probabilities.shape, OTHER_CODE, dtype=np.int8)
+    codes[rows, probabilities.argmax(axis=1)] = WRONG_CODE
+    codes[rows, np.asarray(labels, dtype=np.int64)] = RIGHT_CODE
+    return codes
+
+
+OTHER_CODE, RIGHT_CODE, WRONG_CODE = 0, 1, 2
+GRID_BAR_COLORSCALE = [[0.0, OTHER_COLOR], [0.5, RIGHT_COLOR], [1.0, WRONG_COLOR]]
+CODE_COLORS = {OTHER_CODE: OTHER_COLOR, RIGHT_CODE: RIGHT_COLOR, WRONG_CODE: WRONG_COLOR}
+
+
+def prediction_grid_figure(
+    images: np.ndarray,
+    probabilities: np.ndarray,
+    labels: np.ndarray,
+    indices: Sequence[int] | np.ndarray,
+    columns: int,
+    highlight_index: int | None = None,
+    width_px: int = 440,
+) -> go.Figure:
+    """The tutorial's grid of predictions: each cell a picture, its label, and ten bars.
+
+    images (n, 28, 28) uint8, probabilities (n, 10), labels (n,), indices: the test-set
+    number of each image, which a click on its picture (or one of its bars) reports as
+    customdata. A handful of traces whatever the size of the grid (one mosaic image, one
+    bar trace, one marker trace, two caption traces: right in blue, wrong in red), so that
+    it stays fast to build and to send.
+    """
+    images, labels = np.asarray(images), np.asarray(labels, dtype=np.int64)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    index_array = np.asarray(indices, dtype=np.int64)
+    count = len(images)
+    if not (len(probabilities) == len(labels) == len(index_array) == count):
+        raise ValueError("Give one probability row, label and index per image.")
+    if columns < 1:
+        raise ValueError(f"columns must be at least 1, not {columns}.")
+    scale = width_px / (columns * CELL_WIDTH)  # screen pixels per image pixel
+    captions = [prediction_label(probabilities[i], int(labels[i])) for i in range(count)]
+    texts, font_size, lines = _caption_layout([text for text, _ in captions], CELL_WIDTH * scale)
+    caption_height = math.ceil(lines * font_size * 1.3 / scale) + CELL_MARGIN
+    cell_height = CELL_MARGIN + 28 + caption_height
+    rows = max(1, math.ceil(count / columns))
+
+    row_of, column_of = np.divmod(np.arange(count), columns)
+    tops = row_of * cell_height + CELL_MARGIN
+    lefts = column_of * CELL_WIDTH + CELL_MARGIN
+    panel_lefts = lefts + 28 + BAR_GAP
+    mosaic = np.full((rows * cell_height, columns * CELL_WIDTH), 255, dtype=np.uint8)
+    for position in range(count):
+        top, left, panel = tops[position], lefts[position], panel_lefts[position]
+        mosaic[top : top + 28, left : left + 28] = 255 - images[position]
+        mosaic[top : top + 28, panel : panel + BAR_PANEL_WIDTH] = BAR_PANEL_GREY
+    # go.Image pixel i covers [i - 0.5, i + 0.5]; bars grow upwards from the panel's bottom.
+    bar_x = panel_lefts[:, None] - 0.5 + (np.arange(10)[None, :] + 0.5) * BAR_PITCH
+    bar_base = np.repeat(tops + 27.5, 10)
+    bar_text = [f"{CLASS_NAMES[k]}: {p:.2%}" for row in probabilities for k, p in enumerate(row)]
+    right = [position for position in range(count) if captions[position][1] == RIGHT_COLOR]
+    wrong = [position for position in range(count) if captions[position][1] != RIGHT_COLOR]
+    caption_x = lefts - CELL_MARGIN + CELL_WIDTH / 2 - 0.5
+    caption_y = tops + 28 + caption_height / 2 - 0.5
+    hover = [
+        f"Image {index}: true {CLASS_NAMES[label]}, predicted "
+        f"{CLASS_NAMES[int(np.argmax(row))]} ({float(np.max(row)):.1%})<br>Click to inspect"
+        for index, label, row in zip(index_array, labels, probabilities, strict=True)
+    ]
+    traces = [
+        go.Image(source=_png_data_uri(mosaic), hoverinfo="skip", name="mosaic"),
+        go.Bar(
+            x=bar_x.ravel(),
+            y=-28 * probabilities.ravel(),  # y grows downwards, as in an image
+            base=bar_base,
+            width=BAR_WIDTH,
+            marker={
+                "color": bar_color_codes(probabilities, labels).ravel(),
+                "colorscale": GRID_BAR_COLORSCALE,
+                "cmin": 0,
+                "cmax": 2,
+                "line": {"width": 0},
+            },
+            customdata=np.repeat(index_array, 10),
+            hovertext=bar_text,
+            hovertemplate="Image %{customdata}<br>%{hovertext}<extra></extra>",
+            # A clicked bar must not fade the others.
+            selected={"marker": {"opacity": 1}},
+            unselected={"marker": {"opacity": 1}},
+            name="bars",
+        ),
+        go.Scatter(
+            x=lefts + 13.5,
+            y=tops + 13.5,
+            customdata=index_array,
+            mode="markers",
+            marker={"symbol": "square", "size": 28 * scale, "color": TEXT_COLOR},
+            opacity=MARKER_OPACITY,
+            selected={"marker": {"opacity": MARKER_OPACITY}},
+            unselected={"marker": {"opacity": MARKER_OPACITY}},
+            hovertext=hover,
+            hovertemplate="%{hovertext}<extra></extra>",
+            name="images",
+        ),
+    ]
+    for positions, color, name in ((right, RIGHT_COLOR, "right"), (wrong, WRONG_COLOR, "wrong")):
+        traces.append(
+            go.Scatter(
+                x=caption_x[positions],
+                y=caption_y[positions],
+                text=[texts[position] for position in positions],
+                customdata=index_array[positions],
+                mode="text",
+                textfont={"size": font_size, "color": color, "family": FONT_FAMILY},
+                hoverinfo="skip",
+                name=f"captions {name}",
+            )
+        )
+    shapes = []
+    if highlight_index is not None and int(highlight_index) in index_array:
+        position = int(np.flatnonzero(index_array == int(highlight_index))[0])
+        left, top = float(lefts[position]), float(tops[position])
+        shapes.append(_frame(left - 1.5, left + 28.5, top - 1.5, top + 28.5, width=3))
+    height_units, width_units = mosaic.shape
+    layout = {
+        "width": round(width_units * scale),
+        "height": max(round(height_units * scale), 40),
+        "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+        "plot_bgcolor": BACKGROUND_COLOR,
+        "paper_bgcolor": BACKGROUND_COLOR,
+        "hovermode": "closest",
+        "dragmode": False,
+        "showlegend": False,
+        "shapes": shapes,
+        "xaxis": {"visible": False, "range": [-0.5, width_units - 0.5], "fixedrange": True},
+        # Reversed y as for any image; scaleanchor keeps the cells' proportions.
+        "yaxis": {
+            "visible": False,
+            "range": [height_units - 0.5, -0.5],
+            "fixedrange": True,
+            "scaleanchor": "x",
+            "constrain": "domain",
+        },
+    }
+    return go.Figure(traces, layout)
+
+
+def _frame(x0: float, x1: float, y0: float, y1: float, width: int) -> dict:
+    """An orange rectangle that marks the selected picture or cell."""
+    rect = {"type": "rect", "x0": x0, "x1": x1, "y0": y0, "y1": y1}
+    return {**rect, "line": {"color": HIGHLIGHT_COLOR, "width": width}}
+
+
+# --- Confusion matrix and per-class accuracy -----------------------------------------------
+
+CONFUSION_SIZE_PX = 560
+CONFUSION_MARGINS = {"l": 100, "r": 10, "t": 40, "b": 100}
+
+
+# One colour scale for both kinds of cell: 0-0.5 white to red for mistakes (by count,
+# relative to the largest mistake), 0.5-1 light to dark blue for right answers (by share of
+# the true class). Numbers, not colour strings: plotly validates strings one by one.
+CONFUSION_COLORSCALE = [
+    [0.0, "#ffffff"],
+    [0.5, "#a50f15"],
+    [0.5, "#c6dbef"],
+    [1.0, "#08306b"],
+]
+DARK_CELL = 0.55  # cells darker than this (on either half of the scale) get white text
+
+
+def confusion_cell_levels(matrix: np.ndarray) -> np.ndarray:
+    """Each cell's darkness in 0-1: the share of its row on the diagonal, and the square
+    root of its count relative to the largest mistake off it (0 for no mistake)."""
+    matrix = np.asarray(matrix, dtype=np.float64)
+    totals = np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    diagonal = np.eye(len(matrix), dtype=bool)
+    worst = max(float(matrix[~diagonal].max(initial=0)), 1.0)
+    return np.where(diagonal, matrix / totals, np.sqrt(matrix / worst))
+
+
+def confusion_matrix_figure(
+    matrix: np.ndarray, selected: tuple[int, int] | None = None
+) -> go.Figure:
+    """Counts of (true, predicted) pairs as clickable squares with the count on each.
+
+    customdata of each square is [true, predicted]; rows are true classes (top to bottom),
+    columns predicted ones. `selected` gets an orange frame.
+    """
+    matrix = np.asarray(matrix, dtype=np.int64)
+    classes = len(matrix)
+    totals = np.maximum(matrix.sum(axis=1), 1)
+    levels = confusion_cell_levels(matrix).ravel()
+    diagonal = np.eye(classes, dtype=bool).ravel()
+    color_values = np.where(diagonal, 0.5 + 0.5 * levels, 0.5 * np.minimum(levels, 0.999))
+    true_of, predicted_of = np.divmod(np.arange(classes * classes), classes)
+    cell_px = (CONFUSION_SIZE_PX - CONFUSION_MARGINS["l"] - CONFUSION_MARGINS["r"]) / classes
+    hover = [
+        f"True {CLASS_NAMES[t]}, predicted {CLASS_NAMES[p]}: {matrix[t, p]:,} images "
+        f"({matrix[t, p] / totals[t]:.1%} of {CLASS_NAMES[t]})<br>Click to see them"
+        for t, p in zip(true_of, predicted_of, strict=True)
+    ]
+    counts = [f"{count:,}" for count in matrix.ravel()]
+    traces = [
+        go.Scatter(
+            x=predicted_of,
+            y=true_of,
+            # A list of pairs: a 2-D numpy array reaches plotly.js as a flat typed array.
+            customdata=np.stack([true_of, predicted_of], axis=1).tolist(),
+            mode="markers",
+            marker={
+                "symbol": "square",
+                "size": cell_px - 2,
+                "color": color_values,
+                "colorscale": CONFUSION_COLORSCALE,
+                "cmin": 0,
+                "cmax": 1,
+                "line": {"width": 0},
+            },
+            hovertext=hover,
+            hovertemplate="%{hovertext}<extra></extra>",
+            selected={"marker": {"opacity": 1}},
+            unselected={"marker": {"opacity": 1}},
+            name="cells",
+        )
+    ]
+    dark = levels > DARK_CELL
+    for mask, color in ((dark, "#ffffff"), (~dark, TEXT_COLOR)):
+        traces.append(
+            go.Scatter(
+                x=predicted_of[mask],
+                y=true_of[mask],
+                text=[count for count, keep in zip(counts, mask, strict=True) if keep],
+                mode="text",
+                textfont={"color": color, "size": 11},
+                hoverinfo="skip",
+                name="counts",
+            )
+        )
+    shapes = []
+    if selected is not None:
+        true, predicted = selected
+        half = (cell_px - 2) / cell_px / 2
+        shapes.append(_frame(predicted - half, predicted + half, true - half, true + half, 4))
+    ticks = {
+        "tickvals": list(range(classes)),
+        "ticktext": list(CLASS_NAMES[:classes]),
+        "showgrid": False,
+        "zeroline": False,
+        "fixedrange": True,
+    }
+    layout = {
+        "width": CONFUSION_SIZE_PX,
+        "height": CONFUSION_SIZE_PX,
+        "margin": CONFUSION_MARGINS,
+        "plot_bgcolor": BACKGROUND_COLOR,
+        "dragmode": False,
+        "hovermode": "closest",
+        "showlegend": False,
+        "shapes": shapes,
+        "xaxis": {
+            **ticks,
+            "range": [-0.5, classes - 0.5],
+            "title": {"text": "predicted class"},
+            "tickangle": -45,
+        },
+        "yaxis": {**ticks, "range": [classes - 0.5, -0.5], "title": {"text": "true class"}},
+    }
+    return go.Figure(traces, layout)
+
+
+def per_class_accuracy_figure(class_accuracy: np.ndarray, overall: float) -> go.Figure:
+    """Accuracy per true class as horizontal bars (clickable), with the overall one marked."""
+    class_accuracy = np.nan_to_num(np.asarray(class_accuracy, dtype=np.float64))
+    colors = [RIGHT_COLOR if value >= overall else WRONG_COLOR for value in class_accuracy]
+    bars = go.Bar(
+        x=class_accuracy,
+        y=list(CLASS_NAMES),
+        orientation="h",
+        marker_color=colors,
+        customdata=np.arange(len(CLASS_NAMES)),
+        text=[f"{value:.1%}" for value in class_accuracy],
+        textposition="outside",
+        cliponaxis=False,
+        hovertemplate="%{y}: %{x:.2%} right<br>Click to see this class<extra></extra>",
+        selected={"marker": {"opacity": 1}},
+        unselected={"marker": {"opacity": 1}},
+    )
+    overall_line = {
+        "type": "line",
+        "x0": overall,
+        "x1": overall,
+        "yref": "paper",
+        "y0": 0,
+        "y1": 1,
+        "line": {"color": TEXT_COLOR, "dash": "dash", "width": 1},
+    }
+    overall_label = {
+        "x": overall,
+        "yref": "paper",
+        "y": 1,
+        "yanchor": "bottom",
+        "text": f"all classes {overall:.1%}",
+        "showarrow": False,
+        "font": {"size": 11},
+    }
+    layout = {
+        "height": CONFUSION_SIZE_PX - 60,
+        "margin": {"l": 90, "r": 50, "t": 40, "b": 40},
+        "xaxis": {
+            "range": [0, 1],
+            "tickformat": ".0%",
+            "title": {"text": "right answers (blue: at least the overall accuracy)"},
+            "gridcolor": GRID_COLOR,
+            "fixedrange": True,
+        },
+        "yaxis": {"autorange": "reversed", "fixedrange": True},
+        "shapes": [overall_line],
+        "annotations": [overall_label],
+        "plot_bgcolor": BACKGROUND_COLOR,
+        "dragmode": False,
+    }
+    return go.Figure(bars, layout)
+
+
+# --- Saliency ------------------------------------------------------------------------------
+
+
+def saliency_figure(image: np.ndarray, saliency_map: np.ndarray, title: str = "") -> go.Figure:
+    """The picture in grey with the saliency map laid over it as a warm, see-through heatmap."""
+    traces = [
+        go.Heatmap(
+            z=_pixels_01(image) * 0.6,  # a paler picture lets the overlay stand out
+            zmin=0,
+            zmax=1,
+            colorscale=BINARY_COLORSCALE,
+            showscale=False,
+            hoverinfo="skip",
+        ),
+        go.Heatmap(
+            z=np.asarray(saliency_map, dtype=np.float64),
+            zmin=0,
+            zmax=1,
+            colorscale=SALIENCY_COLORSCALE,
+            colorbar={"title": {"text": "influence"}, "thickness": 12, "len": 0.8},
+            hovertemplate="row %{y}, column %{x}: influence %{z:.2f}<extra></extra>",
+        ),
+    ]
+    layout = _image_axes()
+    layout.update(
+        width=300,
+        height=260,
+        margin={"l": 10, "r": 10, "t": 30 if title else 10, "b": 10},
+        plot_bgcolor=BACKGROUND_COLOR,
+    )
+    if title:
+        layout["title"] = {"text": title, "x": 0.05, "font": {"size": 14}}
+    return go.Figure(traces, layout)
