@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if argv is None:  # as a program: `... runs | head` ends quietly, as shell tools do
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     store = RunStore(args.runs_dir) if args.runs_dir else RunStore()
     try:
         return COMMANDS[args.command](args, store)

@@ -51,6 +51,21 @@ def training_progress(info: RunInfo, batches: list[dict], now: float | None = No
     return Progress(epoch, epochs, batch, steps, fraction, elapsed, eta)
 
 
+def config_summary(config) -> str:
+    """One sentence saying what pressing Train will do."""
+    images = f"{config.train_limit:,}" if config.train_limit else "all 60,000"
+    epochs = f"{config.epochs} epoch{'s' if config.epochs != 1 else ''}"
+    held_out = (
+        f", {config.validation_split:.0%} held out for validation"
+        if config.validation_split
+        else ""
+    )
+    return (
+        f"Will train the {config.preset} for {epochs} on {images} training images{held_out}, "
+        f"{config.batch_size} images per batch, learning rate {config.learning_rate:g}."
+    )
+
+
 def format_duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"

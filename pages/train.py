@@ -10,6 +10,7 @@ from classifier.models import OPTIMIZERS, PRESETS, SCHEDULES, TrainConfig
 from classifier.reporting import (
     batch_curves_figure,
     compare_runs_figure,
+    config_summary,
     epoch_curves_figure,
     escape_markdown,
     format_duration,
@@ -22,6 +23,7 @@ ui.route_through_app()
 
 POLL_SECONDS = 1.0
 SHOWN_RUN = "train_shown_run"  # session key: the run whose results are shown
+URL_RUN = "train_url_run"  # session key: the ?run= value this session last wrote or followed
 BATCH_SIZES = [16, 32, 64, 128, 256, 512]
 LEARNING_RATES = [0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1]
 HIDDEN_UNITS = [32, 64, 128, 256, 512]
@@ -35,39 +37,74 @@ def apply_preset() -> None:
     """Reset every setting to the chosen preset's values (the preset box's on_change)."""
     defaults = PRESETS[st.session_state.train_preset].defaults
     for field, value in defaults.to_dict().items():
-        st.session_state[f"train_{field}"] = value
+        if field != "preset":
+            st.session_state[f"train_{field}"] = value
 
 
 def settings_ui() -> tuple[TrainConfig, str]:
-    if "train_preset" not in st.session_state:
-        st.session_state.train_preset = "Tutorial MLP"
-        apply_preset()
+    """The settings, each widget starting at the chosen preset's value. The config is built
+    from what the widgets return: that stays right even when a reconnecting browser hands
+    its widget values to a fresh session."""
     preset = st.selectbox("Model", list(PRESETS), key="train_preset", on_change=apply_preset)
+    defaults = PRESETS[preset].defaults
     st.caption(PRESETS[preset].summary)
-    st.slider("Epochs (passes over all training images)", 1, 50, key="train_epochs")
-    st.select_slider("Batch size (images per update)", BATCH_SIZES, key="train_batch_size")
-    st.select_slider("Learning rate (step size)", LEARNING_RATES, key="train_learning_rate")
+    values = {
+        "preset": preset,
+        "epochs": st.slider(
+            "Epochs (passes over all training images)", 1, 50, defaults.epochs, key="train_epochs"
+        ),
+        "batch_size": st.select_slider(
+            "Batch size (images per update)",
+            BATCH_SIZES,
+            defaults.batch_size,
+            key="train_batch_size",
+        ),
+        "learning_rate": st.select_slider(
+            "Learning rate (step size)",
+            LEARNING_RATES,
+            defaults.learning_rate,
+            key="train_learning_rate",
+        ),
+    }
     with st.expander("More settings"):
-        st.selectbox("Optimizer", OPTIMIZERS, key="train_optimizer")
-        st.selectbox("Learning-rate schedule", SCHEDULES, key="train_schedule")
-        st.select_slider("Hidden units", HIDDEN_UNITS, key="train_hidden_units")
-        st.slider("Dropout", 0.0, 0.7, step=0.05, key="train_dropout")
-        st.slider(
+        values["optimizer"] = st.selectbox(
+            "Optimizer", OPTIMIZERS, OPTIMIZERS.index(defaults.optimizer), key="train_optimizer"
+        )
+        values["schedule"] = st.selectbox(
+            "Learning-rate schedule",
+            SCHEDULES,
+            SCHEDULES.index(defaults.schedule),
+            key="train_schedule",
+        )
+        values["hidden_units"] = st.select_slider(
+            "Hidden units", HIDDEN_UNITS, defaults.hidden_units, key="train_hidden_units"
+        )
+        values["dropout"] = st.slider(
+            "Dropout", 0.0, 0.7, defaults.dropout, step=0.05, key="train_dropout"
+        )
+        values["validation_split"] = st.slider(
             "Validation split (held out to check for overfitting)",
             0.0,
             0.3,
+            defaults.validation_split,
             step=0.05,
             key="train_validation_split",
         )
-        st.slider("Training images (0 = all 60,000)", 0, 60_000, step=1000, key="train_train_limit")
-        st.checkbox("Augment (random flips and small shifts)", key="train_augment")
-        st.number_input("Random seed", 0, 2**31 - 1, key="train_seed")
+        values["train_limit"] = st.slider(
+            "Training images (0 = all 60,000)",
+            0,
+            60_000,
+            defaults.train_limit,
+            step=1000,
+            key="train_train_limit",
+        )
+        values["augment"] = st.checkbox(
+            "Augment (random flips and small shifts)", defaults.augment, key="train_augment"
+        )
+        values["seed"] = int(
+            st.number_input("Random seed", 0, 2**31 - 1, defaults.seed, key="train_seed")
+        )
     name = st.text_input("Run name (optional)", key="train_name", max_chars=64)
-    values = {
-        field: st.session_state[f"train_{field}"]
-        for field in TrainConfig().to_dict()
-        if f"train_{field}" in st.session_state
-    }
     return replace(TrainConfig(), **values), name
 
 
@@ -195,6 +232,7 @@ runs = store.list_runs()
 settings, main = st.columns([1, 2], gap="large")
 with settings:
     config, name = settings_ui()
+    st.caption(config_summary(config))
     if st.button(
         "Train",
         key="train_start",
@@ -216,12 +254,13 @@ with main:
         # A finished job, or a link with ?run=..., chooses the run shown; the URL follows.
         labels = {run.run_id: run.label for run in runs}
         wanted = st.session_state.pop(SHOWN_RUN, None)
-        if wanted is None and "train_view_run" not in st.session_state:
-            wanted = st.query_params.get("run")  # a link, on its first run only
+        url_run = st.query_params.get("run")
+        if wanted is None and url_run != st.session_state.get(URL_RUN):
+            wanted = url_run  # a link (new, or edited in the address bar) chooses the run
         if wanted in labels:
             st.session_state.train_view_run = wanted
         shown = st.selectbox("Show run", list(labels), format_func=labels.get, key="train_view_run")
-        st.query_params["run"] = shown
+        st.query_params["run"] = st.session_state[URL_RUN] = shown
         results_panel(shown)
     else:
         st.info("Pick a model and press **Train**. The curves appear here as it learns.")

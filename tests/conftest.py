@@ -155,6 +155,36 @@ def assert_no_exception(page) -> None:
     assert page.locator("[data-testid='stException']").count() == 0, page.inner_text("body")[:2000]
 
 
+def set_slider(page, label: str, steps_right: int, value: int) -> None:
+    """Move a slider to its minimum, then `steps_right` steps up, with the keyboard, until
+    it shows `value` (a key press can land while the page is still re-rendering)."""
+    slider = page.get_by_role("slider", name=label)
+    for _ in range(5):
+        slider.focus()  # the thumb is an <input type=range>
+        slider.press("Home")
+        for _ in range(steps_right):
+            slider.press("ArrowRight")
+        if slider.input_value() == str(value):
+            break
+        page.wait_for_timeout(500)
+    assert slider.input_value() == str(value)
+    page.keyboard.press("Tab")  # commit the value
+    # Streamlit sends a slider's value after a short debounce: wait for that rerun to end.
+    page.wait_for_timeout(600)
+    wait_for_app(page)
+
+
+def choose(page, label: str, option: str) -> None:
+    page.get_by_role("combobox", name=label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_for_app(page)
+
+
+def status_badge(page, status: str):
+    """The badge beside the shown run's name on the Train page."""
+    return page.locator(".stMarkdownBadge", has_text=status)
+
+
 # --- Verify page fixtures (tests/test_*verify*.py, tests/test_predictions.py) ---------------
 
 

@@ -5,7 +5,7 @@ import re
 import time
 
 import pytest
-from conftest import assert_no_exception, wait_for_app
+from conftest import assert_no_exception, choose, set_slider, status_badge, wait_for_app
 
 from classifier.runs import RunStore
 
@@ -19,28 +19,6 @@ def open_page(page, url: str) -> None:
     wait_for_app(page)
     # The sidebar lists our pages once app.py's st.navigation has run.
     page.get_by_test_id("stSidebarNav").get_by_text("Home", exact=True).wait_for()
-
-
-def set_slider(page, label: str, steps_right: int) -> None:
-    """Move a slider to its minimum, then `steps_right` steps up, with the keyboard."""
-    slider = page.get_by_label(label)
-    slider.focus()
-    slider.press("Home")
-    for _ in range(steps_right):
-        slider.press("ArrowRight")
-    page.keyboard.press("Tab")  # commit the value
-    wait_for_app(page)
-
-
-def choose(page, label: str, option: str) -> None:
-    page.get_by_role("combobox", name=label).click()
-    page.get_by_role("option", name=option, exact=True).click()
-    wait_for_app(page)
-
-
-def status_badge(page, status: str):
-    """The badge beside the shown run's name."""
-    return page.locator(".stMarkdownBadge", has_text=status)
 
 
 def batch_points(page) -> int:
@@ -62,12 +40,17 @@ def shot(page, name: str) -> None:
 
 def test_one_epoch_run_on_a_slice_shows_its_results(app_server, page):
     open_page(page, f"{app_server.url}/train")
-    set_slider(page, "Epochs (passes over all training images)", 0)  # 1 epoch
+    set_slider(page, "Epochs (passes over all training images)", 0, 1)
     page.get_by_text("More settings").click()
-    set_slider(page, "Training images (0 = all 60,000)", 5)  # 5,000 images
+    set_slider(page, "Training images (0 = all 60,000)", 5, 5000)
     page.get_by_label("Run name (optional)").fill("browser one epoch")
     page.keyboard.press("Enter")
+    # The server's view of the settings, before pressing Train.
+    page.get_by_text("for 1 epoch on 5,000 training images").wait_for(timeout=10_000)
     page.get_by_role("button", name="Train").click()
+    wait_for_app(page)
+    run = RunStore(app_server.runs_dir).list_runs()[0]
+    assert (run.config["epochs"], run.config["train_limit"]) == (1, 5000)
 
     status_badge(page, "completed").wait_for(timeout=90_000)
     wait_for_app(page)
@@ -92,9 +75,9 @@ def test_live_job_survives_page_switches_and_stops_from_a_second_tab(app_server,
     shot(page, "train-live.png")
 
     # Away to the Dataset page and back: the job goes on and the page finds it again.
-    page.get_by_test_id("stSidebarNav").get_by_text("Dataset").click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Dataset").click()
     wait_for_app(page)
-    page.get_by_test_id("stSidebarNav").get_by_text("Train").click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Train").click()
     page.get_by_text(re.compile(r"Epoch \d+ of 12")).wait_for(timeout=30_000)
     assert_no_exception(page)
 

@@ -17,7 +17,14 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import AppServer, assert_no_exception, wait_for_app
+from conftest import (
+    AppServer,
+    assert_no_exception,
+    choose,
+    set_slider,
+    status_badge,
+    wait_for_app,
+)
 from streamlit.testing.v1 import AppTest
 
 from classifier.models import preset_config
@@ -94,26 +101,6 @@ def copy_run(cli_run, store_root: Path, run_id: str, name: str) -> Path:
 # --- The server killed during training -------------------------------------------------------
 
 
-def choose(page, label: str, option: str) -> None:
-    page.get_by_role("combobox", name=label).click()
-    page.get_by_role("option", name=option, exact=True).click()
-    wait_for_app(page)
-
-
-def set_slider(page, label: str, steps_right: int) -> None:
-    slider = page.get_by_role("slider", name=label)
-    slider.focus()
-    slider.press("Home")
-    for _ in range(steps_right):
-        slider.press("ArrowRight")
-    page.keyboard.press("Tab")
-    wait_for_app(page)
-
-
-def shown_badge(page, status: str):
-    return page.locator(".stMarkdownBadge", has_text=status)
-
-
 @pytest.mark.browser
 @pytest.mark.slow
 def test_a_server_killed_mid_training_comes_back_with_the_run_interrupted(cli_run, tmp_path, page):
@@ -131,7 +118,7 @@ def test_a_server_killed_mid_training_comes_back_with_the_run_interrupted(cli_ru
         wait_for_app(page)
         choose(page, "Model", "Small CNN")
         page.get_by_text("More settings").click()
-        set_slider(page, "Training images (0 = all 60,000)", 6)  # 6,000: short epochs
+        set_slider(page, "Training images (0 = all 60,000)", 6, 6000)  # short epochs
         page.wait_for_timeout(500)  # the slider sends its value after a short debounce
         page.get_by_label("Run name (optional)").fill("killed with the server")
         page.keyboard.press("Enter")
@@ -169,15 +156,15 @@ def test_a_server_killed_mid_training_comes_back_with_the_run_interrupted(cli_ru
         second.wait_healthy()
         page.goto(f"{second.url}/train")  # the newest run is shown: the interrupted one
         wait_for_app(page)
-        shown_badge(page, "interrupted").wait_for(timeout=30_000)
-        assert page.get_by_text("ended without finishing").count() >= 1
+        status_badge(page, "interrupted").wait_for(timeout=30_000)
+        page.get_by_text("ended without finishing").first.wait_for(timeout=10_000)
         assert page.locator(".st-key-train_start button").is_enabled()  # nothing blocks a job
         assert page.locator(".st-key-train_stop").count() == 0  # no live job to stop
         assert_no_exception(page)
 
         page.goto(f"{second.url}/train?run={completed_id}")
         wait_for_app(page)
-        shown_badge(page, "completed").wait_for(timeout=30_000)
+        status_badge(page, "completed").wait_for(timeout=30_000)
         page.get_by_text("Download model (.keras)").wait_for(timeout=30_000)
         assert_no_exception(page)
         completed = store.get(completed_id)
