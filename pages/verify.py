@@ -9,6 +9,7 @@ from classifier.data import CLASS_NAMES
 from classifier.images import ACCEPTED_TYPES, ImageError
 from classifier.jobs import JobBusyError, get_job_manager
 from classifier.models import preset_config
+from classifier.reporting import escape_markdown
 from classifier.runs import RUNNING, ModelLoadError, RunError, RunStore
 
 ui.route_through_app()
@@ -44,11 +45,14 @@ def training_progress(run_id: str) -> None:
         st.rerun()
     batches = store.read_batches(run_id)
     if not batches:
-        st.progress(0.0, text=f"Starting '{info.name}' (loading TensorFlow)...")
+        st.progress(0.0, text=f"Starting '{escape_markdown(info.name)}' (loading TensorFlow)...")
         return
     last, epochs = batches[-1], max(info.epochs_planned, 1)
     done = (last.get("epoch", 1) - 1 + last.get("batch", 0) / max(last.get("steps", 1), 1)) / epochs
-    st.progress(min(done, 1.0), text=f"Training '{info.name}': {done:.0%} of {epochs} epochs")
+    st.progress(
+        min(done, 1.0),
+        text=f"Training '{escape_markdown(info.name)}': {done:.0%} of {epochs} epochs",
+    )
 
 
 if not runs:
@@ -65,7 +69,7 @@ if not runs:
         training_progress(info.run_id)
     else:
         if info and info.error:
-            st.error(f"The training of '{info.name}' did not finish: {info.error}")
+            st.error(escape_markdown(f"The training of '{info.name}' did not finish: {info.error}"))
         st.button(
             "Train a quick model",
             key="verify_quick_train",
@@ -73,7 +77,7 @@ if not runs:
             type="primary",
         )
         if message := st.session_state.get("verify_training_error"):
-            st.warning(message)
+            st.warning(escape_markdown(message))
     st.stop()
 
 run_ids = [run.run_id for run in runs]
@@ -153,7 +157,7 @@ root = str(store.root.resolve())
 try:
     probs = ui.get_test_probabilities(root, run.run_id, run.model_sha256)
 except ModelLoadError as error:
-    st.error(f"{error} Choose another model above.")
+    st.error(escape_markdown(f"{error} Choose another model above."))
     st.stop()
 test = ui.get_dataset().test
 matrix = pred.confusion_matrix(test.labels, pred.predicted_classes(probs))

@@ -180,6 +180,13 @@ def choose(page, label: str, option: str) -> None:
     wait_for_app(page)
 
 
+def save_screenshot(page, name: str) -> None:
+    """With SCREENSHOT_DIR set (e.g. docs/screenshots), keep what the test saw for the README."""
+    folder = os.environ.get("SCREENSHOT_DIR")
+    if folder:
+        page.screenshot(path=os.path.join(folder, name), full_page=True)
+
+
 def status_badge(page, status: str):
     """The badge beside the shown run's name on the Train page."""
     return page.locator(".stMarkdownBadge", has_text=status)

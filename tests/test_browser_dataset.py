@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import assert_no_exception, wait_for_app
+from conftest import assert_no_exception, save_screenshot, wait_for_app
 
 from classifier.data import CLASS_NAMES
 
@@ -53,6 +53,7 @@ def test_click_a_tile_to_inspect_it(app_server, page, dataset):
     page.get_by_text(inspector_text(7, "train", label)).wait_for(timeout=30_000)
     page.wait_for_url(re.compile(r"[?&]image=7(&|$)"), timeout=10_000)
     assert_no_exception(page)
+    save_screenshot(page, "dataset.png")
 
 
 def test_a_link_opens_the_same_view(app_server, page, dataset):

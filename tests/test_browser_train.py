@@ -1,17 +1,21 @@
 """The Train page in Chromium: a real job, live charts, page switches, a second tab, Stop."""
 
-import os
 import re
 import time
 
 import pytest
-from conftest import assert_no_exception, choose, set_slider, status_badge, wait_for_app
+from conftest import (
+    assert_no_exception,
+    choose,
+    save_screenshot,
+    set_slider,
+    status_badge,
+    wait_for_app,
+)
 
 from classifier.runs import RunStore
 
 pytestmark = pytest.mark.browser
-
-SCREENSHOTS = os.environ.get("SCREENSHOT_DIR")  # set to docs/screenshots to refresh the README
 
 
 def open_page(page, url: str) -> None:
@@ -31,11 +35,6 @@ def batch_points(page) -> int:
             return live ? live.data[0].x.length : 0;
         }"""
     )
-
-
-def shot(page, name: str) -> None:
-    if SCREENSHOTS:
-        page.screenshot(path=os.path.join(SCREENSHOTS, name), full_page=True)
 
 
 def test_one_epoch_run_on_a_slice_shows_its_results(app_server, page):
@@ -59,7 +58,7 @@ def test_one_epoch_run_on_a_slice_shows_its_results(app_server, page):
     accuracy = re.search(r"Test accuracy\s*(\d+\.\d+)%", body)
     assert accuracy and float(accuracy.group(1)) > 50, body[:1500]
     assert_no_exception(page)
-    shot(page, "train-results.png")
+    save_screenshot(page, "train-results.png")
 
 
 def test_live_job_survives_page_switches_and_stops_from_a_second_tab(app_server, page):
@@ -72,7 +71,7 @@ def test_live_job_survives_page_switches_and_stops_from_a_second_tab(app_server,
     first = batch_points(page)
     page.wait_for_timeout(2500)
     assert batch_points(page) > first > 0
-    shot(page, "train-live.png")
+    save_screenshot(page, "train-live.png")
 
     # Away to the Dataset page and back: the job goes on and the page finds it again.
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Dataset").click()

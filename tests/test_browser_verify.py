@@ -7,7 +7,7 @@ MLP in its run store) and Debian's Chromium.
 from __future__ import annotations
 
 import pytest
-from conftest import assert_no_exception, shirt_png, wait_for_app
+from conftest import assert_no_exception, save_screenshot, shirt_png, wait_for_app
 from playwright.sync_api import expect
 
 from classifier import predictions as pred
@@ -58,6 +58,7 @@ def test_clicking_a_picture_in_the_grid_opens_it(page, verify_server, dataset):
     assert page.locator("[data-testid='stNumberInputField']").nth(3).input_value() == "4"
     assert "image=4" in page.url
     assert_no_exception(page)
+    save_screenshot(page, "verify-grid.png")
 
 
 def test_clicking_a_confusion_cell_filters_the_grid(page, verify_server, matrix):
@@ -70,6 +71,7 @@ def test_clicking_a_confusion_cell_filters_the_grid(page, verify_server, matrix)
     wait_for_app(page)
     assert "true=Shirt" in page.url and "pred=T-shirt" in page.url
     assert_no_exception(page)
+    save_screenshot(page, "verify-confusion.png")
 
 
 def test_uploading_a_photo_shows_what_the_model_sees(page, verify_server):
@@ -84,3 +86,4 @@ def test_uploading_a_photo_shows_what_the_model_sees(page, verify_server):
     expect(bars).to_have_count(10)
     expect(page.get_by_text("Photos differ from the dataset")).to_be_visible()
     assert_no_exception(page)
+    save_screenshot(page, "verify-upload.png")
