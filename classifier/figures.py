@@ -40,10 +40,39 @@ MAX_FONT_SIZE = 13
 MARKER_OPACITY = 0.01
 
 
-def _png_data_uri(rgb: np.ndarray) -> str:
+def png_data_uri(gray: np.ndarray) -> str:
+    """A uint8 grayscale image as an RGB PNG data URI, for go.Image (one picture, not a
+    heatmap of thousands of cells: much lighter to send and draw)."""
     buffer = io.BytesIO()
-    Image.fromarray(rgb, mode="RGB").save(buffer, format="PNG", compress_level=1)
+    Image.fromarray(gray, mode="L").convert("RGB").save(buffer, format="PNG", compress_level=1)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def image_canvas_layout(
+    width_units: int, height_units: int, scale: float, shapes: list, min_height: int = 0
+) -> dict:
+    """The layout of a clickable mosaic: no axes, no zoom, square pixels, image y-down."""
+    return {
+        "width": round(width_units * scale),
+        "height": max(round(height_units * scale), min_height),
+        "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+        "plot_bgcolor": BACKGROUND_COLOR,
+        "paper_bgcolor": BACKGROUND_COLOR,
+        "hovermode": "closest",
+        "dragmode": False,
+        "showlegend": False,
+        "shapes": shapes,
+        "xaxis": {"visible": False, "range": [-0.5, width_units - 0.5], "fixedrange": True},
+        # Reversed y as for any image; scaleanchor keeps tiles square in a narrower column.
+        "yaxis": {
+            "visible": False,
+            "range": [height_units - 0.5, -0.5],
+            "fixedrange": True,
+            "scaleanchor": "x",
+            "constrain": "domain",
+            "constraintoward": "top",
+        },
+    }
 
 
 def _as_uint8(images: np.ndarray) -> np.ndarray:
@@ -127,7 +156,7 @@ def image_mosaic_figure(
     traces: list[dict] = [
         {
             "type": "image",
-            "source": _png_data_uri(np.repeat(mosaic[:, :, None], 3, axis=2)),
+            "source": png_data_uri(mosaic),
             "hoverinfo": "skip",
             "name": "mosaic",
         }
@@ -185,27 +214,7 @@ def image_mosaic_figure(
                 "line": {"color": HIGHLIGHT_COLOR, "width": 3},
             }
         )
-    layout = {
-        "width": round(width_px * scale),
-        "height": round(height_px * scale),
-        "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
-        "plot_bgcolor": BACKGROUND_COLOR,
-        "paper_bgcolor": BACKGROUND_COLOR,
-        "hovermode": "closest",
-        "dragmode": False,
-        "showlegend": False,
-        "shapes": shapes,
-        "xaxis": {"visible": False, "range": [-0.5, width_px - 0.5], "fixedrange": True},
-        # Reversed y as for any image; scaleanchor keeps tiles square in a narrower column.
-        "yaxis": {
-            "visible": False,
-            "range": [height_px - 0.5, -0.5],
-            "fixedrange": True,
-            "scaleanchor": "x",
-            "constrain": "domain",
-            "constraintoward": "top",
-        },
-    }
+    layout = image_canvas_layout(width_px, height_px, scale, shapes)
     return go.Figure(data=traces, layout=layout)
 
 

@@ -11,16 +11,14 @@ carries what a click means (an image index, or a (true, predicted) cell).
 
 from __future__ import annotations
 
-import base64
-import io
 import math
 from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from PIL import Image
 
 from classifier.data import CLASS_NAMES
+from classifier.figures import image_canvas_layout, png_data_uri
 
 # The tutorial's colours (matplotlib's "blue", "red" and "#777777"), in the app's palette.
 RIGHT_COLOR = "#1f77b4"
@@ -167,12 +165,6 @@ AVERAGE_CHAR_WIDTH = 0.58  # times the font size, for a sans-serif caption
 MIN_FONT_SIZE, MAX_FONT_SIZE = 9, 13
 
 
-def _png_data_uri(gray: np.ndarray) -> str:
-    buffer = io.BytesIO()
-    Image.fromarray(gray, mode="L").convert("RGB").save(buffer, format="PNG", compress_level=1)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
 def _caption_layout(captions: Sequence[str], cell_px: float) -> tuple[list[str], int, int]:
     """Captions on one line when they fit at a readable size, else broken before "(true)"."""
     longest = max((len(text) for text in captions), default=1)
@@ -259,7 +251,7 @@ def prediction_grid_figure(
         for index, label, row in zip(index_array, labels, probabilities, strict=True)
     ]
     traces = [
-        go.Image(source=_png_data_uri(mosaic), hoverinfo="skip", name="mosaic"),
+        go.Image(source=png_data_uri(mosaic), hoverinfo="skip", name="mosaic"),
         go.Bar(
             x=bar_x.ravel(),
             y=-28 * probabilities.ravel(),  # y grows downwards, as in an image
@@ -313,26 +305,7 @@ def prediction_grid_figure(
         left, top = float(lefts[position]), float(tops[position])
         shapes.append(_frame(left - 1.5, left + 28.5, top - 1.5, top + 28.5, width=3))
     height_units, width_units = mosaic.shape
-    layout = {
-        "width": round(width_units * scale),
-        "height": max(round(height_units * scale), 40),
-        "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
-        "plot_bgcolor": BACKGROUND_COLOR,
-        "paper_bgcolor": BACKGROUND_COLOR,
-        "hovermode": "closest",
-        "dragmode": False,
-        "showlegend": False,
-        "shapes": shapes,
-        "xaxis": {"visible": False, "range": [-0.5, width_units - 0.5], "fixedrange": True},
-        # Reversed y as for any image; scaleanchor keeps the cells' proportions.
-        "yaxis": {
-            "visible": False,
-            "range": [height_units - 0.5, -0.5],
-            "fixedrange": True,
-            "scaleanchor": "x",
-            "constrain": "domain",
-        },
-    }
+    layout = image_canvas_layout(width_units, height_units, scale, shapes, min_height=40)
     return go.Figure(traces, layout)
 
 
