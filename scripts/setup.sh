@@ -33,15 +33,17 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 
-# Reinstall only when a requirements file changed since the last successful install.
-req_files=(requirements.txt)
-[ $dev = 1 ] && req_files+=(requirements-dev.txt)
-stamp=.venv/.installed-$(cat "${req_files[@]}" | sha256sum | cut -c1-16)
+# Reinstall only when a requirements file changed since the last successful install
+# (a dev install covers the runtime requirements too).
+runtime_stamp=.venv/.installed-$(sha256sum requirements.txt | cut -c1-16)
+dev_stamp=.venv/.installed-dev-$(cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
+if [ $dev = 1 ]; then stamp=$dev_stamp; requirements=requirements-dev.txt
+else stamp=$runtime_stamp; requirements=requirements.txt; fi
 if [ ! -f "$stamp" ]; then
-  echo "setup: installing Python packages (${req_files[*]})"
+  echo "setup: installing Python packages ($requirements)"
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r "${req_files[-1]}"
-  touch "$stamp"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r "$requirements"
+  touch "$stamp" "$runtime_stamp"
 fi
 
 if [ $dev = 1 ] && [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
