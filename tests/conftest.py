@@ -180,11 +180,17 @@ def choose(page, label: str, option: str) -> None:
     wait_for_app(page)
 
 
-def save_screenshot(page, name: str) -> None:
-    """With SCREENSHOT_DIR set (e.g. docs/screenshots), keep what the test saw for the README."""
+def save_screenshot(page, name: str, show=None) -> None:
+    """With SCREENSHOT_DIR set (e.g. docs/screenshots), keep what the test saw for the README.
+
+    Streamlit scrolls inside its own container, so a full-page shot is only the viewport:
+    pass `show` (a locator) to scroll the part that matters into view first."""
     folder = os.environ.get("SCREENSHOT_DIR")
     if folder:
-        page.screenshot(path=os.path.join(folder, name), full_page=True)
+        if show is not None:
+            show.first.scroll_into_view_if_needed()
+            page.wait_for_timeout(300)
+        page.screenshot(path=os.path.join(folder, name))
 
 
 def status_badge(page, status: str):

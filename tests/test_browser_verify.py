@@ -71,7 +71,7 @@ def test_clicking_a_confusion_cell_filters_the_grid(page, verify_server, matrix)
     wait_for_app(page)
     assert "true=Shirt" in page.url and "pred=T-shirt" in page.url
     assert_no_exception(page)
-    save_screenshot(page, "verify-confusion.png")
+    save_screenshot(page, "verify-confusion.png", show=caption)
 
 
 def test_uploading_a_photo_shows_what_the_model_sees(page, verify_server):
@@ -86,4 +86,4 @@ def test_uploading_a_photo_shows_what_the_model_sees(page, verify_server):
     expect(bars).to_have_count(10)
     expect(page.get_by_text("Photos differ from the dataset")).to_be_visible()
     assert_no_exception(page)
-    save_screenshot(page, "verify-upload.png")
+    save_screenshot(page, "verify-upload.png", show=page.get_by_text("Try your own picture"))
