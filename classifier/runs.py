@@ -30,7 +30,7 @@ import stat
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -178,16 +178,9 @@ def read_run_file(path: Path) -> bytes:
 def read_json_lines(path: Path) -> list[dict]:
     """Every complete, valid JSON object line; a truncated or garbage line is skipped."""
     try:
-        text = read_run_file(path).decode(errors="replace")
+        return _parse_lines(read_run_file(path))
     except OSError:
         return []
-    records = []
-    for line in text.splitlines():
-        with contextlib.suppress(ValueError):
-            value = json.loads(line)
-            if isinstance(value, dict):
-                records.append(value)
-    return records
 
 
 # --- What a reader sees --------------------------------------------------------------------
@@ -527,7 +520,3 @@ _COLUMN_ORDER = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learn
 
 def _column_order(name: str) -> tuple[int, str]:
     return (_COLUMN_ORDER.index(name) if name in _COLUMN_ORDER else len(_COLUMN_ORDER), name)
-
-
-def config_to_dict(config) -> dict:
-    return asdict(config)

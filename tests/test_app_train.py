@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from classifier.models import PRESETS
 from classifier.runs import RunStore
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -46,9 +47,11 @@ def test_page_renders_settings_from_the_preset(runs_root):
     assert "Pick a model and press" in texts(app) or app.info
 
     app.selectbox(key="train_preset").set_value("Best CNN").run()
-    assert app.slider(key="train_epochs").value == 25
-    assert app.select_slider(key="train_batch_size").value == 128
-    assert app.selectbox(key="train_schedule").value == "cosine"
+    best = PRESETS["Best CNN"].defaults
+    assert app.slider(key="train_epochs").value == best.epochs != 10
+    assert app.select_slider(key="train_batch_size").value == best.batch_size == 128
+    assert app.selectbox(key="train_schedule").value == best.schedule == "cosine"
+    assert "for 15 epochs on all 60,000 training images, 10% held out" in texts(app)
 
 
 @pytest.mark.slow
