@@ -41,6 +41,26 @@ def runs_root(tmp_path, monkeypatch):
     return root
 
 
+def wait_until(condition, timeout: float, what: str = "condition", interval: float = 0.05):
+    """Poll `condition()` until it returns something truthy, which is returned."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def process_gone(pid: int) -> bool:
+    """Dead, or a zombie that nobody has reaped yet."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -21,9 +21,11 @@ from conftest import (
     AppServer,
     assert_no_exception,
     choose,
+    process_gone,
     set_slider,
     status_badge,
     wait_for_app,
+    wait_until,
 )
 from streamlit.testing.v1 import AppTest
 
@@ -45,25 +47,6 @@ from classifier.runs import (
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
-
-
-def wait_until(condition, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-def process_gone(pid: int) -> bool:
-    """Dead, or a zombie that nobody has reaped yet."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except FileNotFoundError:
-        return True
 
 
 def status_json(run_path: Path) -> dict:

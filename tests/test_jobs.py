@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import process_gone, wait_until
 
 from classifier.jobs import WORKER_LOG, JobBusyError, JobManager
 from classifier.models import preset_config
@@ -49,30 +50,11 @@ def manager(runs_root, monkeypatch):
             process.wait()
 
 
-def wait_until(condition, timeout: float, interval: float = 0.02, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 def status_file(store: RunStore, run_id: str) -> dict:
     try:
         return json.loads((store.run_dir(run_id) / STATUS_FILE).read_text())
     except (OSError, ValueError):
         return {}
-
-
-def process_gone(pid: int) -> bool:
-    """Dead, or a zombie waiting for a parent that is not us."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except FileNotFoundError:
-        return True
 
 
 def worker_log(store: RunStore, run_id: str) -> str:

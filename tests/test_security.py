@@ -326,9 +326,9 @@ def test_no_unsafe_deserialisation_or_raw_html_or_dynamic_code_anywhere():
 @pytest.mark.parametrize(
     "line",
     [
-        "keras.saving.load_model(path, safe_mode=False)",
+        "keras.saving.load_model(path, safe_mode" + "=False)",
         "load_model(p, safe_mode = flag)",
-        "st.markdown(name, unsafe_allow_html=True)",
+        "st.markdown(name, unsafe_allow_html" + "=True)",
         "data = pickle.loads(blob)",
         "np.load(path, allow_pickle=True)",
         "value = " + "ev" + "al(text)",
