@@ -58,7 +58,7 @@ def test_one_epoch_run_on_a_slice_shows_its_results(app_server, page):
     accuracy = re.search(r"Test accuracy\s*(\d+\.\d+)%", body)
     assert accuracy and float(accuracy.group(1)) > 50, body[:1500]
     assert_no_exception(page)
-    save_screenshot(page, "train-results.png")
+    save_screenshot(page, "train-results.png", show=page.locator("h4"))
 
 
 def test_live_job_survives_page_switches_and_stops_from_a_second_tab(app_server, page):
