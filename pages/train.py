@@ -17,7 +17,7 @@ from classifier.reporting import (
     run_table,
     training_progress,
 )
-from classifier.runs import RUNNING, STOP_FILE, RunError, RunStore
+from classifier.runs import RUNNING, STOP_FILE, RunError, RunStore, read_run_file
 
 ui.route_through_app()
 
@@ -164,14 +164,15 @@ def results_panel(run_id: str) -> None:
     if info.has_model:
         left.download_button(
             "Download model (.keras)",
-            store.model_path(run_id).read_bytes(),
+            # Callables defer the read to the click: no megabytes read on every rerun.
+            lambda: read_run_file(store.model_path(run_id)),
             file_name=f"{run_id}.keras",
             key="train_download_model",
         )
     if metrics:
         right.download_button(
             "Download metrics (CSV)",
-            store.metrics_csv(run_id),
+            lambda: store.metrics_csv(run_id),
             file_name=f"{run_id}-metrics.csv",
             mime="text/csv",
             key="train_download_metrics",

@@ -60,6 +60,17 @@ def test_one_epoch_run_on_a_slice_shows_its_results(app_server, page):
     assert_no_exception(page)
     save_screenshot(page, "train-results.png", show=page.locator("h4"))
 
+    # The downloads are produced on click: the metrics CSV, then a real .keras archive.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download metrics (CSV)").click()
+    csv_lines = open(download.value.path()).read().splitlines()
+    assert csv_lines[0].startswith("epoch,loss,accuracy") and len(csv_lines) == 2
+    page.wait_for_timeout(500)  # the click reruns the page: let that run start and end
+    wait_for_app(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download model (.keras)").click()
+    assert open(download.value.path(), "rb").read(2) == b"PK"  # a .keras file is a zip
+
 
 def test_live_job_survives_page_switches_and_stops_from_a_second_tab(app_server, page):
     open_page(page, f"{app_server.url}/train")
