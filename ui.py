@@ -1,6 +1,8 @@
-"""The one Streamlit helper module shared by the pages: cached resources and state keys.
+"""The one Streamlit helper module shared by the pages: routing, cached resources, the
+URL, and the widgets that several pages draw the same way.
 
 Everything here is thin glue; the logic lives in the plain-Python package `classifier`.
+Caches are keyed by names, run ids and checksums, never by an array (README, "Caching").
 """
 
 from __future__ import annotations
@@ -12,18 +14,23 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from classifier.data import DatasetError, FashionMNIST, load_dataset
 from classifier.dataset_view import SplitStats, compute_split_stats
+from classifier.runs import RUNNING, ModelLoadError, RunError, RunInfo, RunStore
+from classifier.text import escape_markdown
+from classifier.train_view import QUICK_NAME, quick_config, training_progress
 
 ROUTED_ONCE = "ui_routed_once"  # session key: this session was sent through app.py once
+QUICK_RUN = "quick_training_run"  # session key: the quick training this session started
+QUICK_ERROR = "quick_training_error"
 
 
 def route_through_app() -> None:
     """Make a deep link (e.g. /dataset) on a fresh server go through app.py's router.
 
-    Streamlit still supports the old "pages/ folder" mode: until some run calls
-    st.navigation, it runs a page file directly, without app.py (no page config, a raw
-    sidebar). Every page calls this first: it switches that mode off and reruns once, and
-    the rerun goes through st.navigation to the same page. Once per session only: AppTest
-    turns the mode back on before every run, and a rerun there would swallow clicks.
+    README, "Deep links on a fresh server skip app.py": until some run calls st.navigation,
+    Streamlit runs a page file directly, without app.py. Every page calls this first: it
+    switches that mode off and reruns once, and the rerun goes through st.navigation to the
+    same page. Once per session only: AppTest turns the mode back on before every run, and a
+    rerun there would swallow clicks.
     """
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
@@ -69,9 +76,120 @@ def sync_query_params(values: Mapping[str, str | None]) -> None:
             st.query_params[name] = value
 
 
-# --- Verify page: cached model, predictions and saliency (added for pages/verify.py) --------
-# Every cache is keyed by the run store's folder, the run id and the model's sha256, never by
-# an array: a retrained or replaced model gets new entries, and nothing big is hashed.
+def chart(figure, key: str, on_select=None, **options) -> None:
+    """A plotly chart without its mode bar; clicks on points call `on_select`."""
+    if on_select is not None:
+        options.update(on_select=on_select, selection_mode="points")
+    st.plotly_chart(figure, key=key, config={"displayModeBar": False}, **options)
+
+
+def prediction_pair(image, probabilities, true_label: int | None, key: str, title="") -> None:
+    """The tutorial's pair: the picture with its blue/red label, and its ten bars."""
+    from classifier import verify_figures as figures
+
+    image_column, bars_column = st.columns([figures.IMAGE_FIGURE_PX, 230], gap="small")
+    with image_column:
+        picture = figures.prediction_image_figure(image, probabilities, true_label, title)
+        chart(picture, f"{key}_image", width="content")
+    with bars_column:
+        chart(figures.value_bars_figure(probabilities, true_label), f"{key}_bars")
+
+
+def setting_widget(setting, default):
+    """The widget of one declarative setting (train_view.Setting), starting at `default`;
+    returns the value it shows."""
+    key, options = setting.key, setting.options
+    if setting.widget == "slider":
+        low, high, *step = options
+        return st.slider(setting.label, low, high, default, step=step[0] if step else None, key=key)
+    if setting.widget == "select_slider":
+        return st.select_slider(setting.label, options, default, key=key)
+    if setting.widget == "selectbox":
+        return st.selectbox(setting.label, options, options.index(default), key=key)
+    if setting.widget == "checkbox":
+        return st.checkbox(setting.label, default, key=key)
+    return int(st.number_input(setting.label, *options, default, key=key))
+
+
+def picture_input(key_prefix: str) -> bytes | None:
+    """A picture of the user's: uploaded, or taken with the camera; its bytes, or None."""
+    from classifier.images import ACCEPTED_TYPES
+
+    if st.toggle("Use the camera", key=f"{key_prefix}_use_camera"):
+        picture = st.camera_input("Take a photo of one garment", key=f"{key_prefix}_camera")
+    else:
+        upload_types = list(ACCEPTED_TYPES)
+        picture = st.file_uploader("Upload a photo", type=upload_types, key=f"{key_prefix}_upload")
+    return None if picture is None else picture.getvalue()
+
+
+def progress_bar(info: RunInfo, batches: list[dict]) -> None:
+    """Where a live run stands: the same bar on every page that watches a run."""
+    progress = training_progress(info, batches)
+    st.progress(progress.fraction, text=progress.text if batches else "Starting TensorFlow...")
+
+
+@st.fragment(run_every=1)
+def watch_run(store: RunStore, run_id: str) -> None:
+    """The progress of a live run, every second; reruns the whole page when it has ended."""
+    try:
+        info = store.get(run_id)
+    except RunError:  # deleted meanwhile
+        st.rerun()
+    if info.status != RUNNING:
+        st.rerun()
+    progress_bar(info, store.read_batches(run_id))
+
+
+def start_quick_training() -> None:
+    """Start the first-run demo's training in a worker (a button's callback)."""
+    from classifier.jobs import JobBusyError, get_job_manager
+
+    try:
+        st.session_state[QUICK_RUN] = get_job_manager().start(quick_config(), QUICK_NAME)
+        st.session_state.pop(QUICK_ERROR, None)
+    except (JobBusyError, RunError) as error:
+        st.session_state[QUICK_ERROR] = str(error)
+
+
+def quick_training(store: RunStore, note: str) -> None:
+    """The first-run demo: a button that trains the tutorial's model in the background,
+    then its progress until it ends (the page then reruns and finds the model)."""
+    st.info(note)
+    st.page_link("pages/train.py", label="Open the Train page", icon=":material/model_training:")
+    watched = st.session_state.get(QUICK_RUN)
+    watched = watched or next((run.run_id for run in store.active_runs()), None)
+    info = store.get(watched) if watched and store.run_dir(watched).is_dir() else None
+    if info and info.status == RUNNING:
+        watch_run(store, info.run_id)
+        return
+    if info and info.error:
+        st.error(escape_markdown(f"The training of '{info.name}' did not finish: {info.error}"))
+    start = {"on_click": start_quick_training, "type": "primary"}
+    st.button("Train a quick model", key="verify_quick_train", **start)
+    if message := st.session_state.get(QUICK_ERROR):
+        st.warning(escape_markdown(message))
+
+
+def run_picker(label: str, runs: list[RunInfo], key: str) -> RunInfo:
+    """A select box of runs whose values are run ids, shown by their labels."""
+    labels = {run.run_id: run.label for run in runs}
+    chosen = st.selectbox(label, list(labels), format_func=labels.get, key=key)
+    return next(run for run in runs if run.run_id == chosen)
+
+
+def test_probabilities(store: RunStore, run: RunInfo):
+    """The run's probabilities on the test set; if its model cannot be loaded, say why and
+    stop the page."""
+    try:
+        return get_test_probabilities(str(store.root.resolve()), run.run_id, run.model_sha256)
+    except ModelLoadError as error:
+        st.error(escape_markdown(f"{error} Choose another model above."))
+        st.stop()
+
+
+# Models, predictions and saliency are keyed by the run store's folder, the run id and the
+# model's sha256: a retrained or replaced model gets new entries, and nothing big is hashed.
 
 
 @st.cache_resource(show_spinner="Loading the model...", max_entries=4)
@@ -79,13 +197,10 @@ def get_model(runs_root: str, run_id: str, model_sha256: str | None):
     """A run's Keras model, loaded once per server (raises ModelLoadError, never cached)."""
     import gc
 
-    from classifier.runs import RunStore
-
     model = RunStore(runs_root).load_model(run_id)
-    # Once Keras is imported, Streamlit calls keras.backend.clear_session() after every
-    # script run, and that runs gc.collect() over TensorFlow's ~350,000 objects: 0.1-1 s
-    # per rerun on this machine. Freezing what exists now (modules, TensorFlow, the model:
-    # all long-lived) takes it out of every later collection, which then takes milliseconds.
+    # README, "Streamlit calls keras.backend.clear_session() after every script run": its
+    # gc.collect() over TensorFlow's objects costs 0.1-1 s a rerun. Freezing what exists now
+    # (modules, TensorFlow, the model: all long-lived) makes later collections milliseconds.
     gc.collect()
     gc.freeze()
     return model
@@ -95,7 +210,7 @@ def get_model(runs_root: str, run_id: str, model_sha256: str | None):
 def get_test_probabilities(runs_root: str, run_id: str, model_sha256: str | None):
     """Softmax probabilities (10000, 10) of a run's model on the test set, read-only."""
     from classifier.data import scale_images
-    from classifier.predictions import probabilities
+    from classifier.inference import probabilities
 
     model = get_model(runs_root, run_id, model_sha256)
     probs = probabilities(model, scale_images(get_dataset().test.images))
@@ -107,10 +222,7 @@ def get_test_probabilities(runs_root: str, run_id: str, model_sha256: str | None
 def get_saliency(runs_root: str, run_id: str, model_sha256: str | None, index: int, method: str):
     """The saliency map of one test image for its predicted class (small: cache_data)."""
     from classifier.data import scale_images
-    from classifier.predictions import saliency
+    from classifier.inference import saliency
 
     model = get_model(runs_root, run_id, model_sha256)
     return saliency(model, scale_images(get_dataset().test.images[index]), method=method)
-
-
-# --- End of the Verify page block -----------------------------------------------------------

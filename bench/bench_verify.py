@@ -8,7 +8,7 @@
    (building the element tree from the messages) is included, so this is an upper bound.
 
 Run: .venv/bin/python bench/bench_verify.py [--reruns 9]
-This machine's speed jumps between two levels (DESIGN.md): read the ratios, not the seconds.
+This machine's speed jumps between two levels (docs/benchmarks.md): read the ratios, not the seconds.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ TARGET_SECONDS = 0.3
 
 def time_predictions() -> None:
     from classifier.data import load_dataset, scale_images
+    from classifier.inference import probabilities
     from classifier.models import build_model, preset_config
-    from classifier.predictions import probabilities
 
     x_test = scale_images(load_dataset().test.images)
     print("Predicting the 10,000 test images (batch 256, softmax):")

@@ -13,15 +13,11 @@ import os
 import signal
 import sys
 import tempfile
-import threading
-import time
 
 from classifier.data import DatasetError
+from classifier.jobs import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, run_worker
 from classifier.models import OPTIMIZERS, PRESETS, SCHEDULES, STRATEGIES, preset_config
-from classifier.runs import RunError, RunStore, RunWriter
-
-EXIT_ERROR = 1
-EXIT_INTERRUPTED = 130
+from classifier.runs import RunError, RunStore
 
 # Flags of `train`, each overriding the preset's value when given.
 TRAIN_FLAGS = {
@@ -115,26 +111,18 @@ def command_train(args, store: RunStore) -> int:
         f"test accuracy {result['test_accuracy']:.4f}"
     )
     print(f"run id: {writer.run_id}")
-    return 0
+    return EXIT_OK
 
 
 def command_worker(args, store: RunStore) -> int:
-    # Ctrl-C in the server's terminal reaches us too; the server's exit is what ends us.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if args.parent_pid:
-        _exit_when_parent_dies(args.parent_pid)
-    from classifier.training import run_training
-
-    writer = RunWriter(args.run, store.run_dir(args.run), lock_fd=args.lock_fd)
-    run_training(writer, verbose=2)
-    return 0
+    return run_worker(store, args.run, args.lock_fd, args.parent_pid)
 
 
 def command_runs(args, store: RunStore) -> int:
     runs = store.list_runs()
     if not runs:
         print(f"no runs in {store.root}")
-        return 0
+        return EXIT_OK
     print(f"{'RUN':40} {'PRESET':13} {'STATUS':11} {'EPOCHS':>7} {'TEST ACC':>8} {'TIME':>7}")
     for run in runs:
         accuracy = f"{run.test_accuracy:.4f}" if run.test_accuracy is not None else "-"
@@ -144,7 +132,7 @@ def command_runs(args, store: RunStore) -> int:
             f"{run.run_id:40} {run.preset[:13]:13} {run.status:11} {epochs:>7} "
             f"{accuracy:>8} {duration:>7}"
         )
-    return 0
+    return EXIT_OK
 
 
 def command_evaluate(args, store: RunStore) -> int:
@@ -156,20 +144,20 @@ def command_evaluate(args, store: RunStore) -> int:
         scale_images(test.images), test.labels.astype("int32"), batch_size=256, verbose=0
     )
     print(json.dumps({"run": args.run, "test_loss": loss, "test_accuracy": accuracy}))
-    return 0
+    return EXIT_OK
 
 
 def command_stop(args, store: RunStore) -> int:
     store.get(args.run)
     store.request_stop(args.run)
     print(f"asked run {args.run} to stop")
-    return 0
+    return EXIT_OK
 
 
 def command_delete(args, store: RunStore) -> int:
     store.delete(args.run)
     print(f"deleted run {args.run}")
-    return 0
+    return EXIT_OK
 
 
 COMMANDS = {
@@ -192,17 +180,6 @@ def _stop_on_first_interrupt(store: RunStore, run_id: str) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     signal.signal(signal.SIGINT, handle)
-
-
-def _exit_when_parent_dies(parent_pid: int) -> None:
-    """A worker must not outlive the server that started it (it would be invisible)."""
-
-    def watch():
-        while os.getppid() == parent_pid:
-            time.sleep(0.5)
-        os._exit(EXIT_INTERRUPTED)  # hard exit: the run shows as interrupted
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _is_non_chief_worker() -> bool:

@@ -1,19 +1,20 @@
 """The logic behind the Dataset page, in plain Python: no Streamlit here.
 
 What a view of the dataset is (split, class filter, chosen image), how it travels in a URL,
-how the filtered images are cut into pages, and the statistics of a split. The page only
+and the statistics of a split; paging and clicks come from grid_view.py. The page only
 draws widgets and calls these functions, so all of this is tested without a server.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from classifier.data import CLASS_NAMES, IMAGE_SIZE, NUM_CLASSES, SPLIT_SIZES, SPLITS, Split
+from classifier.grid_view import first_param, page_of, parse_class, parse_index
 
 ALL_CLASSES = "All"
 CLASS_FILTER_OPTIONS: tuple[str, ...] = (ALL_CLASSES, *CLASS_NAMES)
@@ -24,6 +25,22 @@ DEFAULT_COLUMNS = 5
 MAX_ROWS = 10
 MAX_COLUMNS = 10
 PIXEL_LEVELS = 256
+
+PIXEL_VIEWS = ("Raw 0-255", "Scaled 0-1")
+GRID_WIDTH_PX = 560  # tiles shrink as columns are added, so the grid stays about this wide
+
+
+class Keys:
+    """The page's session-state keys, named once."""
+
+    SPLIT = "dataset_split"
+    CLASS = "dataset_class"
+    INDEX = "dataset_index"  # the picture in the inspector, or None
+    PAGE = "dataset_page"
+    ROWS = "dataset_rows"
+    COLUMNS = "dataset_columns"
+    PIXELS = "dataset_pixels"
+
 
 # The URL keys of a view: ?split=test&cls=Shirt&image=42
 SPLIT_PARAM = "split"
@@ -39,58 +56,33 @@ class DatasetView:
     class_name: str = ALL_CLASSES
     image: int | None = None
 
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> DatasetView:
+        """Read a view from URL query parameters; anything invalid falls back to the default.
 
-def _first_value(value: str | Sequence[str] | None) -> str | None:
-    """Query parameters may repeat (?image=1&image=2): keep the first value."""
-    if value is None or isinstance(value, str):
-        return value
-    return value[0] if len(value) else None
+        `cls` is a class name ("Shirt", case-insensitive) or its number ("6"). `image` is the
+        index of an image inside the split; it is dropped when it is outside the split.
+        """
+        split = first_param(params.get(SPLIT_PARAM)).lower()
+        if split not in SPLITS:
+            split = DEFAULT_SPLIT
+        class_number = parse_class(first_param(params.get(CLASS_PARAM)))
+        return cls(
+            split=split,
+            class_name=ALL_CLASSES if class_number is None else CLASS_NAMES[class_number],
+            image=parse_index(first_param(params.get(IMAGE_PARAM)), SPLIT_SIZES[split]),
+        )
 
-
-def parse_view_params(params: Mapping[str, Any]) -> DatasetView:
-    """Read a view from URL query parameters; anything invalid falls back to the default.
-
-    `cls` is a class name ("Shirt", case-insensitive) or its number ("6"). `image` is the
-    index of an image inside the split; it is dropped when it is outside the split.
-    """
-    split = (_first_value(params.get(SPLIT_PARAM)) or "").strip().lower()
-    if split not in SPLITS:
-        split = DEFAULT_SPLIT
-    return DatasetView(
-        split=split,
-        class_name=_parse_class(_first_value(params.get(CLASS_PARAM))),
-        image=_parse_image(_first_value(params.get(IMAGE_PARAM)), SPLIT_SIZES[split]),
-    )
-
-
-def _parse_class(text: str | None) -> str:
-    text = (text or "").strip()
-    by_lower_name = {name.lower(): name for name in CLASS_FILTER_OPTIONS}
-    if text.lower() in by_lower_name:
-        return by_lower_name[text.lower()]
-    if text.isdigit() and int(text) < NUM_CLASSES:
-        return CLASS_NAMES[int(text)]
-    return ALL_CLASSES
+    def to_params(self) -> dict[str, str | None]:
+        """The query parameters of this view; None marks a default, to drop from the URL."""
+        return {
+            SPLIT_PARAM: self.split,
+            CLASS_PARAM: None if self.class_name == ALL_CLASSES else self.class_name,
+            IMAGE_PARAM: None if self.image is None else str(self.image),
+        }
 
 
-def _parse_image(text: str | None, split_size: int) -> int | None:
-    text = (text or "").strip()
-    if not text.isdigit():  # also rejects "-1", "3.5" and "" without an exception
-        return None
-    index = int(text)
-    return index if index < split_size else None
-
-
-def view_to_params(view: DatasetView) -> dict[str, str | None]:
-    """The query parameters of a view; None marks a default, to drop from the URL."""
-    return {
-        SPLIT_PARAM: view.split,
-        CLASS_PARAM: None if view.class_name == ALL_CLASSES else view.class_name,
-        IMAGE_PARAM: None if view.image is None else str(view.image),
-    }
-
-
-def filter_indices(labels: np.ndarray, class_name: str) -> np.ndarray:
+def class_indices(labels: np.ndarray, class_name: str) -> np.ndarray:
     """Indices (ascending int64) of the images of one class, or of all images."""
     if class_name == ALL_CLASSES:
         return np.arange(len(labels), dtype=np.int64)
@@ -99,65 +91,31 @@ def filter_indices(labels: np.ndarray, class_name: str) -> np.ndarray:
     return np.flatnonzero(labels == CLASS_NAMES.index(class_name)).astype(np.int64)
 
 
-def page_count(item_count: int, page_size: int) -> int:
-    """Number of pages needed for `item_count` items; at least 1, so an empty filter has page 1."""
-    if page_size < 1:
-        raise ValueError(f"The page size must be at least 1, not {page_size}.")
-    return max(1, -(-item_count // page_size))
+def linked_state(view: DatasetView, labels: np.ndarray) -> dict[str, Any]:
+    """The session state that opens a view (from a link): its page shows its picture."""
+    first_page_size = DEFAULT_ROWS * DEFAULT_COLUMNS
+    return {
+        Keys.SPLIT: view.split,
+        Keys.CLASS: view.class_name,
+        Keys.INDEX: view.image,
+        Keys.PAGE: linked_page(view, labels, first_page_size),
+    }
 
 
-def clamp_page(page: int, pages: int) -> int:
-    """A 1-based page number forced into 1..pages."""
-    return min(max(int(page), 1), pages)
-
-
-def page_items(indices: np.ndarray, page: int, page_size: int) -> np.ndarray:
-    """The indices shown on 1-based `page`; out-of-range pages are clamped."""
-    page = clamp_page(page, page_count(len(indices), page_size))
-    start = (page - 1) * page_size
-    return indices[start : start + page_size]
-
-
-def page_of(indices: np.ndarray, image: int | None, page_size: int) -> int | None:
-    """The 1-based page that shows `image`, or None when the filter does not include it."""
-    if image is None:
-        return None
-    position = int(np.searchsorted(indices, image))
-    if position < len(indices) and indices[position] == image:
-        return position // page_size + 1
-    return None
+def grid_chart_key(view: DatasetView, page: int, rows: int, columns: int) -> str:
+    """One chart key per view drawn: any change gives a new chart without the old selection,
+    so a tile stays clickable after the picture was changed by a button or the number box
+    (plotly takes a second click on a still-selected point as "deselect")."""
+    class_number = CLASS_FILTER_OPTIONS.index(view.class_name)
+    parts = (view.split, class_number, page, rows, columns, view.image)
+    return "dataset_grid_" + "_".join(str(part) for part in parts)
 
 
 def linked_page(view: DatasetView, labels: np.ndarray, page_size: int) -> int:
     """The page of the grid to open for a view: the one showing its image, else the first."""
     if view.image is None:
         return 1
-    return page_of(filter_indices(labels, view.class_name), view.image, page_size) or 1
-
-
-def neighbour(indices: np.ndarray, current: int, step: int) -> int | None:
-    """The next (step=+1) or previous (step=-1) image of the filter, or None at either end.
-
-    Works when `current` is not in the filter (e.g. opened from a link): the next one is
-    then the first filtered image after it.
-    """
-    if step > 0:
-        position = int(np.searchsorted(indices, current, side="right"))
-        return int(indices[position]) if position < len(indices) else None
-    position = int(np.searchsorted(indices, current, side="left")) - 1
-    return int(indices[position]) if position >= 0 else None
-
-
-def index_from_selection(selection: Mapping[str, Any] | None) -> int | None:
-    """The image index carried by a clicked point of a plotly grid (its customdata)."""
-    points = (selection or {}).get("points") or []
-    for point in points:
-        customdata = point.get("customdata")
-        if isinstance(customdata, list | tuple):
-            customdata = customdata[0] if customdata else None
-        if customdata is not None:
-            return int(customdata)
-    return None
+    return page_of(class_indices(labels, view.class_name), view.image, page_size) or 1
 
 
 @dataclass(frozen=True)
@@ -241,7 +199,7 @@ MEANS_NOTE = (
 )
 
 
-def grid_caption(view: DatasetView, shown: int, first: int, total: int) -> str:
+def page_caption(view: DatasetView, shown: int, first: int, total: int) -> str:
     """'Showing images 1-25 of 60,000 in the train split.' for a page of the grid."""
     which = "images" if view.class_name == ALL_CLASSES else f"images of class {view.class_name}"
     if total == 0:

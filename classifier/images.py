@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import ExifTags, Image, ImageCms, ImageFilter, ImageOps
 
+from classifier.data import IMAGE_SIZE
+
 # Must match `server.maxUploadSize = 5` in .streamlit/config.toml: the browser enforces that
 # limit only on its side, so the server checks again.
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -33,7 +35,6 @@ PILLOW_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP")
 # preview); its JPEG decoder opens them, and they are accepted as JPEGs.
 OPENED_FORMATS = (*PILLOW_FORMATS, "MPO")
 
-IMAGE_SIZE = 28
 # Big pictures are shrunk to this longest side before the precise steps. It keeps a garment
 # that fills a tenth of a photo at about 50 pixels, well above 28, at a fraction of the cost.
 WORK_SIZE = 512

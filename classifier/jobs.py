@@ -1,9 +1,10 @@
-"""Training jobs that outlive a page: one worker process per job, one job at a time.
+"""Training jobs that outlive a page: both sides of the job boundary, in one module.
 
-The app never trains in Streamlit's script thread (a widget click would abort `fit()`).
-`JobManager.start` creates the run, then starts `python -m classifier worker RUN`, which
-inherits the run's lock. The run store is the only contract between the two: the page
-polls it, Stop writes a flag file into it, and any tab or process sees the same job.
+The app never trains in Streamlit's script thread (README, "Training never runs in the page
+script"). `JobManager.start` creates the run, then starts `python -m classifier worker RUN`,
+which inherits the run's lock and calls `run_worker`. The run store is the only contract
+between the two: the page polls it, Stop writes a flag file into it, and any tab or process
+sees the same job.
 
 The worker dies with the server (it watches its parent), so a killed server leaves an
 "interrupted" run rather than an orphan that keeps two cores busy.
@@ -12,6 +13,7 @@ The worker dies with the server (it watches its parent), so a killed server leav
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -22,6 +24,8 @@ from classifier.models import TrainConfig
 from classifier.runs import FAILED, PROJECT_ROOT, RunStore, RunWriter
 
 WORKER_LOG = "worker.log"
+# Exit codes of a worker (and of the command line).
+EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
 
 class JobBusyError(RuntimeError):
@@ -37,7 +41,10 @@ class JobManager:
         self._processes: dict[str, subprocess.Popen] = {}
 
     def start(self, config: TrainConfig, name: str = "") -> str:
-        """Start training `config` in a worker process; return the new run's id."""
+        """Start training `config` in a worker process; return the new run's id.
+
+        Raises ValueError for an invalid config, JobBusyError while another run trains.
+        """
         config.validate()
         with self._lock:
             self._reap()
@@ -115,3 +122,29 @@ def get_job_manager(store: RunStore | None = None) -> JobManager:
         if key not in _managers:
             _managers[key] = JobManager(RunStore(key))
         return _managers[key]
+
+
+# --- The worker's side ---------------------------------------------------------------------
+
+
+def run_worker(store: RunStore, run_id: str, lock_fd: int, parent_pid: int = 0) -> int:
+    """The worker process: train a run that `JobManager.start` created; its exit code."""
+    # Ctrl-C in the server's terminal reaches us too; the server's exit is what ends us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent_pid:
+        exit_when_parent_dies(parent_pid)
+    from classifier.training import run_training  # late: imports TensorFlow
+
+    run_training(RunWriter(run_id, store.run_dir(run_id), lock_fd=lock_fd), verbose=2)
+    return EXIT_OK
+
+
+def exit_when_parent_dies(parent_pid: int) -> None:
+    """A worker must not outlive the server that started it (it would be invisible)."""
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(EXIT_INTERRUPTED)  # hard exit: the run shows as interrupted
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()

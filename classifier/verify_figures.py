@@ -1,12 +1,9 @@
-"""Figure factories of the Verify page: each returns a `go.Figure` and never renders it.
+"""The figures of the Verify page: each returns a `go.Figure` and never renders it.
 
 They redraw the tutorial's `plot_image` (the picture, with "predicted confidence% (true)"
 under it, blue when right and red when wrong) and `plot_value_array` (ten grey bars, the
-predicted one red, the true one blue, so a right answer shows a single blue bar).
-
-Clickable figures follow DESIGN.md "Plotly clicks": plotly reports no selection on images
-or heatmaps, so images lie under a scatter of nearly invisible markers whose `customdata`
-carries what a click means (an image index, or a (true, predicted) cell).
+predicted one red, the true one blue, so a right answer shows a single blue bar). Clickable
+figures carry markers whose `customdata` says what a click means (grid_figures.py).
 """
 
 from __future__ import annotations
@@ -18,22 +15,32 @@ import numpy as np
 import plotly.graph_objects as go
 
 from classifier.data import CLASS_NAMES
-from classifier.figures import image_canvas_layout, png_data_uri
+from classifier.grid_figures import (
+    caption_trace,
+    clickable_markers,
+    fit_captions,
+    frame,
+    image_axes,
+    image_canvas_layout,
+    pixels_01,
+    png_data_uri,
+)
+from classifier.style import (
+    BACKGROUND_COLOR,
+    BAR_PANEL_GREY,
+    BINARY_COLORSCALE,
+    CAPTION_LINE_HEIGHT,
+    GRID_COLOR,
+    LABEL_FONT_SIZE,
+    OTHER_COLOR,
+    RIGHT_COLOR,
+    SMALL_FONT_SIZE,
+    TEXT_COLOR,
+    TICK_FONT_SIZE,
+    UNKNOWN_COLOR,
+    WRONG_COLOR,
+)
 
-# The tutorial's colours (matplotlib's "blue", "red" and "#777777"), in the app's palette.
-RIGHT_COLOR = "#1f77b4"
-WRONG_COLOR = "#d62728"
-OTHER_COLOR = "#777777"
-# An upload has no true class: its predicted bar is neither right nor wrong.
-UNKNOWN_COLOR = "#ff7f0e"
-HIGHLIGHT_COLOR = "#ff7f0e"
-TEXT_COLOR = "#1b1f24"
-GRID_COLOR = "#e5e5e5"
-BACKGROUND_COLOR = "#ffffff"
-BAR_PANEL_GREY = 244  # the light panel behind each cell's bars in the grid
-FONT_FAMILY = "sans-serif"
-# The tutorial's `cmap=plt.cm.binary`: 0 is white and 1 is black, dark clothes on white.
-BINARY_COLORSCALE = [[0.0, "#ffffff"], [1.0, "#000000"]]
 # Transparent where nothing matters, warm and opaque where the model looked.
 SALIENCY_COLORSCALE = [
     [0.0, "rgba(255, 80, 0, 0.0)"],
@@ -41,8 +48,6 @@ SALIENCY_COLORSCALE = [
     [0.5, "rgba(255, 60, 0, 0.55)"],
     [1.0, "rgba(255, 220, 0, 0.95)"],
 ]
-# Nearly, not fully, transparent markers: the combination checked to report clicks.
-MARKER_OPACITY = 0.01
 CONFIDENCE_FORMAT = "{name} {percent:2.0f}% ({true})"  # the tutorial's xlabel
 IMAGE_FIGURE_PX = 215  # the single picture: its label must fit under it at 13 px
 
@@ -71,37 +76,17 @@ def bar_colors(probabilities: np.ndarray, true_label: int | None) -> list[str]:
     return colors
 
 
-# Figures are built from one layout dict: plotly's update_layout()/update_xaxes()/
-# add_shape() re-validate the figure each time and cost several milliseconds apiece.
-
-
-def _image_axes(size: int = 28) -> dict:
-    """Layout entries for axes that show a picture: no ticks, square pixels, row 0 on top."""
-    hidden = {"showticklabels": False, "showgrid": False, "zeroline": False, "ticks": ""}
-    return {
-        "xaxis": {"range": [-0.5, size - 0.5], **hidden},
-        "yaxis": {
-            "range": [size - 0.5, -0.5],
-            **hidden,
-            "scaleanchor": "x",
-            "constrain": "domain",
-        },
-    }
-
-
-def _pixels_01(image: np.ndarray) -> np.ndarray:
-    """uint8 0-255 or float 0-1 pixels as float 0-1."""
-    image = np.asarray(image)
-    return image / 255.0 if image.dtype == np.uint8 else image.astype(np.float64)
-
-
 def prediction_image_figure(
     image: np.ndarray, probabilities: np.ndarray, true_label: int | None, title: str = ""
 ) -> go.Figure:
     """One picture with the tutorial's label under it (blue when right, red when wrong)."""
     label, color = prediction_label(probabilities, true_label)
-    layout = _image_axes()
-    layout["xaxis"]["title"] = {"text": label, "font": {"color": color, "size": 13}, "standoff": 6}
+    layout = image_axes()
+    layout["xaxis"]["title"] = {
+        "text": label,
+        "font": {"color": color, "size": LABEL_FONT_SIZE},
+        "standoff": 6,
+    }
     layout.update(
         width=IMAGE_FIGURE_PX,
         height=IMAGE_FIGURE_PX + (65 if title else 40),
@@ -109,9 +94,14 @@ def prediction_image_figure(
         plot_bgcolor=BACKGROUND_COLOR,
     )
     if title:
-        layout["title"] = {"text": title, "x": 0.02, "xanchor": "left", "font": {"size": 13}}
+        layout["title"] = {
+            "text": title,
+            "x": 0.02,
+            "xanchor": "left",
+            "font": {"size": LABEL_FONT_SIZE},
+        }
     heatmap = go.Heatmap(
-        z=_pixels_01(image),
+        z=pixels_01(image),
         zmin=0,
         zmax=1,
         colorscale=BINARY_COLORSCALE,
@@ -119,11 +109,6 @@ def prediction_image_figure(
         hovertemplate="row %{y}, column %{x}: %{z:.2f}<extra></extra>",
     )
     return go.Figure(heatmap, layout)
-
-
-def uploaded_image_figure(pixels: np.ndarray, probabilities: np.ndarray) -> go.Figure:
-    """The 28 x 28 input made from an upload, drawn like the test images, with its label."""
-    return prediction_image_figure(pixels, probabilities, None, title="What the model sees")
 
 
 def value_bars_figure(probabilities: np.ndarray, true_label: int | None) -> go.Figure:
@@ -142,10 +127,10 @@ def value_bars_figure(probabilities: np.ndarray, true_label: int | None) -> go.F
         "yaxis": {
             "range": [0, 1],
             "tickformat": ".0%",
-            "tickfont": {"size": 10},
+            "tickfont": {"size": TICK_FONT_SIZE},
             "gridcolor": GRID_COLOR,
         },
-        "xaxis": {"tickangle": -55, "tickfont": {"size": 10}},
+        "xaxis": {"tickangle": -55, "tickfont": {"size": TICK_FONT_SIZE}},
         "plot_bgcolor": BACKGROUND_COLOR,
         "bargap": 0.25,
     }
@@ -161,20 +146,9 @@ BAR_PANEL_WIDTH = 28
 BAR_PITCH = BAR_PANEL_WIDTH / 10
 BAR_WIDTH = 2.1
 CELL_WIDTH = CELL_MARGIN + 28 + BAR_GAP + BAR_PANEL_WIDTH + CELL_MARGIN
-AVERAGE_CHAR_WIDTH = 0.58  # times the font size, for a sans-serif caption
-MIN_FONT_SIZE, MAX_FONT_SIZE = 9, 13
-
-
-def _caption_layout(captions: Sequence[str], cell_px: float) -> tuple[list[str], int, int]:
-    """Captions on one line when they fit at a readable size, else broken before "(true)"."""
-    longest = max((len(text) for text in captions), default=1)
-    size = math.floor(0.95 * cell_px / (AVERAGE_CHAR_WIDTH * longest))
-    if size >= MIN_FONT_SIZE + 1:
-        return list(captions), min(size, MAX_FONT_SIZE), 1
-    broken = [text.replace(" (", "<br>(") for text in captions]
-    longest = max(len(line) for text in broken for line in text.split("<br>"))
-    size = math.floor(0.95 * cell_px / (AVERAGE_CHAR_WIDTH * longest))
-    return broken, int(min(MAX_FONT_SIZE, max(MIN_FONT_SIZE, size))), 2
+# Bar colours in the grid as numbers on a three-colour scale (see bar_color_codes).
+OTHER_CODE, RIGHT_CODE, WRONG_CODE = 0, 1, 2
+GRID_BAR_COLORSCALE = [[0.0, OTHER_COLOR], [0.5, RIGHT_COLOR], [1.0, WRONG_COLOR]]
 
 
 def bar_color_codes(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -189,11 +163,6 @@ def bar_color_codes(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray
     codes[rows, probabilities.argmax(axis=1)] = WRONG_CODE
     codes[rows, np.asarray(labels, dtype=np.int64)] = RIGHT_CODE
     return codes
-
-
-OTHER_CODE, RIGHT_CODE, WRONG_CODE = 0, 1, 2
-GRID_BAR_COLORSCALE = [[0.0, OTHER_COLOR], [0.5, RIGHT_COLOR], [1.0, WRONG_COLOR]]
-CODE_COLORS = {OTHER_CODE: OTHER_COLOR, RIGHT_CODE: RIGHT_COLOR, WRONG_CODE: WRONG_COLOR}
 
 
 def prediction_grid_figure(
@@ -223,8 +192,8 @@ def prediction_grid_figure(
         raise ValueError(f"columns must be at least 1, not {columns}.")
     scale = width_px / (columns * CELL_WIDTH)  # screen pixels per image pixel
     captions = [prediction_label(probabilities[i], int(labels[i])) for i in range(count)]
-    texts, font_size, lines = _caption_layout([text for text, _ in captions], CELL_WIDTH * scale)
-    caption_height = math.ceil(lines * font_size * 1.3 / scale) + CELL_MARGIN
+    texts, font_size, lines = fit_captions([text for text, _ in captions], CELL_WIDTH * scale)
+    caption_height = math.ceil(lines * font_size * CAPTION_LINE_HEIGHT / scale) + CELL_MARGIN
     cell_height = CELL_MARGIN + 28 + caption_height
     rows = max(1, math.ceil(count / columns))
 
@@ -272,47 +241,25 @@ def prediction_grid_figure(
             unselected={"marker": {"opacity": 1}},
             name="bars",
         ),
-        go.Scatter(
-            x=lefts + 13.5,
-            y=tops + 13.5,
-            customdata=index_array,
-            mode="markers",
-            marker={"symbol": "square", "size": 28 * scale, "color": TEXT_COLOR},
-            opacity=MARKER_OPACITY,
-            selected={"marker": {"opacity": MARKER_OPACITY}},
-            unselected={"marker": {"opacity": MARKER_OPACITY}},
-            hovertext=hover,
-            hovertemplate="%{hovertext}<extra></extra>",
-            name="images",
-        ),
+        clickable_markers(lefts + 13.5, tops + 13.5, index_array.tolist(), 28 * scale, hover),
     ]
-    for positions, color, name in ((right, RIGHT_COLOR, "right"), (wrong, WRONG_COLOR, "wrong")):
-        traces.append(
-            go.Scatter(
-                x=caption_x[positions],
-                y=caption_y[positions],
-                text=[texts[position] for position in positions],
-                customdata=index_array[positions],
-                mode="text",
-                textfont={"size": font_size, "color": color, "family": FONT_FAMILY},
-                hoverinfo="skip",
-                name=f"captions {name}",
-            )
+    for positions, color, name in (
+        (right, RIGHT_COLOR, "captions right"),
+        (wrong, WRONG_COLOR, "captions wrong"),
+    ):
+        texts_here = [texts[position] for position in positions]
+        trace = caption_trace(
+            caption_x[positions], caption_y[positions], texts_here, font_size, color, name
         )
+        traces.append({**trace, "customdata": index_array[positions].tolist()})
     shapes = []
     if highlight_index is not None and int(highlight_index) in index_array:
         position = int(np.flatnonzero(index_array == int(highlight_index))[0])
         left, top = float(lefts[position]), float(tops[position])
-        shapes.append(_frame(left - 1.5, left + 28.5, top - 1.5, top + 28.5, width=3))
+        shapes.append(frame(left - 1.5, left + 28.5, top - 1.5, top + 28.5, width=3))
     height_units, width_units = mosaic.shape
     layout = image_canvas_layout(width_units, height_units, scale, shapes, min_height=40)
     return go.Figure(traces, layout)
-
-
-def _frame(x0: float, x1: float, y0: float, y1: float, width: int) -> dict:
-    """An orange rectangle that marks the selected picture or cell."""
-    rect = {"type": "rect", "x0": x0, "x1": x1, "y0": y0, "y1": y1}
-    return {**rect, "line": {"color": HIGHLIGHT_COLOR, "width": width}}
 
 
 # --- Confusion matrix and per-class accuracy -----------------------------------------------
@@ -396,7 +343,7 @@ def confusion_matrix_figure(
                 y=true_of[mask],
                 text=[count for count, keep in zip(counts, mask, strict=True) if keep],
                 mode="text",
-                textfont={"color": color, "size": 11},
+                textfont={"color": color, "size": SMALL_FONT_SIZE},
                 hoverinfo="skip",
                 name="counts",
             )
@@ -405,7 +352,7 @@ def confusion_matrix_figure(
     if selected is not None:
         true, predicted = selected
         half = (cell_px - 2) / cell_px / 2
-        shapes.append(_frame(predicted - half, predicted + half, true - half, true + half, 4))
+        shapes.append(frame(predicted - half, predicted + half, true - half, true + half, 4))
     ticks = {
         "tickvals": list(range(classes)),
         "ticktext": list(CLASS_NAMES[:classes]),
@@ -466,7 +413,7 @@ def per_class_accuracy_figure(class_accuracy: np.ndarray, overall: float) -> go.
         "yanchor": "bottom",
         "text": f"all classes {overall:.1%}",
         "showarrow": False,
-        "font": {"size": 11},
+        "font": {"size": SMALL_FONT_SIZE},
     }
     layout = {
         "height": CONFUSION_SIZE_PX - 60,
@@ -494,7 +441,7 @@ def saliency_figure(image: np.ndarray, saliency_map: np.ndarray, title: str = ""
     """The picture in grey with the saliency map laid over it as a warm, see-through heatmap."""
     traces = [
         go.Heatmap(
-            z=_pixels_01(image) * 0.6,  # a paler picture lets the overlay stand out
+            z=pixels_01(image) * 0.6,  # a paler picture lets the overlay stand out
             zmin=0,
             zmax=1,
             colorscale=BINARY_COLORSCALE,
@@ -510,7 +457,7 @@ def saliency_figure(image: np.ndarray, saliency_map: np.ndarray, title: str = ""
             hovertemplate="row %{y}, column %{x}: influence %{z:.2f}<extra></extra>",
         ),
     ]
-    layout = _image_axes()
+    layout = image_axes()
     layout.update(
         width=300,
         height=260,

@@ -1,250 +1,148 @@
 """Train: choose settings, start a background job, watch it live, compare and manage runs."""
 
-from dataclasses import replace
-
 import streamlit as st
 
 import ui
+from classifier import train_figures as figures
+from classifier import train_view as view
 from classifier.jobs import JobBusyError, get_job_manager
-from classifier.models import OPTIMIZERS, PRESETS, SCHEDULES, TrainConfig
-from classifier.reporting import (
-    batch_curves_figure,
-    compare_runs_figure,
-    config_summary,
-    epoch_curves_figure,
-    escape_markdown,
-    format_duration,
-    run_table,
-    training_progress,
-)
+from classifier.models import PRESETS, TrainConfig
 from classifier.runs import RUNNING, STOP_FILE, RunError, RunStore, read_run_file
+from classifier.text import escape_markdown
+from classifier.train_view import Keys
 
 ui.route_through_app()
-
-POLL_SECONDS = 1.0
-SHOWN_RUN = "train_shown_run"  # session key: the run whose results are shown
-URL_RUN = "train_url_run"  # session key: the ?run= value this session last wrote or followed
-BATCH_SIZES = [16, 32, 64, 128, 256, 512]
-LEARNING_RATES = [0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1]
-HIDDEN_UNITS = [32, 64, 128, 256, 512]
-STATUS_COLORS = {"completed": "green", "stopped": "orange", "failed": "red", "interrupted": "red"}
-
 store = RunStore()
 manager = get_job_manager(store)
-
-
-def apply_preset() -> None:
-    """Reset every setting to the chosen preset's values (the preset box's on_change)."""
-    defaults = PRESETS[st.session_state.train_preset].defaults
-    for field, value in defaults.to_dict().items():
-        if field != "preset":
-            st.session_state[f"train_{field}"] = value
+state = st.session_state
 
 
 def settings_ui() -> tuple[TrainConfig, str]:
-    """The settings, each widget starting at the chosen preset's value. The config is built
-    from what the widgets return: that stays right even when a reconnecting browser hands
-    its widget values to a fresh session."""
-    preset = st.selectbox("Model", list(PRESETS), key="train_preset", on_change=apply_preset)
-    defaults = PRESETS[preset].defaults
+    """The settings. The config is built from what the widgets return: that stays right even
+    when a reconnecting browser hands its widget values to a fresh session."""
+    reset = {"on_change": lambda: state.update(view.preset_state(state[Keys.PRESET]))}
+    preset = st.selectbox("Model", list(PRESETS), key=Keys.PRESET, **reset)  # all settings reset
+    defaults = PRESETS[preset].defaults.to_dict()
     st.caption(PRESETS[preset].summary)
-    values = {
-        "preset": preset,
-        "epochs": st.slider(
-            "Epochs (passes over all training images)", 1, 50, defaults.epochs, key="train_epochs"
-        ),
-        "batch_size": st.select_slider(
-            "Batch size (images per update)",
-            BATCH_SIZES,
-            defaults.batch_size,
-            key="train_batch_size",
-        ),
-        "learning_rate": st.select_slider(
-            "Learning rate (step size)",
-            LEARNING_RATES,
-            defaults.learning_rate,
-            key="train_learning_rate",
-        ),
-    }
+    widgets = {s.field: s for s in view.SETTINGS}
+    values = {f: ui.setting_widget(s, defaults[f]) for f, s in widgets.items() if not s.more}
     with st.expander("More settings"):
-        values["optimizer"] = st.selectbox(
-            "Optimizer", OPTIMIZERS, OPTIMIZERS.index(defaults.optimizer), key="train_optimizer"
-        )
-        values["schedule"] = st.selectbox(
-            "Learning-rate schedule",
-            SCHEDULES,
-            SCHEDULES.index(defaults.schedule),
-            key="train_schedule",
-        )
-        values["hidden_units"] = st.select_slider(
-            "Hidden units", HIDDEN_UNITS, defaults.hidden_units, key="train_hidden_units"
-        )
-        values["dropout"] = st.slider(
-            "Dropout", 0.0, 0.7, defaults.dropout, step=0.05, key="train_dropout"
-        )
-        values["validation_split"] = st.slider(
-            "Validation split (held out to check for overfitting)",
-            0.0,
-            0.3,
-            defaults.validation_split,
-            step=0.05,
-            key="train_validation_split",
-        )
-        values["train_limit"] = st.slider(
-            "Training images (0 = all 60,000)",
-            0,
-            60_000,
-            defaults.train_limit,
-            step=1000,
-            key="train_train_limit",
-        )
-        values["augment"] = st.checkbox(
-            "Augment (random flips and small shifts)", defaults.augment, key="train_augment"
-        )
-        values["seed"] = int(
-            st.number_input("Random seed", 0, 2**31 - 1, defaults.seed, key="train_seed")
-        )
-    name = st.text_input("Run name (optional)", key="train_name", max_chars=64)
-    return replace(TrainConfig(), **values), name
+        values |= {f: ui.setting_widget(s, defaults[f]) for f, s in widgets.items() if s.more}
+    name = st.text_input("Run name (optional)", key=Keys.NAME, max_chars=64)
+    return view.settings_config(preset, values), name
 
 
-@st.fragment(run_every=POLL_SECONDS)
+@st.fragment(run_every=view.POLL_SECONDS)
 def live_panel(run_id: str) -> None:
     """Polls the run store while a job trains; the job itself never touches Streamlit."""
     info = store.get(run_id)
     if info.status != RUNNING:
-        st.session_state[SHOWN_RUN] = run_id
+        state[Keys.SHOWN_RUN] = run_id
         st.rerun()  # the whole page: show the results and enable Train again
     batches = store.read_batches(run_id)
-    progress = training_progress(info, batches)
-    st.markdown(f"**Training** {escape_markdown(info.name)} ({info.preset})")
-    st.progress(progress.fraction, text=progress.text if batches else "Starting TensorFlow...")
+    st.markdown(f"**Training** {escape_markdown(info.name)} ({escape_markdown(info.preset)})")
+    ui.progress_bar(info, batches)
     if (info.path / STOP_FILE).exists():
         st.info("Stopping after the current batch...")
     elif st.button("Stop", key="train_stop", icon=":material/stop:"):
         manager.stop(run_id)
         st.toast("Asked the training to stop; the model so far is kept.")
     if batches:
-        st.plotly_chart(batch_curves_figure(batches), key="train_live_batches")
-    metrics = store.read_metrics(run_id)
-    if metrics:
-        st.plotly_chart(epoch_curves_figure(metrics), key="train_live_epochs")
+        st.plotly_chart(figures.batch_curves_figure(batches), key="train_live_batches")
+    if metrics := store.read_metrics(run_id):
+        st.plotly_chart(figures.epoch_curves_figure(metrics), key="train_live_epochs")
 
 
 def results_panel(run_id: str) -> None:
+    """A finished run: its scores, curves, epoch table and downloads."""
     try:
         info = store.get(run_id)
     except RunError as error:
         st.warning(escape_markdown(str(error)))
         return
     st.markdown(f"#### {escape_markdown(info.name)}")
-    st.badge(info.status, color=STATUS_COLORS.get(info.status, "gray"))
-    accuracy = f"{info.test_accuracy:.2%}" if info.test_accuracy is not None else "-"
-    loss = f"{info.test_loss:.4f}" if info.test_loss is not None else "-"
-    cols = st.columns(4)
-    cols[0].metric("Test accuracy", accuracy, help="Share of the 10,000 test images right")
-    cols[1].metric("Test loss", loss)
-    cols[2].metric("Epochs", f"{info.epochs_done} of {info.epochs_planned}")
-    cols[3].metric("Training time", format_duration(info.duration_s))
+    st.badge(info.status, color=view.STATUS_COLORS.get(info.status, "gray"))
+    for column, (label, value, hint) in zip(st.columns(4), view.score_cards(info), strict=True):
+        column.metric(label, value, help=hint)
     if info.error and info.status != "completed":
         st.warning(escape_markdown(info.error))
-    metrics = store.read_metrics(run_id)
-    if metrics:
-        st.plotly_chart(epoch_curves_figure(metrics), key="train_result_epochs")
-        st.caption(
-            "If training accuracy keeps rising while validation accuracy stalls, the model is "
-            "memorising the training images (overfitting): more epochs will not help."
-        )
+    if metrics := store.read_metrics(run_id):
+        st.plotly_chart(figures.epoch_curves_figure(metrics), key="train_result_epochs")
+        st.caption(view.OVERFITTING_NOTE)
         with st.expander("Per-batch curves and the epoch table"):
-            st.plotly_chart(
-                batch_curves_figure(store.read_batches(run_id)), key="train_result_batches"
-            )
+            batches = figures.batch_curves_figure(store.read_batches(run_id))
+            st.plotly_chart(batches, key="train_result_batches")
             st.dataframe(metrics, hide_index=True)
     left, right = st.columns(2)
+    # Callables defer the read to the click: no megabytes read on every rerun.
     if info.has_model:
-        left.download_button(
-            "Download model (.keras)",
-            # Callables defer the read to the click: no megabytes read on every rerun.
-            lambda: read_run_file(store.model_path(run_id)),
-            file_name=f"{run_id}.keras",
-            key="train_download_model",
-        )
+        model = {"file_name": f"{run_id}.keras", "key": "train_download_model"}
+        model_data = lambda: read_run_file(store.model_path(run_id))  # noqa: E731
+        left.download_button("Download model (.keras)", model_data, **model)
     if metrics:
+        csv = {"file_name": f"{run_id}-metrics.csv", "mime": "text/csv"}
+        csv_data = lambda: store.metrics_csv(run_id)  # noqa: E731
         right.download_button(
-            "Download metrics (CSV)",
-            lambda: store.metrics_csv(run_id),
-            file_name=f"{run_id}-metrics.csv",
-            mime="text/csv",
-            key="train_download_metrics",
+            "Download metrics (CSV)", csv_data, key="train_download_metrics", **csv
         )
 
 
 def runs_section(runs) -> None:
+    """Every run: a table, curves to compare, and deleting one."""
     st.subheader("Runs")
     if not runs:
         st.info("No runs yet. Choose settings above and press Train.")
         return
-    st.dataframe(
-        run_table(runs),
-        hide_index=True,
-        column_config={"test accuracy": st.column_config.NumberColumn(format="percent")},
-    )
+    percent = {"test accuracy": st.column_config.NumberColumn(format="percent")}
+    st.dataframe(view.run_table(runs), hide_index=True, column_config=percent)
     labels = {run.run_id: run.label for run in runs}
-    compare = st.multiselect(
-        "Compare runs", list(labels), format_func=labels.get, key="train_compare"
-    )
+    compare = st.multiselect("Compare runs", list(labels), format_func=labels.get, key=Keys.COMPARE)
     if compare:
-        metric = st.segmented_control(
-            "Curve",
-            ["val_accuracy", "accuracy", "val_loss", "loss"],
-            default="accuracy",
-            key="train_compare_metric",
-        )
-        curves = {labels[run_id]: store.read_metrics(run_id) for run_id in compare}
-        st.plotly_chart(compare_runs_figure(curves, metric or "accuracy"), key="train_compare_fig")
+        curves = ["val_accuracy", "accuracy", "val_loss", "loss"]
+        metric = st.segmented_control("Curve", curves, default="accuracy", key=Keys.COMPARE_METRIC)
+        metrics = {labels[run_id]: store.read_metrics(run_id) for run_id in compare}
+        figure = figures.compare_runs_figure(metrics, metric or "accuracy")
+        st.plotly_chart(figure, key="train_compare_fig")
     with st.expander("Delete a run"):
-        doomed = st.selectbox(
-            "Run to delete", list(labels), format_func=labels.get, key="train_delete_run"
-        )
-        confirm = st.checkbox(
-            "Yes, delete this run and its model for good", key="train_delete_confirm"
-        )
+        doomed = ui.run_picker("Run to delete", runs, key=Keys.DELETE_RUN).run_id
+        sure = "Yes, delete this run and its model for good"
+        confirm = st.checkbox(sure, key=Keys.DELETE_CONFIRM)
         if st.button("Delete", key="train_delete", disabled=not confirm, type="primary"):
             try:
                 store.delete(doomed)
-                st.session_state.pop("train_delete_confirm", None)
+                state.pop(Keys.DELETE_CONFIRM, None)
                 st.rerun()
             except RunError as error:
                 st.error(escape_markdown(str(error)))
 
 
-st.title("Train a model")
-with st.expander("What is training? (plain-language explanation)"):
-    st.markdown(
-        "The model starts with random guesses. It looks at a **batch** of pictures, "
-        "compares its guesses with the right answers (the **loss**: lower is better), and "
-        "nudges its numbers to do a bit better. One pass over all training pictures is an "
-        "**epoch**. A slice of the training pictures can be held back for **validation**: "
-        "the model never learns from them, so they show how well it does on new pictures."
-    )
+def shown_run(runs) -> str:
+    """The run whose results are shown: a job that just ended, a link, or the user's choice;
+    the URL follows it."""
+    wanted, url_run = state.pop(Keys.SHOWN_RUN, None), st.query_params.get("run")
+    if wanted is None and url_run != state.get(Keys.URL_RUN):
+        wanted = url_run  # a link (new, or edited in the address bar) chooses the run
+    if wanted in {run.run_id for run in runs}:
+        state[Keys.VIEW_RUN] = wanted
+    shown = ui.run_picker("Show run", runs, key=Keys.VIEW_RUN).run_id
+    st.query_params["run"] = state[Keys.URL_RUN] = shown
+    return shown
 
+
+st.title("Train a model")
+st.expander("What is training? (plain-language explanation)").markdown(view.TRAINING_EXPLAINED)
 active = store.active_runs()
 runs = store.list_runs()
 settings, main = st.columns([1, 2], gap="large")
 with settings:
     config, name = settings_ui()
-    st.caption(config_summary(config))
-    if st.button(
-        "Train",
-        key="train_start",
-        type="primary",
-        disabled=bool(active),
-        icon=":material/play_arrow:",
-    ):
-        try:
-            st.session_state[SHOWN_RUN] = manager.start(config.validate(), name)
+    st.caption(view.config_summary(config))
+    play = ":material/play_arrow:"
+    if st.button("Train", key="train_start", type="primary", disabled=bool(active), icon=play):
+        try:  # the job manager validates the config once, and the worker again
+            state[Keys.SHOWN_RUN] = manager.start(config, name)
             st.rerun()
-        except (JobBusyError, ValueError) as error:
+        except (JobBusyError, ValueError, RunError) as error:
             st.error(escape_markdown(str(error)))
     if active:
         st.caption("One model trains at a time on this machine.")
@@ -252,19 +150,8 @@ with main:
     if active:
         live_panel(active[0].run_id)
     elif runs:
-        # A finished job, or a link with ?run=..., chooses the run shown; the URL follows.
-        labels = {run.run_id: run.label for run in runs}
-        wanted = st.session_state.pop(SHOWN_RUN, None)
-        url_run = st.query_params.get("run")
-        if wanted is None and url_run != st.session_state.get(URL_RUN):
-            wanted = url_run  # a link (new, or edited in the address bar) chooses the run
-        if wanted in labels:
-            st.session_state.train_view_run = wanted
-        shown = st.selectbox("Show run", list(labels), format_func=labels.get, key="train_view_run")
-        st.query_params["run"] = st.session_state[URL_RUN] = shown
-        results_panel(shown)
+        results_panel(shown_run(runs))
     else:
         st.info("Pick a model and press **Train**. The curves appear here as it learns.")
-
 st.divider()
 runs_section(runs)

@@ -175,3 +175,11 @@ def test_page_does_not_import_tensorflow():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("value", ["²", "①", "9" * 5000])
+def test_odd_numbers_in_the_link_open_the_default_view(value):
+    """`/dataset?image=²` and `?cls=²` crashed the page: str.isdigit() accepts them."""
+    at = open_page({"split": "test", "image": value, "cls": value})
+    assert grid(at)[0] == list(range(25))
+    assert at.number_input(key="dataset_index").value is None

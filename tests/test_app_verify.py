@@ -16,7 +16,7 @@ import pytest
 from conftest import shirt_png
 from streamlit.testing.v1 import AppTest
 
-from classifier import predictions as pred
+from classifier import inference
 from classifier.data import CLASS_NAMES, scale_images
 from classifier.images import MAX_UPLOAD_BYTES
 from classifier.jobs import get_job_manager
@@ -36,9 +36,9 @@ def store_with_run(trained_run, monkeypatch):
 def truth(trained_run, dataset):
     """What the page should show, computed here independently of it."""
     model = RunStore(trained_run.root).load_model(trained_run.run_id)
-    probs = pred.probabilities(model, scale_images(dataset.test.images))
-    predicted = pred.predicted_classes(probs)
-    return probs, predicted, pred.confusion_matrix(dataset.test.labels, predicted)
+    probs = inference.probabilities(model, scale_images(dataset.test.images))
+    predicted = inference.predicted_classes(probs)
+    return probs, predicted, inference.confusion_matrix(dataset.test.labels, predicted)
 
 
 def open_verify(query: dict | None = None) -> AppTest:
@@ -70,7 +70,7 @@ def decode(value) -> np.ndarray:
 def grid_indices(at: AppTest) -> list[int]:
     """The test-set numbers of the pictures in the grid, in order."""
     traces = chart(at, "verify_grid_")["data"]
-    images = next(trace for trace in traces if trace.get("name") == "images")
+    images = next(trace for trace in traces if trace.get("name") == "tiles")
     return decode(images["customdata"]).tolist()
 
 
@@ -85,7 +85,7 @@ def single_view_title(at: AppTest) -> str:
 def test_opens_on_the_best_run_with_the_first_test_image(store_with_run, truth, dataset):
     at = open_verify()
     assert at.selectbox(key="verify_run").value == store_with_run.run_id
-    accuracy = pred.accuracy(truth[0], dataset.test.labels)
+    accuracy = inference.accuracy(truth[0], dataset.test.labels)
     assert f"Test accuracy **{accuracy:.1%}**" in caption(at)
     assert "**10,000 of 10,000**" in caption(at)
     assert single_view_title(at) == "Image 0: Ankle boot"
@@ -226,7 +226,7 @@ def test_without_a_run_it_explains_and_trains_a_quick_model(runs_root):
     button = at.button(key="verify_quick_train")
     assert button.label == "Train a quick model"
     button.click().run()  # starts a real worker process, never training in the page
-    run_id = at.session_state["verify_training_run"]
+    run_id = at.session_state["quick_training_run"]
     assert at.get("progress"), "the progress bar should show while it trains"
     # Stop it early to keep the test short: a stopped run keeps its model.
     manager = get_job_manager(RunStore(runs_root))
@@ -236,3 +236,11 @@ def test_without_a_run_it_explains_and_trains_a_quick_model(runs_root):
     assert not at.exception
     assert at.selectbox(key="verify_run").value == run_id
     assert caption(at).startswith("Test accuracy")
+
+
+@pytest.mark.parametrize("value", ["²", "①", "9" * 5000])
+def test_odd_numbers_in_the_link_open_the_default_view(store_with_run, value):
+    """`/verify?image=²`, `?true=²` and `?pred=①` crashed the page."""
+    at = open_verify({"image": value, "true": value, "pred": value})
+    assert at.session_state["verify_index"] == 0
+    assert at.selectbox(key="verify_true").value == "Any"

@@ -10,7 +10,8 @@ import plotly.graph_objects as go
 import pytest
 from PIL import Image
 
-from classifier import dataset_view, figures
+from classifier import dataset_figures as figures
+from classifier import dataset_view, grid_view, style
 from classifier.data import CLASS_NAMES
 from classifier.dataset_view import ALL_CLASSES, DatasetView
 
@@ -47,15 +48,15 @@ def test_stats(dataset):
     ],
 )
 def test_parse_view_params_falls_back_to_defaults(params, expected):
-    assert dataset_view.parse_view_params(params) == expected
+    assert DatasetView.from_params(params) == expected
 
 
 def test_view_params_round_trip():
     view = DatasetView("test", "Bag", 1234)
-    params = dataset_view.view_to_params(view)
+    params = view.to_params()
     assert params == {"split": "test", "cls": "Bag", "image": "1234"}
-    assert dataset_view.parse_view_params(params) == view
-    assert dataset_view.view_to_params(DatasetView()) == {
+    assert DatasetView.from_params(params) == view
+    assert DatasetView().to_params() == {
         "split": "train",
         "cls": None,
         "image": None,
@@ -67,14 +68,14 @@ def test_view_params_round_trip():
 
 def test_filter_indices_all_and_one_class(dataset):
     labels = dataset.test.labels
-    everything = dataset_view.filter_indices(labels, ALL_CLASSES)
+    everything = dataset_view.class_indices(labels, ALL_CLASSES)
     assert everything.tolist() == list(range(10_000))
-    bags = dataset_view.filter_indices(labels, "Bag")
+    bags = dataset_view.class_indices(labels, "Bag")
     assert len(bags) == 1_000
     assert np.all(labels[bags] == CLASS_NAMES.index("Bag"))
     assert np.all(np.diff(bags) > 0)
     with pytest.raises(ValueError, match="Unknown class"):
-        dataset_view.filter_indices(labels, "Hat")
+        dataset_view.class_indices(labels, "Hat")
 
 
 @pytest.mark.parametrize(
@@ -82,38 +83,38 @@ def test_filter_indices_all_and_one_class(dataset):
     [(0, 25, 1), (1, 25, 1), (25, 25, 1), (26, 25, 2), (60_000, 25, 2_400), (6_000, 7, 858)],
 )
 def test_page_count(items, page_size, pages):
-    assert dataset_view.page_count(items, page_size) == pages
+    assert grid_view.page_count(items, page_size) == pages
 
 
 def test_page_count_rejects_empty_pages():
     with pytest.raises(ValueError):
-        dataset_view.page_count(10, 0)
+        grid_view.page_count(10, 0)
 
 
 def test_page_items_edges():
     indices = np.arange(100, 160)  # 60 items, pages of 25: 25, 25, 10
-    assert dataset_view.page_items(indices, 1, 25).tolist() == list(range(100, 125))
-    assert dataset_view.page_items(indices, 3, 25).tolist() == list(range(150, 160))
-    assert dataset_view.page_items(indices, 99, 25).tolist() == list(range(150, 160))  # clamped
-    assert dataset_view.page_items(indices, 0, 25).tolist() == list(range(100, 125))
-    assert dataset_view.page_items(np.arange(0), 1, 25).tolist() == []
+    assert grid_view.page_items(indices, 1, 25).tolist() == list(range(100, 125))
+    assert grid_view.page_items(indices, 3, 25).tolist() == list(range(150, 160))
+    assert grid_view.page_items(indices, 99, 25).tolist() == list(range(150, 160))  # clamped
+    assert grid_view.page_items(indices, 0, 25).tolist() == list(range(100, 125))
+    assert grid_view.page_items(np.arange(0), 1, 25).tolist() == []
 
 
 def test_clamp_page():
-    assert dataset_view.clamp_page(0, 5) == 1
-    assert dataset_view.clamp_page(6, 5) == 5
-    assert dataset_view.clamp_page(3, 5) == 3
+    assert grid_view.clamp_page(0, 5) == 1
+    assert grid_view.clamp_page(6, 5) == 5
+    assert grid_view.clamp_page(3, 5) == 3
 
 
 def test_page_of_and_linked_page(dataset):
     indices = np.array([3, 8, 20, 41, 42, 90])
-    assert dataset_view.page_of(indices, 3, 2) == 1
-    assert dataset_view.page_of(indices, 41, 2) == 2
-    assert dataset_view.page_of(indices, 90, 2) == 3
-    assert dataset_view.page_of(indices, 4, 2) is None
-    assert dataset_view.page_of(indices, None, 2) is None
+    assert grid_view.page_of(indices, 3, 2) == 1
+    assert grid_view.page_of(indices, 41, 2) == 2
+    assert grid_view.page_of(indices, 90, 2) == 3
+    assert grid_view.page_of(indices, 4, 2) is None
+    assert grid_view.page_of(indices, None, 2) is None
     labels = dataset.test.labels
-    bags = dataset_view.filter_indices(labels, "Bag")
+    bags = dataset_view.class_indices(labels, "Bag")
     view = DatasetView("test", "Bag", int(bags[60]))
     assert dataset_view.linked_page(view, labels, 25) == 3  # the 61st bag is on page 3
     assert dataset_view.linked_page(DatasetView("test", "Bag", None), labels, 25) == 1
@@ -123,14 +124,14 @@ def test_page_of_and_linked_page(dataset):
 
 def test_neighbour_respects_the_filter():
     indices = np.array([3, 8, 20])
-    assert dataset_view.neighbour(indices, 8, +1) == 20
-    assert dataset_view.neighbour(indices, 8, -1) == 3
-    assert dataset_view.neighbour(indices, 20, +1) is None
-    assert dataset_view.neighbour(indices, 3, -1) is None
+    assert grid_view.neighbour(indices, 8, +1) == 20
+    assert grid_view.neighbour(indices, 8, -1) == 3
+    assert grid_view.neighbour(indices, 20, +1) is None
+    assert grid_view.neighbour(indices, 3, -1) is None
     # An image outside the filter (opened from a link) still has neighbours in it.
-    assert dataset_view.neighbour(indices, 10, +1) == 20
-    assert dataset_view.neighbour(indices, 10, -1) == 8
-    assert dataset_view.neighbour(np.arange(0), 5, +1) is None
+    assert grid_view.neighbour(indices, 10, +1) == 20
+    assert grid_view.neighbour(indices, 10, -1) == 8
+    assert grid_view.neighbour(np.arange(0), 5, +1) is None
 
 
 @pytest.mark.parametrize(
@@ -146,7 +147,7 @@ def test_neighbour_respects_the_filter():
     ],
 )
 def test_index_from_selection(selection, index):
-    assert dataset_view.index_from_selection(selection) == index
+    assert grid_view.index_from_selection(selection) == index
 
 
 # Statistics.
@@ -190,7 +191,7 @@ def test_texts_explain_the_dataset():
         assert fact in dataset_view.INTRO
     assert "255" in dataset_view.SCALING_NOTE and "0-1" in dataset_view.SCALING_NOTE
     view = DatasetView("test", "Bag")
-    caption = dataset_view.grid_caption(view, 25, 50, 1_000)
+    caption = dataset_view.page_caption(view, 25, 50, 1_000)
     assert "class Bag 51-75 of 1,000 in the test split" in caption
 
 
@@ -263,9 +264,9 @@ def test_mosaic_captions_do_not_overlap(dataset):
         )
         font_size = trace(figure, "captions").textfont.size
         cell_px = figure.layout.width / columns
-        estimated_width = len("T-shirt/top") * font_size * figures.AVERAGE_CHAR_WIDTH
+        estimated_width = len("T-shirt/top") * font_size * style.AVERAGE_CHAR_WIDTH
         assert estimated_width < cell_px
-        assert font_size >= figures.MIN_FONT_SIZE
+        assert font_size >= style.MIN_FONT_SIZE
 
 
 def test_mosaic_caption_colors_and_lines(dataset):
@@ -275,10 +276,10 @@ def test_mosaic_caption_colors_and_lines(dataset):
         ["Sneaker 98%<br>(Sneaker)", "Shirt 51%<br>(Coat)"],
         indices,
         columns=2,
-        caption_colors=[figures.RIGHT_COLOR, figures.WRONG_COLOR],
+        caption_colors=[style.RIGHT_COLOR, style.WRONG_COLOR],
     )
     colors = list(trace(figure, "captions").textfont.color)
-    assert colors == [figures.RIGHT_COLOR, figures.WRONG_COLOR]
+    assert colors == [style.RIGHT_COLOR, style.WRONG_COLOR]
     one_line = figures.image_mosaic_figure(dataset.test.images[:2], ["a", "b"], indices, 2)
     assert figure.layout.height > one_line.layout.height  # room for the second line
 

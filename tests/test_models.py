@@ -87,5 +87,25 @@ def test_from_dict_round_trips_and_ignores_unknown_keys():
     config = preset_config("Best CNN", epochs=5)
     stored = {**config.to_dict(), "name": "my run", "written_by": "a newer version"}
     assert TrainConfig.from_dict(stored) == config
-    # An old config.json with fewer keys gets today's defaults for the rest.
-    assert TrainConfig.from_dict({"preset": "Small CNN"}) == TrainConfig(preset="Small CNN")
+    # An old config.json with fewer keys gets today's defaults for the rest, and the
+    # architecture of its preset (configs written before `architecture` existed).
+    old = TrainConfig.from_dict({"preset": "Small CNN"})
+    assert old == TrainConfig(preset="Small CNN", architecture="cnn")
+    assert TrainConfig.from_dict({"preset": "Best CNN"}).architecture == "cnn-bn"
+    assert TrainConfig.from_dict({"preset": "Tutorial MLP"}).architecture == "mlp"
+
+
+def test_the_architecture_field_not_the_preset_name_chooses_the_layers():
+    """A renamed preset keeps its layers: build_model reads `architecture` only."""
+    from dataclasses import replace
+
+    layers = {}
+    for architecture in ("mlp", "cnn", "cnn-bn"):
+        config = replace(preset_config("Tutorial MLP"), architecture=architecture)
+        model = build_model(config, steps_per_epoch=10)
+        layers[architecture] = {type(layer).__name__ for layer in model.layers}
+    assert "Conv2D" not in layers["mlp"]
+    assert "Conv2D" in layers["cnn"] and "BatchNormalization" not in layers["cnn"]
+    assert "BatchNormalization" in layers["cnn-bn"]
+    with pytest.raises(ValueError, match="model must be one of"):
+        replace(preset_config("Small CNN"), architecture="transformer").validate()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import shirt_png
 
-from classifier import predictions as pred
+from classifier import grid_view, inference, style, verify_view
 from classifier import verify_figures as vf
 from classifier.data import CLASS_NAMES, scale_images
 from classifier.images import MAX_UPLOAD_BYTES, ImageError
@@ -23,13 +23,13 @@ def model(trained_run):
 
 @pytest.fixture(scope="module")
 def test_probs(model, dataset):
-    return pred.probabilities(model, scale_images(dataset.test.images))
+    return inference.probabilities(model, scale_images(dataset.test.images))
 
 
 @pytest.fixture(scope="module")
 def right_and_wrong(test_probs, dataset):
     """The first test image the model gets right, and the first it gets wrong."""
-    correct = pred.predicted_classes(test_probs) == dataset.test.labels
+    correct = inference.predicted_classes(test_probs) == dataset.test.labels
     return int(np.flatnonzero(correct)[0]), int(np.flatnonzero(~correct)[0])
 
 
@@ -45,13 +45,13 @@ def test_probabilities_are_distributions_and_match_the_recorded_accuracy(
     np.testing.assert_allclose(test_probs.sum(axis=1), 1.0, atol=1e-5)
     # The Verify page must show the same accuracy as the run list (Keras' evaluate).
     recorded = RunStore(trained_run.root).get(trained_run.run_id).test_accuracy
-    assert pred.accuracy(test_probs, dataset.test.labels) == pytest.approx(recorded, abs=1e-3)
-    assert pred.accuracy(test_probs, dataset.test.labels) > 0.5  # it did learn something
+    assert inference.accuracy(test_probs, dataset.test.labels) == pytest.approx(recorded, abs=1e-3)
+    assert inference.accuracy(test_probs, dataset.test.labels) > 0.5  # it did learn something
 
 
 def test_confusion_matrix_counts_every_test_image_once(test_probs, dataset):
-    labels, predicted = dataset.test.labels, pred.predicted_classes(test_probs)
-    matrix = pred.confusion_matrix(labels, predicted)
+    labels, predicted = dataset.test.labels, inference.predicted_classes(test_probs)
+    matrix = inference.confusion_matrix(labels, predicted)
     assert matrix.shape == (10, 10)
     assert matrix.sum() == 10_000
     assert list(matrix.sum(axis=1)) == [1000] * 10  # the test set has 1,000 of each class
@@ -63,17 +63,19 @@ def test_confusion_matrix_counts_every_test_image_once(test_probs, dataset):
             )
             assert matrix[true, guess] == expected
     np.testing.assert_allclose(
-        pred.per_class_accuracy(matrix), np.diag(matrix) / 1000.0, rtol=0, atol=1e-12
+        inference.per_class_accuracy(matrix), np.diag(matrix) / 1000.0, rtol=0, atol=1e-12
     )
-    assert np.trace(matrix) / 10_000 == pytest.approx(pred.accuracy(test_probs, labels))
+    assert np.trace(matrix) / 10_000 == pytest.approx(inference.accuracy(test_probs, labels))
 
 
 def test_confusion_matrix_of_a_hand_made_example():
-    matrix = pred.confusion_matrix(np.array([0, 0, 1, 2, 2, 2]), np.array([0, 1, 1, 2, 0, 2]), 3)
+    matrix = inference.confusion_matrix(
+        np.array([0, 0, 1, 2, 2, 2]), np.array([0, 1, 1, 2, 0, 2]), 3
+    )
     assert matrix.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
-    np.testing.assert_allclose(pred.per_class_accuracy(matrix), [0.5, 1.0, 2 / 3])
+    np.testing.assert_allclose(inference.per_class_accuracy(matrix), [0.5, 1.0, 2 / 3])
     with pytest.raises(ValueError):
-        pred.confusion_matrix(np.array([0, 1]), np.array([0]))
+        inference.confusion_matrix(np.array([0, 1]), np.array([0]))
 
 
 # --- Colours: the tutorial's blue for right, red for wrong ---------------------------------
@@ -127,7 +129,7 @@ def test_grid_cells_follow_the_same_colour_rules(test_probs, dataset, right_and_
     )
     traces = {trace.name: trace for trace in figure.data}
     # Clicking a picture reports its test-set index.
-    assert list(traces["images"].customdata) == list(indices)
+    assert list(traces["tiles"].customdata) == list(indices)
     assert list(traces["captions right"].customdata) == [indices[0]]
     assert traces["captions right"].textfont.color == vf.RIGHT_COLOR
     assert list(traces["captions wrong"].customdata) == [indices[1]]
@@ -145,7 +147,9 @@ def test_grid_cells_follow_the_same_colour_rules(test_probs, dataset, right_and_
 
 
 def test_confusion_figure_squares_carry_true_and_predicted(test_probs, dataset):
-    matrix = pred.confusion_matrix(dataset.test.labels, pred.predicted_classes(test_probs))
+    matrix = inference.confusion_matrix(
+        dataset.test.labels, inference.predicted_classes(test_probs)
+    )
     figure = vf.confusion_matrix_figure(matrix, selected=(SHIRT, TSHIRT))
     cells = figure.data[0]
     assert len(cells.customdata) == 100
@@ -154,9 +158,9 @@ def test_confusion_figure_squares_carry_true_and_predicted(test_probs, dataset):
     assert (cells.x[position], cells.y[position]) == (TSHIRT, SHIRT)
     shown = {text for trace in figure.data[1:] for text in trace.text}
     assert f"{matrix[SHIRT, TSHIRT]:,}" in shown
-    assert figure.layout.shapes[0].line.color == vf.HIGHLIGHT_COLOR
+    assert figure.layout.shapes[0].line.color == style.HIGHLIGHT_COLOR
     selection = {"points": [{"customdata": list(cells.customdata[position])}]}
-    assert pred.cell_from_selection(selection) == (SHIRT, TSHIRT)
+    assert grid_view.cell_from_selection(selection) == (SHIRT, TSHIRT)
 
 
 # --- Filters, order, pages -----------------------------------------------------------------
@@ -178,19 +182,19 @@ HAND_LABELS = np.array([0, 0, 2, 1, 1, 2])
 @pytest.mark.parametrize(
     ("spec", "expected"),
     [
-        (pred.FilterSpec(), [0, 1, 2, 3, 4, 5]),
-        (pred.FilterSpec(mode="mistakes"), [1, 3, 5]),
-        (pred.FilterSpec(mode="correct"), [0, 2, 4]),
-        (pred.FilterSpec(true_class=0), [0, 1]),
-        (pred.FilterSpec(pred_class=0), [0, 3, 5]),
-        (pred.FilterSpec(true_class=1, pred_class=0), [3]),
-        (pred.FilterSpec(true_class=2, pred_class=1), []),
-        (pred.FilterSpec(min_confidence=0.6, max_confidence=0.9), [0, 1, 2]),
-        (pred.FilterSpec(mode="mistakes", max_confidence=0.7), [1, 5]),
+        (verify_view.FilterSpec(), [0, 1, 2, 3, 4, 5]),
+        (verify_view.FilterSpec(mode="mistakes"), [1, 3, 5]),
+        (verify_view.FilterSpec(mode="correct"), [0, 2, 4]),
+        (verify_view.FilterSpec(true_class=0), [0, 1]),
+        (verify_view.FilterSpec(pred_class=0), [0, 3, 5]),
+        (verify_view.FilterSpec(true_class=1, pred_class=0), [3]),
+        (verify_view.FilterSpec(true_class=2, pred_class=1), []),
+        (verify_view.FilterSpec(min_confidence=0.6, max_confidence=0.9), [0, 1, 2]),
+        (verify_view.FilterSpec(mode="mistakes", max_confidence=0.7), [1, 5]),
     ],
 )
 def test_filters_keep_exactly_the_matching_images(spec, expected):
-    assert pred.filter_indices(HAND_PROBS, HAND_LABELS, spec).tolist() == expected
+    assert verify_view.filter_indices(HAND_PROBS, HAND_LABELS, spec).tolist() == expected
 
 
 @pytest.mark.parametrize(
@@ -204,35 +208,45 @@ def test_filters_keep_exactly_the_matching_images(spec, expected):
 )
 def test_sort_orders(order, expected):
     shuffled = np.array([5, 2, 0, 4, 1, 3])
-    assert pred.sort_indices(shuffled, HAND_PROBS, HAND_LABELS, order).tolist() == expected
+    assert verify_view.sort_indices(shuffled, HAND_PROBS, HAND_LABELS, order).tolist() == expected
 
 
 def test_bad_filter_and_order_are_refused_with_a_message():
     with pytest.raises(ValueError, match="Unknown filter"):
-        pred.filter_indices(HAND_PROBS, HAND_LABELS, pred.FilterSpec(mode="nope"))
+        verify_view.filter_indices(HAND_PROBS, HAND_LABELS, verify_view.FilterSpec(mode="nope"))
     with pytest.raises(ValueError, match="confidence range"):
-        pred.filter_indices(
-            HAND_PROBS, HAND_LABELS, pred.FilterSpec(min_confidence=0.8, max_confidence=0.2)
+        verify_view.filter_indices(
+            HAND_PROBS, HAND_LABELS, verify_view.FilterSpec(min_confidence=0.8, max_confidence=0.2)
         )
     with pytest.raises(ValueError, match="Unknown order"):
-        pred.sort_indices(np.arange(6), HAND_PROBS, HAND_LABELS, "random")
+        verify_view.sort_indices(np.arange(6), HAND_PROBS, HAND_LABELS, "random")
 
 
 def test_pages_and_neighbours_follow_the_grid_order():
     ordered = np.array([3, 1, 5, 0, 2, 4])
-    assert pred.page_count(6, 4) == 2 and pred.page_count(0, 4) == 1
-    assert pred.page_items(ordered, 2, 4).tolist() == [2, 4]
-    assert pred.page_items(ordered, 99, 4).tolist() == [2, 4]  # clamped
-    assert pred.page_of(ordered, 2, 4) == 2 and pred.page_of(ordered, 9, 4) is None
-    assert pred.neighbour(ordered, 1, +1) == 5 and pred.neighbour(ordered, 1, -1) == 3
-    assert pred.neighbour(ordered, 3, -1) is None and pred.neighbour(ordered, 4, +1) is None
-    # An image outside the filter moves by one image number.
-    assert pred.neighbour(ordered, 7, +1) == 8 and pred.neighbour(ordered[:2], 0, -1) is None
+    assert grid_view.page_count(6, 4) == 2 and grid_view.page_count(0, 4) == 1
+    assert grid_view.page_items(ordered, 2, 4).tolist() == [2, 4]
+    assert grid_view.page_items(ordered, 99, 4).tolist() == [2, 4]  # clamped
+    assert grid_view.page_of(ordered, 2, 4) == 2 and grid_view.page_of(ordered, 9, 4) is None
+    assert grid_view.neighbour(ordered, 1, +1) == 5 and grid_view.neighbour(ordered, 1, -1) == 3
+    assert (
+        grid_view.neighbour(ordered, 3, -1) is None and grid_view.neighbour(ordered, 4, +1) is None
+    )
+    # A picture outside the grid steps to the nearest image numbers in it, so the buttons
+    # lead back into the grid.
+    assert (
+        grid_view.neighbour(ordered[:3], 4, +1) == 5
+        and grid_view.neighbour(ordered[:3], 4, -1) == 3
+    )
+    assert (
+        grid_view.neighbour(ordered, 7, +1) is None
+        and grid_view.neighbour(ordered[:2], 0, -1) is None
+    )
 
 
 def test_grid_caption_says_what_the_filter_leaves():
-    spec = pred.FilterSpec(true_class=SHIRT, pred_class=TSHIRT)
-    text = pred.grid_caption(spec, 132, 10_000, 0.861)
+    spec = verify_view.FilterSpec(true_class=SHIRT, pred_class=TSHIRT)
+    text = verify_view.filter_caption(spec, 132, 10_000, 0.861)
     assert "86.1%" in text and "132 of 10,000" in text
     assert "true Shirt" in text and "predicted T-shirt/top" in text
 
@@ -241,34 +255,36 @@ def test_grid_caption_says_what_the_filter_leaves():
 
 
 def test_a_link_round_trips_and_invalid_params_fall_back():
-    view = pred.VerifyView("run-a", 42, pred.FilterSpec("mistakes", SHIRT, TSHIRT), "confidence")
-    params = pred.view_to_params(view)
-    assert params["true"] == "Shirt" and params["pred"] == "T-shirt/top"
-    assert pred.parse_view_params(params, ["run-a"]) == view
-    broken = {"run": "gone", "image": "-3", "filter": "x", "true": "Hat", "pred": "99", "sort": "?"}
-    assert pred.parse_view_params(broken, ["run-a"]) == pred.VerifyView()
-    assert pred.parse_view_params({"image": "10000"}, []).image == 0
-    assert pred.parse_view_params({"true": "6", "pred": "t-shirt/top"}, []).spec == pred.FilterSpec(
-        true_class=SHIRT, pred_class=TSHIRT
+    view = verify_view.VerifyView(
+        "run-a", 42, verify_view.FilterSpec("mistakes", SHIRT, TSHIRT), "confidence"
     )
+    params = view.to_params()
+    assert params["true"] == "Shirt" and params["pred"] == "T-shirt/top"
+    assert verify_view.VerifyView.from_params(params, ["run-a"]) == view
+    broken = {"run": "gone", "image": "-3", "filter": "x", "true": "Hat", "pred": "99", "sort": "?"}
+    assert verify_view.VerifyView.from_params(broken, ["run-a"]) == verify_view.VerifyView()
+    assert verify_view.VerifyView.from_params({"image": "10000"}, []).image == 0
+    assert verify_view.VerifyView.from_params(
+        {"true": "6", "pred": "t-shirt/top"}, []
+    ).spec == verify_view.FilterSpec(true_class=SHIRT, pred_class=TSHIRT)
 
 
 def test_clicks_are_read_from_customdata():
-    assert pred.index_from_selection({"points": [{"customdata": 17}]}) == 17
-    assert pred.index_from_selection({"points": [{"customdata": [17]}]}) == 17
-    assert pred.index_from_selection({"points": []}) is None
-    assert pred.index_from_selection(None) is None
-    assert pred.cell_from_selection({"points": [{"customdata": [6, 0]}]}) == (6, 0)
-    assert pred.cell_from_selection({"points": [{"x": 1}]}) is None
+    assert grid_view.index_from_selection({"points": [{"customdata": 17}]}) == 17
+    assert grid_view.index_from_selection({"points": [{"customdata": [17]}]}) == 17
+    assert grid_view.index_from_selection({"points": []}) is None
+    assert grid_view.index_from_selection(None) is None
+    assert grid_view.cell_from_selection({"points": [{"customdata": [6, 0]}]}) == (6, 0)
+    assert grid_view.cell_from_selection({"points": [{"x": 1}]}) is None
 
 
 # --- Saliency ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", list(pred.SALIENCY_METHODS))
+@pytest.mark.parametrize("method", list(inference.SALIENCY_METHODS))
 def test_saliency_is_a_finite_map_in_0_1(model, dataset, method):
     image = scale_images(dataset.test.images[0])
-    saliency = pred.saliency(model, image, method=method)
+    saliency = inference.saliency(model, image, method=method)
     assert saliency.shape == (28, 28) and saliency.dtype == np.float32
     assert np.all(np.isfinite(saliency))
     assert saliency.min() >= 0 and saliency.max() == pytest.approx(1.0)
@@ -282,12 +298,14 @@ def test_saliency_is_a_finite_map_in_0_1(model, dataset, method):
 
 
 def test_an_uploaded_photo_is_prepared_and_classified(model):
-    result = pred.classify_upload(model, shirt_png())
+    result = inference.classify_upload(model, shirt_png())
     assert result.image.pixels.shape == (28, 28)
     assert result.image.inverted  # dark garment on white, negated like the dataset
     assert result.probabilities.shape == (10,)
     assert result.probabilities.sum() == pytest.approx(1.0, abs=1e-5)
-    figure = vf.uploaded_image_figure(result.image.pixels, result.probabilities)
+    figure = vf.prediction_image_figure(
+        result.image.pixels, result.probabilities, None, "What the model sees"
+    )
     assert figure.layout.xaxis.title.text.startswith(CLASS_NAMES[result.predicted])
     colors = list(vf.value_bars_figure(result.probabilities, None).data[0].marker.color)
     assert colors.count(vf.UNKNOWN_COLOR) == 1 and vf.WRONG_COLOR not in colors
@@ -295,8 +313,8 @@ def test_an_uploaded_photo_is_prepared_and_classified(model):
 
 def test_bad_uploads_raise_image_errors_with_a_message(model):
     with pytest.raises(ImageError, match="limit is 5 MB"):
-        pred.classify_upload(model, shirt_png(), declared_size=MAX_UPLOAD_BYTES + 1)
+        inference.classify_upload(model, shirt_png() + bytes(MAX_UPLOAD_BYTES))
     with pytest.raises(ImageError, match="not a picture"):
-        pred.classify_upload(model, b"this is not an image")
+        inference.classify_upload(model, b"this is not an image")
     with pytest.raises(ImageError, match="No object"):
-        pred.classify_upload(model, shirt_png(colour=255))
+        inference.classify_upload(model, shirt_png(colour=255))
