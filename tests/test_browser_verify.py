@@ -10,7 +10,7 @@ import pytest
 from conftest import assert_no_exception, save_screenshot, shirt_png, wait_for_app
 from playwright.sync_api import expect
 
-from classifier import predictions as pred
+from classifier import inference
 from classifier.data import CLASS_NAMES, scale_images
 from classifier.runs import RunStore
 
@@ -24,8 +24,8 @@ def matrix(verify_server, dataset):
     """The confusion matrix of the server's model, computed here independently."""
     store = RunStore(verify_server.runs_dir)
     run = store.usable_runs()[0]
-    probs = pred.probabilities(store.load_model(run.run_id), scale_images(dataset.test.images))
-    return pred.confusion_matrix(dataset.test.labels, pred.predicted_classes(probs))
+    probs = inference.probabilities(store.load_model(run.run_id), scale_images(dataset.test.images))
+    return inference.confusion_matrix(dataset.test.labels, inference.predicted_classes(probs))
 
 
 def open_verify(page, server) -> None:
