@@ -15,7 +15,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from classifier.data import DatasetError, FashionMNIST, load_dataset
 from classifier.dataset_view import SplitStats, compute_split_stats
 from classifier.runs import RUNNING, ModelLoadError, RunError, RunInfo, RunStore
-from classifier.text import escape_markdown
+from classifier.text import escape_markdown, run_labels
 from classifier.train_view import QUICK_NAME, quick_config, training_progress
 
 ROUTED_ONCE = "ui_routed_once"  # session key: this session was sent through app.py once
@@ -172,8 +172,8 @@ def quick_training(store: RunStore, note: str) -> None:
 
 
 def run_picker(label: str, runs: list[RunInfo], key: str) -> RunInfo:
-    """A select box of runs whose values are run ids, shown by their labels."""
-    labels = {run.run_id: run.label for run in runs}
+    """A select box of runs: its values are run ids, shown by unique, human labels."""
+    labels = run_labels(runs)
     chosen = st.selectbox(label, list(labels), format_func=labels.get, key=key)
     return next(run for run in runs if run.run_id == chosen)
 
@@ -192,6 +192,9 @@ def test_probabilities(store: RunStore, run: RunInfo):
 # model's sha256: a retrained or replaced model gets new entries, and nothing big is hashed.
 
 
+_frozen = False  # whether get_model has frozen the garbage collector's long-lived objects
+
+
 @st.cache_resource(show_spinner="Loading the model...", max_entries=4)
 def get_model(runs_root: str, run_id: str, model_sha256: str | None):
     """A run's Keras model, loaded once per server (raises ModelLoadError, never cached)."""
@@ -199,10 +202,15 @@ def get_model(runs_root: str, run_id: str, model_sha256: str | None):
 
     model = RunStore(runs_root).load_model(run_id)
     # README, "Streamlit calls keras.backend.clear_session() after every script run": its
-    # gc.collect() over TensorFlow's objects costs 0.1-1 s a rerun. Freezing what exists now
-    # (modules, TensorFlow, the model: all long-lived) makes later collections milliseconds.
-    gc.collect()
-    gc.freeze()
+    # gc.collect() over TensorFlow's objects costs 0.1-1 s a rerun. Freezing what exists
+    # after the first load (modules, TensorFlow: long-lived) makes later collections
+    # milliseconds. Only once: frozen objects are never freed, and later models come and go
+    # with the cache.
+    global _frozen
+    if not _frozen:
+        gc.collect()
+        gc.freeze()
+        _frozen = True
     return model
 
 

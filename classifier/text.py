@@ -1,9 +1,11 @@
-"""Turning values and user text into what the pages show: durations, and user-typed text
-(run names) made safe for Markdown."""
+"""Turning values and user text into what the pages show: durations, run labels, and
+user-typed text (run names) made safe for Markdown and for plotly."""
 
 from __future__ import annotations
 
+import html
 import math
+from datetime import datetime
 
 _MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~$:@")
 # GFM turns bare "http://...", "www.x.y" and "a@b.c" into links after escapes are resolved, so
@@ -28,3 +30,57 @@ def format_duration(seconds: float | None) -> str:
     seconds = int(round(seconds))
     minutes, seconds = divmod(seconds, 60)
     return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+
+
+def plotly_text(text: str) -> str:
+    """User text for plotly (trace names, hover text, annotations), shown literally.
+
+    Plotly renders a subset of HTML in these (<a href>, <b>, <br>, ...) and decodes
+    entities, so escaping <, > and & keeps a run named '<a href="...">' plain text.
+    Never put user text into a hovertemplate: "%{...}" there is a placeholder.
+    """
+    return html.escape(str(text), quote=False)
+
+
+def format_moment(timestamp: float | None) -> str:
+    """A start time as people say it, in local time: '30 Nov 00:36'; '' when unknown."""
+    try:
+        return datetime.fromtimestamp(float(timestamp)).strftime("%d %b %H:%M").lstrip("0")
+    except (TypeError, ValueError, OverflowError, OSError):
+        return ""
+
+
+def run_labels(runs) -> dict[str, str]:
+    """A unique, human label for each run (RunInfo), keyed by run id.
+
+    "my shirts · Small CNN · 92.6% · 30 Nov 00:36": the name the user gave, if any (an
+    unnamed run is called by its id), the preset, the test accuracy or else the status,
+    and when it started. Pickers need unique labels: Streamlit maps equal labels to one
+    option, so "Delete" could hit another run. Equal labels get " (2)", " (3)", ... in
+    the order the runs started, so an older run keeps its label when a newer one appears.
+    """
+    labels = {}
+    for run in runs:
+        named = run.name and run.name != run.run_id
+        score = f"{run.test_accuracy:.1%}" if run.test_accuracy is not None else run.status
+        parts = [run.name if named else "", run.preset or "unknown model", score]
+        parts.append(format_moment(run.started_at))
+        labels[run.run_id] = " · ".join(" ".join(str(p).split()) for p in parts if p)
+    used: set[str] = set()
+    for run in sorted(runs, key=lambda run: (_sort_time(run.started_at), run.run_id)):
+        base = candidate = labels[run.run_id]
+        number = 1
+        while candidate in used:  # also when a name itself ends in " (2)"
+            number += 1
+            candidate = f"{base} ({number})"
+        labels[run.run_id] = candidate
+        used.add(candidate)
+    return labels
+
+
+def _sort_time(timestamp) -> float:
+    try:
+        value = float(timestamp)
+    except (TypeError, ValueError):
+        return 0.0
+    return value if math.isfinite(value) else 0.0

@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from classifier.style import RIGHT_COLOR, VALIDATION_COLOR
+from classifier.text import plotly_text
 
 TRAIN_COLOR = RIGHT_COLOR  # training curves in the app's blue
 MAX_BATCH_POINTS = 3000  # a 50-epoch run at batch 32 logs 94k batches; plotly needs fewer
@@ -81,8 +82,9 @@ def compare_runs_figure(curves: dict[str, list[dict]], key: str = "val_accuracy"
                 x=[row["epoch"] for row in metrics],
                 y=[row.get(key) for row in metrics],
                 mode="lines+markers",
-                name=name,
-                hovertemplate=f"{name}<br>epoch %{{x}}<br>{key} %{{y:.4f}}<extra></extra>",
+                name=plotly_text(name),  # a run's name is user text
+                hovertemplate=f"%{{fullData.name}}<br>epoch %{{x}}<br>{key} %{{y:.4f}}"
+                "<extra></extra>",
             )
         )
     figure.update_layout(title=f"{key} per epoch", xaxis_title="epoch", yaxis_title=key)

@@ -32,6 +32,7 @@ class Keys:
     SHOWN_RUN = "train_shown_run"  # the run whose results are shown after a job ends
     URL_RUN = "train_url_run"  # the ?run= value this session last wrote or followed
     VIEW_RUN = "train_view_run"
+    DETAILS = "train_details"  # the per-batch curves of a finished run are shown
     COMPARE = "train_compare"
     COMPARE_METRIC = "train_compare_metric"
     DELETE_RUN = "train_delete_run"

@@ -8,7 +8,7 @@ from classifier import train_view as view
 from classifier.jobs import JobBusyError, get_job_manager
 from classifier.models import PRESETS, TrainConfig
 from classifier.runs import RUNNING, STOP_FILE, RunError, RunStore, read_run_file
-from classifier.text import escape_markdown
+from classifier.text import escape_markdown, run_labels
 from classifier.train_view import Keys
 
 ui.route_through_app()
@@ -69,7 +69,9 @@ def results_panel(run_id: str) -> None:
     if metrics := store.read_metrics(run_id):
         st.plotly_chart(figures.epoch_curves_figure(metrics), key="train_result_epochs")
         st.caption(view.OVERFITTING_NOTE)
-        with st.expander("Per-batch curves and the epoch table"):
+        # A toggle, not an expander: an expander's content is built on every rerun, and a
+        # long run's batch log is tens of megabytes.
+        if st.toggle("Show the per-batch curves and the epoch table", key=Keys.DETAILS):
             batches = figures.batch_curves_figure(store.read_batches(run_id))
             st.plotly_chart(batches, key="train_result_batches")
             st.dataframe(metrics, hide_index=True)
@@ -95,7 +97,7 @@ def runs_section(runs) -> None:
         return
     percent = {"test accuracy": st.column_config.NumberColumn(format="percent")}
     st.dataframe(view.run_table(runs), hide_index=True, column_config=percent)
-    labels = {run.run_id: run.label for run in runs}
+    labels = run_labels(runs)
     compare = st.multiselect("Compare runs", list(labels), format_func=labels.get, key=Keys.COMPARE)
     if compare:
         curves = ["val_accuracy", "accuracy", "val_loss", "loss"]

@@ -134,3 +134,33 @@ def test_delete_needs_confirmation(runs_root):
     app.button(key="train_delete").click().run()
     assert not app.exception
     assert RunStore(runs_root).list_runs() == []
+
+
+def test_a_shown_run_reads_its_batch_log_only_when_asked(runs_root, monkeypatch):
+    """Showing a run built its per-batch figure (reading the whole batch log, tens of MB for
+    a long run) on every rerun, inside a collapsed expander."""
+    from classifier import runs as runs_module
+
+    store = RunStore(runs_root)
+    writer = store.create_run({"preset": "Tutorial MLP", "epochs": 1}, "long run")
+    lines = [
+        {"epoch": 1, "batch": b, "steps": 500, "loss": 1.0, "accuracy": 0.5} for b in range(500)
+    ]
+    (writer.path / "batches.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    (writer.path / "metrics.jsonl").write_text(json.dumps({"epoch": 1, "loss": 1.0}) + "\n")
+    writer.write_status(status="completed", test_accuracy=0.8, epochs_done=1)
+    writer.release()
+    read = []
+    original = runs_module.RunStore.read_batches
+    runs_module.RunStore.read_batches = lambda self, run_id: (
+        read.append(run_id) or original(self, run_id)
+    )
+    try:
+        app = open_train_page()
+        keys = [chart.proto.id for chart in app.get("plotly_chart")]
+        assert not any("train_result_batches" in key for key in keys) and not read
+        app.toggle(key="train_details").set_value(True).run()
+        keys = [chart.proto.id for chart in app.get("plotly_chart")]
+        assert any("train_result_batches" in key for key in keys) and read == [writer.run_id]
+    finally:
+        runs_module.RunStore.read_batches = original

@@ -44,6 +44,7 @@ from classifier.runs import (
     RunStore,
     sha256_file,
 )
+from classifier.text import run_labels
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -272,7 +273,7 @@ def test_the_train_page_lists_and_shows_every_run_of_a_damaged_store(damaged_sto
     assert set(table["run"]) == {GOOD, GARBAGE, BAD_STATUS, FLIPPED}
     statuses = dict(zip(table["run"], table["status"], strict=True))
     assert statuses[BAD_STATUS] == FAILED and statuses[GARBAGE] == COMPLETED
-    labels = {info.label for info in damaged_store.list_runs()}
+    labels = set(run_labels(damaged_store.list_runs()).values())
     assert set(app.selectbox(key="train_view_run").options) == labels
 
     expected = {  # run: (its name as the heading, its status badge, a telling detail)
@@ -311,8 +312,9 @@ def test_the_verify_page_refuses_the_flipped_model_and_keeps_working(damaged_sto
     assert app.selectbox(key="verify_run").value == FLIPPED  # the best recorded accuracy
     assert len(app.error) == 1 and "checksum" in app.error[0].value
     assert "Choose another model" in app.error[0].value
-    usable = {damaged_store.get(run_id).label for run_id in (GOOD, GARBAGE, FLIPPED)}
-    assert set(app.selectbox(key="verify_run").options) == usable
+    labels = run_labels(damaged_store.usable_runs())
+    assert set(app.selectbox(key="verify_run").options) == set(labels.values())
+    assert set(labels) == {GOOD, GARBAGE, FLIPPED}
 
     app.selectbox(key="verify_run").set_value(GOOD).run()
     assert not app.exception and not app.error
