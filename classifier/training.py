@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 import traceback
 
@@ -29,6 +30,8 @@ from classifier.runs import (
 
 # Batch lines are flushed at most this often: the page polls about once a second.
 BATCH_FLUSH_SECONDS = 0.2
+# A TensorFlow error from a distributed step is cut to this many characters of message.
+TF_ERROR_CHARS = 300
 
 
 def configure_devices(config: TrainConfig) -> None:
@@ -98,6 +101,8 @@ def make_recorder(writer: RunWriter, config: TrainConfig, steps_per_epoch: int):
 
         def on_epoch_end(self, epoch, logs=None):
             self.batches.flush()
+            # A custom loop may stop on another worker's request: it says so here.
+            self.stopped_early = self.stopped_early or bool(self.model.stop_training)
             if self.stopped_early and self.last_batch < steps_per_epoch:
                 return  # Keras ends a stopped epoch early; half an epoch is not logged
             record = {"epoch": epoch + 1, **_floats(logs)}
@@ -113,6 +118,180 @@ def make_recorder(writer: RunWriter, config: TrainConfig, steps_per_epoch: int):
             self.metrics.close()
 
     return LiveRecorder()
+
+
+class CustomLoop:
+    """Training and evaluation written out with `strategy.run`, for "multi-worker" runs.
+
+    Keras 3's `model.fit` and `model.evaluate` do not support MultiWorkerMirroredStrategy:
+    every worker fails at the first batch with "Attempt to convert a value (PerReplica...)
+    to a Tensor" (open upstream as keras-team/keras#20585 and tensorflow/tensorflow#72388).
+    So this loop does what `fit` does for our models, with the same callbacks (the
+    LiveRecorder records exactly as under `fit`): the model and optimizer come from
+    `strategy.scope()`, each step runs on a batch of `experimental_distribute_dataset`, the
+    loss is averaged over the global batch (the optimizer sums the replicas' gradients), and
+    the metrics are sums all-reduced across workers, so every worker logs the same numbers.
+
+    Stop: a worker that wants to stop (its callbacks set `model.stop_training`, as the
+    LiveRecorder does when the run's stop file appears) says so in its next step; that flag
+    is summed across workers with the metrics, so all of them end after that same step and
+    no worker waits forever in a collective the others left. The chief alone sees the
+    shared run's stop file; the other workers learn of it from the sum.
+    """
+
+    def __init__(self, strategy, model, global_batch: int, seed: int):
+        import tensorflow as tf
+
+        self.strategy = strategy
+        self.model = model
+        self.global_batch = global_batch
+        self.seed = seed
+        with strategy.scope():
+            model.optimizer.build(model.trainable_variables)  # not inside the first step
+        # The compiled loss, unreduced: one value per example, averaged below.
+        per_example_loss = model.loss.call
+
+        variables = model.trainable_variables
+
+        def sums(y, logits, per_example):
+            """Loss sum, right answers and examples of one replica's batch."""
+            hits = tf.equal(tf.argmax(logits, axis=-1, output_type=y.dtype), y)
+            right = tf.reduce_sum(tf.cast(hits, tf.float32))
+            return tf.stack([tf.reduce_sum(per_example), right, tf.cast(tf.size(y), tf.float32)])
+
+        # A short last batch can leave a replica without examples (one image over two
+        # workers), and convolutions fail on an empty batch: such a replica skips the model
+        # and contributes zero gradients, but still joins every collective.
+        def train_replica(x, y, examples, stop):
+            def learn():
+                with tf.GradientTape() as tape:
+                    logits = model(x, training=True)
+                    per_example = per_example_loss(y, logits)
+                    # Averaged over the whole global batch (this step's examples on all
+                    # replicas): the sum of the replicas' gradients is the mean gradient.
+                    loss = tf.nn.compute_average_loss(per_example, global_batch_size=examples)
+                    if model.losses:
+                        loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
+                return tape.gradient(loss, variables), sums(y, logits, per_example)
+
+            def skip():
+                return [tf.zeros_like(v) for v in variables], tf.zeros(3)
+
+            gradients, result = tf.cond(tf.size(y) > 0, learn, skip)
+            model.optimizer.apply_gradients(zip(gradients, variables, strict=True))
+            return tf.concat([result, [stop]], axis=0)
+
+        def test_replica(x, y):
+            def measure():
+                logits = model(x, training=False)
+                return sums(y, logits, per_example_loss(y, logits))
+
+            return tf.cond(tf.size(y) > 0, measure, lambda: tf.zeros(3))
+
+        def all_workers(per_replica):
+            return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+        @tf.function
+        def train_step(iterator, examples, stop):
+            x, y = next(iterator)
+            return all_workers(strategy.run(train_replica, args=(x, y, examples, stop)))
+
+        @tf.function
+        def test_step(iterator):
+            x, y = next(iterator)
+            return all_workers(strategy.run(test_replica, args=(x, y)))
+
+        self._train_step = train_step
+        self._test_step = test_step
+
+    def fit(self, x, y, epochs: int, callbacks, validation=None) -> None:
+        """Train for `epochs` over (x, y), calling the Keras callbacks as `fit` does."""
+        import numpy as np
+        import tensorflow as tf
+
+        model, count, batch = self.model, len(x), self.global_batch
+        steps = math.ceil(count / batch)
+        # Examples in each global batch of an epoch (the last one may be short).
+        examples = [
+            tf.constant(min(batch, count - step * batch), tf.int64) for step in range(steps)
+        ]
+        iterator = iter(self._distribute(x, y, batch, shuffle_epochs=epochs))
+        no, yes = tf.constant(0.0), tf.constant(1.0)
+        model.stop_training = False
+        stopped = False
+        callbacks.on_train_begin()
+        for epoch in range(epochs):
+            callbacks.on_epoch_begin(epoch)
+            totals = np.zeros(3)
+            for step in range(steps):
+                callbacks.on_train_batch_begin(step)
+                flag = yes if model.stop_training else no  # this worker's wish, if any
+                result = self._run(self._train_step, iterator, examples[step], flag)
+                totals += result[:3]
+                logs = {"accuracy": totals[1] / totals[2], "loss": totals[0] / totals[2]}
+                callbacks.on_train_batch_end(step, logs)
+                if result[3] > 0:  # some worker asked to stop: every worker ends here
+                    stopped = True
+                    break
+            if stopped:
+                model.stop_training = True  # so the callbacks know, on every worker
+            if validation is not None and not (stopped and step + 1 < steps):
+                val_loss, val_accuracy = self.evaluate(*validation, batch_size=batch)
+                logs.update(val_accuracy=val_accuracy, val_loss=val_loss)
+            callbacks.on_epoch_end(epoch, logs)
+            if stopped:
+                break
+        callbacks.on_train_end()
+
+    def evaluate(self, x, y, batch_size: int) -> tuple[float, float]:
+        """Loss and accuracy over (x, y) in global batches of `batch_size`, every worker
+        taking a share of each batch."""
+        import numpy as np
+
+        totals = np.zeros(3)
+        iterator = iter(self._distribute(x, y, batch_size))
+        for _ in range(math.ceil(len(x) / batch_size)):
+            totals += self._run(self._test_step, iterator)[:3]
+        return float(totals[0] / totals[2]), float(totals[1] / totals[2])
+
+    def _distribute(self, x, y, batch: int, shuffle_epochs: int = 0):
+        """Global batches, split between the replicas of all workers.
+
+        Every worker builds the same batches (the same shuffle for each epoch, from the
+        seed) and keeps its own part of each, so each example is seen once an epoch. With
+        `shuffle_epochs`, all the epochs in a row, each in a new order."""
+        import tensorflow as tf
+
+        images, labels = tf.constant(x), tf.constant(y)
+        count, seed = len(x), self.seed
+
+        def epoch_batches(epoch):
+            order = tf.range(count, dtype=tf.int64)
+            if shuffle_epochs:
+                seeds = tf.stack([tf.constant(seed, tf.int64), epoch])
+                order = tf.random.experimental.stateless_shuffle(order, seed=seeds)
+            return tf.data.Dataset.from_tensor_slices(order).batch(batch)
+
+        epochs = tf.data.Dataset.range(max(1, shuffle_epochs))
+        dataset = epochs.flat_map(epoch_batches).map(
+            lambda index: (tf.gather(images, index), tf.gather(labels, index)),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.DATA
+        )
+        dataset = dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
+        return self.strategy.experimental_distribute_dataset(dataset)
+
+    @staticmethod
+    def _run(step, *args):
+        import tensorflow as tf
+
+        try:
+            return step(*args).numpy()
+        except tf.errors.OpError as error:
+            raise RuntimeError(_short_tf_error(error)) from error
 
 
 def run_training(writer: RunWriter, verbose: int | str = 0) -> dict:
@@ -136,6 +315,7 @@ def _train(writer: RunWriter, config: TrainConfig, verbose) -> dict:
     import keras
 
     strategy = make_strategy(config)
+    multi_worker = config.strategy == "multi-worker"
     replicas = strategy.num_replicas_in_sync
     global_batch = config.batch_size * replicas
 
@@ -162,25 +342,49 @@ def _train(writer: RunWriter, config: TrainConfig, verbose) -> dict:
     with strategy.scope():
         model = build_model(config, steps_per_epoch)
     recorder = make_recorder(writer, config, steps_per_epoch)
+    # Keras' fit cannot run MultiWorkerMirroredStrategy: see CustomLoop.
+    loop = CustomLoop(strategy, model, global_batch, config.seed) if multi_worker else None
     try:
-        model.fit(
-            x_train,
-            y_train,
-            epochs=config.epochs,
-            batch_size=global_batch,
-            validation_split=config.validation_split,
-            callbacks=[recorder],
-            verbose=verbose,
-        )
+        if loop:
+            callbacks = keras.callbacks.CallbackList(
+                [recorder],
+                add_progbar=verbose != 0,
+                model=model,
+                verbose=verbose,
+                epochs=config.epochs,
+                steps=steps_per_epoch,
+            )
+            validation = (x_train[train_count:], y_train[train_count:])
+            loop.fit(
+                x_train[:train_count],
+                y_train[:train_count],
+                epochs=config.epochs,
+                callbacks=callbacks,
+                validation=validation if config.validation_split else None,
+            )
+        else:
+            model.fit(
+                x_train,
+                y_train,
+                epochs=config.epochs,
+                batch_size=global_batch,
+                validation_split=config.validation_split,
+                callbacks=[recorder],
+                verbose=verbose,
+            )
     finally:
         recorder.close()
 
     status = STOPPED if recorder.stopped_early else COMPLETED
     # The last epoch's checkpoint is the final model, unless a Stop cut an epoch short.
     digest = recorder.saved_digest or save_model_atomically(model, writer.path / MODEL_FILE)
-    test_loss, test_accuracy = model.evaluate(
-        x_test, y_test, batch_size=256, verbose=0, return_dict=False
-    )
+    if loop:
+        # 256 examples a replica, as model.evaluate below does on one device.
+        test_loss, test_accuracy = loop.evaluate(x_test, y_test, batch_size=256 * replicas)
+    else:
+        test_loss, test_accuracy = model.evaluate(
+            x_test, y_test, batch_size=256, verbose=0, return_dict=False
+        )
     final = {
         "status": status,
         "test_loss": float(test_loss),
@@ -203,3 +407,31 @@ def _current_rate(model) -> float | None:
         return float(rate.numpy() if hasattr(rate, "numpy") else rate)
     except Exception:  # schedules and odd optimizers: the rate is informative only
         return None
+
+
+def _short_tf_error(error) -> str:
+    """A TensorFlow runtime error in a line: its kind and message, without the trace of graph
+    nodes TensorFlow appends (which can run to thousands of characters)."""
+    kept, in_trace = [], False
+    for line in str(getattr(error, "message", error)).splitlines():
+        text = line.strip()
+        if text.startswith("Detected at node"):
+            in_trace = True  # "... defined at (most recent call last):" and indented frames
+            continue
+        if in_trace and (line[:1].isspace() or not text):
+            continue
+        in_trace = False
+        text = re.sub(r"\[\[.*?\]\]|\[Op:[^\]]*\]", "", text).strip()
+        if text and text != "Graph execution error:":
+            kept.append(text)
+    message = " ".join(kept)
+    # A lost worker: "... aborted by: Socket closed Additional GRPC error information from
+    # remote target /job:worker/replica:0/task:1 while calling ...": keep who, drop the rest.
+    message = re.sub(
+        r"\s*Additional GRPC error information from remote target (\S+).*",
+        r" (from \1)",
+        message,
+    )
+    if len(message) > TF_ERROR_CHARS:
+        message = message[: TF_ERROR_CHARS - 3] + "..."
+    return f"{type(error).__name__} in distributed training: {message or 'no details'}"
