@@ -80,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     store = RunStore(args.runs_dir) if args.runs_dir else RunStore()
     try:
         return COMMANDS[args.command](args, store)
-    except (RunError, DatasetError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (RunError, DatasetError, ValueError, OSError) as error:
+        # Expected failures (unknown run, damaged dataset, unwritable store, full disk): one
+        # line, no traceback; a training run's full traceback is in its error.log.
+        print(f"error: {_one_line(error)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -180,6 +182,15 @@ def _stop_on_first_interrupt(store: RunStore, run_id: str) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     signal.signal(signal.SIGINT, handle)
+
+
+def _one_line(error: BaseException, limit: int = 300) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        text = f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+    else:
+        text = str(error) or type(error).__name__
+    line = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _is_non_chief_worker() -> bool:

@@ -183,7 +183,7 @@ class VerifyView:
         )
         image = parse_index(first_param(params.get(IMAGE_PARAM)), SPLIT_SIZES["test"])
         return cls(
-            run=run if run in run_ids else None,
+            run=run if run and run in run_ids else None,
             image=image or 0,
             spec=spec,
             order=order if order in SORT_ORDERS else "index",

@@ -178,3 +178,18 @@ def test_ctrl_c_stops_training_and_keeps_the_model(tmp_path):
     (run,) = store.list_runs()
     assert run.status == "stopped" and run.has_model
     store.load_model(run.run_id)
+
+
+@pytest.mark.parametrize("command", [("train", "--epochs", "1", "--quiet"), ("runs",)])
+def test_an_unwritable_runs_folder_is_one_error_line(tmp_path, command):
+    """It printed a full traceback; a runs folder under a plain file cannot be created."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = cli(blocker / "runs", *command, timeout=120)
+    if command == ("runs",):  # listing a folder that cannot exist: nothing to list
+        assert result.returncode == 0 and "no runs" in result.stdout
+        return
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr

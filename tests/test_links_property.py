@@ -1,0 +1,63 @@
+"""Property: any link opens a page. Query parameters are any Unicode text a user or another
+site can put in a URL; the parsers never raise and always give a view the page can show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from streamlit.testing.v1 import AppTest
+
+from classifier.data import NUM_CLASSES, SPLIT_SIZES
+from classifier.dataset_view import ALL_CLASSES, CLASS_FILTER_OPTIONS, DatasetView
+from classifier.grid_view import parse_class, parse_index
+from classifier.verify_view import FILTER_MODES, SORT_ORDERS, VerifyView
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+NAMES = ["split", "cls", "image", "run", "filter", "true", "pred", "sort"]
+# Any Unicode text, digits of other scripts and long numbers included.
+TEXT = st.one_of(
+    st.text(max_size=40),
+    st.text(alphabet="0123456789²³¹①٣੩", min_size=1, max_size=8),
+    st.integers(min_value=-(10**60), max_value=10**60).map(str),
+)
+PARAMS = st.dictionaries(st.sampled_from(NAMES), st.one_of(TEXT, st.lists(TEXT, max_size=3)))
+
+
+@given(TEXT)
+def test_numbers_are_ascii_digits_in_range_or_nothing(text):
+    index = parse_index(text, 10_000)
+    assert index is None or (isinstance(index, int) and 0 <= index < 10_000)
+    number = parse_class(text)
+    assert number is None or 0 <= number < NUM_CLASSES
+
+
+@given(PARAMS)
+def test_any_dataset_link_gives_a_valid_view(params):
+    view = DatasetView.from_params(params)
+    assert view.split in SPLIT_SIZES and view.class_name in CLASS_FILTER_OPTIONS
+    assert view.image is None or 0 <= view.image < SPLIT_SIZES[view.split]
+    assert DatasetView.from_params(view.to_params()) == view  # the page's own link
+
+
+@given(PARAMS, st.lists(st.text(max_size=10), max_size=3))
+def test_any_verify_link_gives_a_valid_view(params, run_ids):
+    view = VerifyView.from_params(params, run_ids)
+    assert view.run is None or view.run in run_ids
+    assert 0 <= view.image < SPLIT_SIZES["test"]
+    assert view.spec.mode in FILTER_MODES and view.order in SORT_ORDERS
+    view.spec.validate()
+    assert VerifyView.from_params(view.to_params(), run_ids) == view
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.dictionaries(st.sampled_from(NAMES), TEXT, min_size=1))
+def test_the_dataset_page_opens_from_any_link(params):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("pages/dataset.py")
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.run()
+    assert not at.exception, [exception.value for exception in at.exception]
+    assert at.selectbox(key="dataset_class").value in (ALL_CLASSES, *CLASS_FILTER_OPTIONS)
