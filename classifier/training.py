@@ -201,8 +201,15 @@ class CustomLoop:
             x, y = next(iterator)
             return all_workers(strategy.run(test_replica, args=(x, y)))
 
+        # Outside strategy.run: this worker's own copy of the model, nothing shared.
+        @tf.function(reduce_retracing=True)
+        def local_test_step(x, y):
+            logits = model(x, training=False)
+            return sums(y, logits, per_example_loss(y, logits))
+
         self._train_step = train_step
         self._test_step = test_step
+        self._local_test_step = local_test_step
 
     def fit(self, x, y, epochs: int, callbacks, validation=None) -> None:
         """Train for `epochs` over (x, y), calling the Keras callbacks as `fit` does."""
@@ -252,6 +259,18 @@ class CustomLoop:
         iterator = iter(self._distribute(x, y, batch_size))
         for _ in range(math.ceil(len(x) / batch_size)):
             totals += self._run(self._test_step, iterator)[:3]
+        return float(totals[0] / totals[2]), float(totals[1] / totals[2])
+
+    def evaluate_here(self, x, y, batch_size: int = 256) -> tuple[float, float]:
+        """Loss and accuracy over (x, y) of this worker's copy of the model alone, with no
+        collective: on the chief, exactly the model it saves. (Batch normalisation keeps
+        its moving statistics per worker, so the workers' copies differ in those.)"""
+        import numpy as np
+
+        totals = np.zeros(3)
+        for start in range(0, len(x), batch_size):
+            part = slice(start, start + batch_size)
+            totals += self._run(self._local_test_step, x[part], y[part])
         return float(totals[0] / totals[2]), float(totals[1] / totals[2])
 
     def _distribute(self, x, y, batch: int, shuffle_epochs: int = 0):
@@ -378,9 +397,8 @@ def _train(writer: RunWriter, config: TrainConfig, verbose) -> dict:
     status = STOPPED if recorder.stopped_early else COMPLETED
     # The last epoch's checkpoint is the final model, unless a Stop cut an epoch short.
     digest = recorder.saved_digest or save_model_atomically(model, writer.path / MODEL_FILE)
-    if loop:
-        # 256 examples a replica, as model.evaluate below does on one device.
-        test_loss, test_accuracy = loop.evaluate(x_test, y_test, batch_size=256 * replicas)
+    if loop:  # the test result of the saved model: the chief's own weights and statistics
+        test_loss, test_accuracy = loop.evaluate_here(x_test, y_test)
     else:
         test_loss, test_accuracy = model.evaluate(
             x_test, y_test, batch_size=256, verbose=0, return_dict=False
