@@ -7,11 +7,13 @@ Caches are keyed by names, run ids and checksums, never by an array (README, "Ca
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+from classifier import auth
 from classifier.data import DatasetError, FashionMNIST, load_dataset
 from classifier.dataset_view import SplitStats, compute_split_stats
 from classifier.runs import RUNNING, ModelLoadError, RunError, RunInfo, RunStore
@@ -19,8 +21,16 @@ from classifier.text import escape_markdown, run_labels
 from classifier.train_view import QUICK_NAME, quick_config, training_progress
 
 ROUTED_ONCE = "ui_routed_once"  # session key: this session was sent through app.py once
+PRESENTER_OK = "presenter_password_ok"  # session key: the presenter password was accepted
+TOO_MANY = "Too many tries: wait a minute, then try again."
 QUICK_RUN = "quick_training_run"  # session key: the quick training this session started
 QUICK_ERROR = "quick_training_error"
+
+
+def start_page() -> None:
+    """What every page does first: go through the router, then offer the presenter login."""
+    route_through_app()
+    presenter_sidebar()
 
 
 def route_through_app() -> None:
@@ -37,6 +47,67 @@ def route_through_app() -> None:
         if not st.session_state.get(ROUTED_ONCE):
             st.session_state[ROUTED_ONCE] = True
             st.rerun()
+
+
+# --- Presenter and viewers (README, "Serving to others") ------------------------------------
+
+
+@st.cache_resource
+def _login_limiter() -> auth.RateLimiter:
+    return auth.RateLimiter()  # one per server: failures count across sessions
+
+
+def presenter_settings() -> auth.PresenterSettings:
+    return auth.load_settings(st.secrets, os.environ)
+
+
+def is_presenter() -> bool:
+    """May this session train, stop and delete? Asked again right before every such action:
+    a hidden button only changes what the browser draws."""
+    user = st.user if st.user.get("is_logged_in") else {}
+    return auth.is_presenter(
+        presenter_settings(),
+        password_ok=st.session_state.get(PRESENTER_OK) is True,
+        email=user.get("email"),
+        email_verified=user.get("email_verified"),
+    )
+
+
+def presenter_button(label: str, key: str, **options) -> bool:
+    """A button only the presenter sees; True when the presenter clicked it."""
+    if not is_presenter():
+        return False
+    return st.button(label, key=key, **options) and is_presenter()
+
+
+def presenter_sidebar() -> None:
+    """Log in and out as presenter, when a presenter is configured (else nothing shows)."""
+    settings = presenter_settings()
+    if not settings.enabled:
+        return
+    sidebar = st.sidebar.container(border=True)
+    if is_presenter():
+        sidebar.caption("You are the presenter: you can train, stop and delete models.")
+        if sidebar.button("Log out", key="presenter_logout"):
+            st.session_state.pop(PRESENTER_OK, None)
+            if st.user.get("is_logged_in"):
+                st.logout()
+            st.rerun()
+        return
+    sidebar.caption("You are watching. The presenter can train, stop and delete models.")
+    if settings.password_enabled:
+        form = sidebar.form("presenter_login", border=False)
+        typed = form.text_input("Presenter password", type="password", key="presenter_password")
+        if form.form_submit_button("Log in as presenter"):
+            check = lambda: auth.verify_password(typed, settings.password_hash)  # noqa: E731
+            result = _login_limiter().attempt(st.context.ip_address or "local", check)
+            st.session_state[PRESENTER_OK] = result == auth.OK
+            if result == auth.OK:
+                st.rerun()
+            messages = {auth.WRONG: "That is not the password.", auth.LIMITED: TOO_MANY}
+            sidebar.error(messages[result])
+    if settings.login_enabled and sidebar.button("Log in", key="presenter_oidc_login"):
+        st.login()
 
 
 @st.cache_resource(show_spinner="Loading Fashion-MNIST...")
@@ -145,6 +216,8 @@ def start_quick_training() -> None:
     """Start the first-run demo's training in a worker (a button's callback)."""
     from classifier.jobs import JobBusyError, get_job_manager
 
+    if not is_presenter():
+        return
     try:
         st.session_state[QUICK_RUN] = get_job_manager().start(quick_config(), QUICK_NAME)
         st.session_state.pop(QUICK_ERROR, None)
@@ -165,6 +238,9 @@ def quick_training(store: RunStore, note: str) -> None:
         return
     if info and info.error:
         st.error(escape_markdown(f"The training of '{info.name}' did not finish: {info.error}"))
+    if not is_presenter():
+        st.caption("The presenter can start the training here.")
+        return
     start = {"on_click": start_quick_training, "type": "primary"}
     st.button("Train a quick model", key="verify_quick_train", **start)
     if message := st.session_state.get(QUICK_ERROR):

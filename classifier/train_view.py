@@ -5,6 +5,7 @@ in train_figures.py."""
 from __future__ import annotations
 
 import time
+from collections.abc import MutableMapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,19 @@ class Keys:
     COMPARE_METRIC = "train_compare_metric"
     DELETE_RUN = "train_delete_run"
     DELETE_CONFIRM = "train_delete_confirm"
+
+
+COMPARE_CURVES = ["val_accuracy", "accuracy", "val_loss", "loss"]
+
+
+def choose_shown_run(state: MutableMapping, url_run: str | None, run_ids: list[str]) -> None:
+    """Which run the results panel shows: a job that just ended, else a link that is new
+    (or edited in the address bar), else the user's last choice in the picker."""
+    wanted = state.pop(Keys.SHOWN_RUN, None)
+    if wanted is None and url_run != state.get(Keys.URL_RUN):
+        wanted = url_run
+    if wanted in run_ids:
+        state[Keys.VIEW_RUN] = wanted
 
 
 def setting_key(field: str) -> str:

@@ -9,7 +9,7 @@ from classifier import grid_view
 from classifier.data import CLASS_NAMES, SPLITS
 from classifier.dataset_view import Keys
 
-ui.route_through_app()
+ui.start_page()
 dataset = ui.get_dataset()
 state = st.session_state
 

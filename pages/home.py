@@ -4,7 +4,7 @@ import streamlit as st
 
 import ui
 
-ui.route_through_app()
+ui.start_page()
 
 STEPS = [
     (

@@ -11,7 +11,7 @@ from classifier.runs import RUNNING, STOP_FILE, RunError, RunStore, read_run_fil
 from classifier.text import escape_markdown, run_labels
 from classifier.train_view import Keys
 
-ui.route_through_app()
+ui.start_page()
 store = RunStore()
 manager = get_job_manager(store)
 state = st.session_state
@@ -44,7 +44,7 @@ def live_panel(run_id: str) -> None:
     ui.progress_bar(info, batches)
     if (info.path / STOP_FILE).exists():
         st.info("Stopping after the current batch...")
-    elif st.button("Stop", key="train_stop", icon=":material/stop:"):
+    elif ui.presenter_button("Stop", key="train_stop", icon=":material/stop:"):
         manager.stop(run_id)
         st.toast("Asked the training to stop; the model so far is kept.")
     if batches:
@@ -100,16 +100,21 @@ def runs_section(runs) -> None:
     labels = run_labels(runs)
     compare = st.multiselect("Compare runs", list(labels), format_func=labels.get, key=Keys.COMPARE)
     if compare:
-        curves = ["val_accuracy", "accuracy", "val_loss", "loss"]
+        curves = view.COMPARE_CURVES
         metric = st.segmented_control("Curve", curves, default="accuracy", key=Keys.COMPARE_METRIC)
         metrics = {labels[run_id]: store.read_metrics(run_id) for run_id in compare}
         figure = figures.compare_runs_figure(metrics, metric or "accuracy")
         st.plotly_chart(figure, key="train_compare_fig")
+    if ui.is_presenter():  # viewers cannot delete
+        delete_section(runs)
+
+
+def delete_section(runs) -> None:
     with st.expander("Delete a run"):
         doomed = ui.run_picker("Run to delete", runs, key=Keys.DELETE_RUN).run_id
         sure = "Yes, delete this run and its model for good"
         confirm = st.checkbox(sure, key=Keys.DELETE_CONFIRM)
-        if st.button("Delete", key="train_delete", disabled=not confirm, type="primary"):
+        if ui.presenter_button("Delete", key="train_delete", disabled=not confirm, type="primary"):
             try:
                 store.delete(doomed)
                 state.pop(Keys.DELETE_CONFIRM, None)
@@ -121,11 +126,7 @@ def runs_section(runs) -> None:
 def shown_run(runs) -> str:
     """The run whose results are shown: a job that just ended, a link, or the user's choice;
     the URL follows it."""
-    wanted, url_run = state.pop(Keys.SHOWN_RUN, None), st.query_params.get("run")
-    if wanted is None and url_run != state.get(Keys.URL_RUN):
-        wanted = url_run  # a link (new, or edited in the address bar) chooses the run
-    if wanted in {run.run_id for run in runs}:
-        state[Keys.VIEW_RUN] = wanted
+    view.choose_shown_run(state, st.query_params.get("run"), [run.run_id for run in runs])
     shown = ui.run_picker("Show run", runs, key=Keys.VIEW_RUN).run_id
     st.query_params["run"] = state[Keys.URL_RUN] = shown
     return shown
@@ -139,8 +140,8 @@ settings, main = st.columns([1, 2], gap="large")
 with settings:
     config, name = settings_ui()
     st.caption(view.config_summary(config))
-    play = ":material/play_arrow:"
-    if st.button("Train", key="train_start", type="primary", disabled=bool(active), icon=play):
+    train = {"type": "primary", "disabled": bool(active), "icon": ":material/play_arrow:"}
+    if ui.presenter_button("Train", "train_start", **train):
         try:  # the job manager validates the config once, and the worker again
             state[Keys.SHOWN_RUN] = manager.start(config, name)
             st.rerun()

@@ -11,7 +11,7 @@ from classifier.images import ImageError
 from classifier.runs import RunStore
 from classifier.verify_view import Keys
 
-ui.route_through_app()
+ui.start_page()
 store = RunStore()
 state = st.session_state
 

@@ -70,11 +70,11 @@ def _free_port() -> int:
 class AppServer:
     """A `streamlit run app.py` on a free loopback port, with its own run store."""
 
-    def __init__(self, runs_dir: Path, log_path: Path):
+    def __init__(self, runs_dir: Path, log_path: Path, env: dict[str, str] | None = None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.runs_dir = runs_dir
-        env = {**os.environ, "CLASSIFIER_RUNS_DIR": str(runs_dir)}
+        env = {**os.environ, "CLASSIFIER_RUNS_DIR": str(runs_dir), **(env or {})}
         self.log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [
