@@ -194,6 +194,27 @@ def picture_input(key_prefix: str) -> bytes | None:
     return None if picture is None else picture.getvalue()
 
 
+def run_download(label: str, store: RunStore, run_id: str, produce, file_name: str) -> None:
+    """A download of one of a run's files. `produce` runs on the click, not on every rerun
+    (no megabytes read for nothing); if the run was deleted meanwhile, a toast says so
+    instead of a download that silently does nothing."""
+
+    def check_run_still_exists() -> None:
+        if not store.run_dir(run_id).is_dir():
+            st.toast("This run was deleted meanwhile: there is nothing to download.")
+
+    key = "download_" + file_name.replace(".", "_")
+    mime = "text/csv" if file_name.endswith(".csv") else "application/octet-stream"
+    st.download_button(
+        label,
+        produce,
+        file_name=file_name,
+        mime=mime,
+        key=key,
+        on_click=check_run_still_exists,
+    )
+
+
 def progress_bar(info: RunInfo, batches: list[dict]) -> None:
     """Where a live run stands: the same bar on every page that watches a run."""
     progress = training_progress(info, batches)

@@ -76,17 +76,14 @@ def results_panel(run_id: str) -> None:
             st.plotly_chart(batches, key="train_result_batches")
             st.dataframe(metrics, hide_index=True)
     left, right = st.columns(2)
-    # Callables defer the read to the click: no megabytes read on every rerun.
     if info.has_model:
-        model = {"file_name": f"{run_id}.keras", "key": "train_download_model"}
-        model_data = lambda: read_run_file(store.model_path(run_id))  # noqa: E731
-        left.download_button("Download model (.keras)", model_data, **model)
+        model = lambda: read_run_file(store.model_path(run_id))  # noqa: E731
+        with left:
+            ui.run_download("Download model (.keras)", store, run_id, model, f"{run_id}.keras")
     if metrics:
-        csv = {"file_name": f"{run_id}-metrics.csv", "mime": "text/csv"}
-        csv_data = lambda: store.metrics_csv(run_id)  # noqa: E731
-        right.download_button(
-            "Download metrics (CSV)", csv_data, key="train_download_metrics", **csv
-        )
+        with right:
+            csv = lambda: store.metrics_csv(run_id)  # noqa: E731
+            ui.run_download("Download metrics (CSV)", store, run_id, csv, f"{run_id}-metrics.csv")
 
 
 def runs_section(runs) -> None:

@@ -1,6 +1,7 @@
 """The Train page in Chromium: a real job, live charts, page switches, a second tab, Stop."""
 
 import re
+import shutil
 import time
 
 import pytest
@@ -70,6 +71,13 @@ def test_one_epoch_run_on_a_slice_shows_its_results(app_server, page):
     with page.expect_download() as download:
         page.get_by_role("button", name="Download model (.keras)").click()
     assert open(download.value.path(), "rb").read(2) == b"PK"  # a .keras file is a zip
+
+    # Deleted meanwhile (another tab, the command line): the click says so, it did nothing.
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+    shutil.rmtree(RunStore(app_server.runs_dir).run_dir(run.run_id))
+    page.get_by_role("button", name="Download metrics (CSV)").click()
+    page.get_by_text("This run was deleted meanwhile").wait_for(timeout=15_000)
 
 
 def test_live_job_survives_page_switches_and_stops_from_a_second_tab(app_server, page):
