@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     store = RunStore(args.runs_dir) if args.runs_dir else RunStore()
     try:
         return COMMANDS[args.command](args, store)
-    except (RunError, DatasetError, ValueError, OSError) as error:
+    except (RunError, DatasetError, ValueError, OSError, RuntimeError) as error:
         # Expected failures (unknown run, damaged dataset, unwritable store, full disk): one
         # line, no traceback; a training run's full traceback is in its error.log.
         print(f"error: {_one_line(error)}", file=sys.stderr)
