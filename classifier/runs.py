@@ -6,12 +6,45 @@ Layout of `<root>/<run_id>/`:
     metrics.jsonl   one JSON line per finished epoch (flushed and fsynced)
     batches.jsonl   one JSON line per training batch (flushed a few times a second)
     model.keras     the latest saved model (replaced atomically)
-    stop            present when someone asked the job to stop
+    error.log       the full traceback of a failed run (appended; status.json has one line)
+    stop            present when someone asked the job to stop (a regular file, never a link)
     .lock           held (flock) by the live training process
 
 A run whose status says "running" while nobody holds its lock was killed: it is shown as
-"interrupted". Readers never raise on a damaged run; they report what they can.
-This module never imports TensorFlow except inside `load_model`.
+"interrupted". This module never imports TensorFlow except inside `load_model`.
+
+Odd input. A runs folder can be shared, so its files may have been written by another
+version of this app, or by a hostile user. The readers (`list_runs`, `get`, `usable_runs`,
+`active_runs`, `read_metrics`, `read_batches`, `metrics_csv`) never raise on what they find
+in a run folder (only on a run id that is not valid or not there): anything odd is a damaged
+field, never a crash.
+
+- A run's files are opened without following links and without blocking (a FIFO), and read
+  only when they are regular files; a config.json or status.json over 1 MB is damaged.
+- `RunInfo` is typed and in range. `name` and `preset` are printable `str` (lone surrogates
+  replaced, at most MAX_NAME_CHARS). `epochs_done` and `epochs_planned` are ints in
+  0..MAX_EPOCHS (0 when damaged). `test_accuracy` is a float in 0..1, `test_loss` a finite
+  float, `started_at` and `finished_at` timestamps between 2000 and 2100 (MIN_TIMESTAMP,
+  MAX_TIMESTAMP), `duration_s` a finite float >= 0; each is None when missing or damaged.
+  `model_sha256` is 64 lowercase hex digits or None; `error` is a `str` of at most
+  MAX_ERROR_CHARS, or None.
+- `status` is always one of STATUSES. A status this version does not know (from a newer
+  version, or damage) reads as "failed", with an `error` that names it: such a run is never
+  offered to Verify nor taken for a live one, and it can be deleted.
+- `status_data` is status.json as stored, except that its numeric keys listed in
+  `_STATUS_INTS` and `_STATUS_FLOATS` are typed as above, or left out when damaged.
+  `config` is config.json as stored (a dict): untrusted.
+- `read_metrics` and `read_batches` return only rows whose "epoch" is an int in
+  1..MAX_EPOCHS (and for batches "batch" an int in 1..MAX_STEPS); a batch row's "steps" is
+  such an int, or left out when damaged. Every other key is a metric name
+  (`[A-Za-z_][A-Za-z0-9_]*`, so no CSV header cell can be a spreadsheet formula) whose value
+  is a finite float, or None when it is null or a number that is not finite (a diverged
+  loss is NaN). Keys with other values (text, lists, true), truncated and garbage lines are
+  left out.
+
+Folders that hold nothing but `.lock` (an older version left them when it could not write a
+run) are not runs: `list_runs` skips them, `delete` removes them, and `remove_abandoned`
+(which `create_run` calls) removes them once they are a minute old and unlocked.
 """
 
 from __future__ import annotations
@@ -23,6 +56,7 @@ import fcntl
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -30,6 +64,7 @@ import stat
 import tempfile
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +79,7 @@ RUNNING, COMPLETED, STOPPED, FAILED, INTERRUPTED = (
     "failed",
     "interrupted",
 )
+STATUSES = (RUNNING, COMPLETED, STOPPED, FAILED, INTERRUPTED)
 # Runs whose model the Verify page can use.
 USABLE_STATUSES = (COMPLETED, STOPPED)
 
@@ -54,8 +90,20 @@ BATCHES_FILE = "batches.jsonl"
 MODEL_FILE = "model.keras"
 STOP_FILE = "stop"
 LOCK_FILE = ".lock"
+ERROR_LOG = "error.log"
 
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")  # \Z: "$" would accept a final "\n"
+
+# What a reader accepts (the app itself trains at most 200 epochs: TrainConfig.validate).
+MAX_EPOCHS = 10_000
+MAX_STEPS = 10_000_000  # batches in one epoch
+MAX_ERROR_CHARS = 300
+MAX_NAME_CHARS = 1000
+MIN_TIMESTAMP = 946_684_800.0  # 2000-01-01
+MAX_TIMESTAMP = 4_102_444_800.0  # 2100-01-01
+MAX_JSON_BYTES = 1 << 20  # config.json and status.json
+MAX_ROW_KEYS = 64  # metrics in one line of a log
+ABANDONED_AFTER_S = 60.0
 
 
 class RunError(RuntimeError):
@@ -166,21 +214,45 @@ def is_regular_file(path: Path) -> bool:
         return False
 
 
-def read_run_file(path: Path) -> bytes:
-    """The bytes of a run's file; OSError for a link or anything but a regular file."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)  # a link at `path` fails with ELOOP
+def is_stop_requested(run_path: Path) -> bool:
+    """Whether the run's `stop` flag is there: a regular file, not a link (lstat only, so
+    a link, dangling or leading anywhere, is never followed and is no request)."""
+    return is_regular_file(run_path / STOP_FILE)
+
+
+def read_run_file(path: Path, limit: int | None = None) -> bytes:
+    """The bytes of a run's file; OSError for a link, anything but a regular file, or a
+    file larger than `limit` bytes."""
+    # O_NOFOLLOW: a link at `path` fails with ELOOP; O_NONBLOCK: a FIFO does not hang us.
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     with open(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise OSError(errno.EINVAL, "Not a regular file", str(path))
+        if limit is not None and info.st_size > limit:
+            raise OSError(errno.EFBIG, "File too large", str(path))
         return handle.read()
 
 
-def read_json_lines(path: Path) -> list[dict]:
-    """Every complete, valid JSON object line; a truncated or garbage line is skipped."""
+def read_json_lines(path: Path, clean=None) -> list[dict]:
+    """Every complete, valid JSON object line, passed through `clean` (which returns None
+    for a row to leave out); a truncated or garbage line is skipped."""
     try:
-        return _parse_lines(read_run_file(path))
+        return _parse_lines(read_run_file(path), clean)
     except OSError:
         return []
+
+
+def error_summary(error: BaseException) -> str:
+    """One line for a user: the error's type and the first line of its message, cut to
+    MAX_ERROR_CHARS."""
+    try:
+        message = str(error)
+    except Exception:  # a broken __str__ must not hide the error itself
+        message = ""
+    first = next((line.strip() for line in message.splitlines() if line.strip()), "")
+    text = f"{type(error).__name__}: {first}" if first else type(error).__name__
+    return _as_error(text) or type(error).__name__
 
 
 # --- What a reader sees --------------------------------------------------------------------
@@ -188,7 +260,8 @@ def read_json_lines(path: Path) -> list[dict]:
 
 @dataclass
 class RunInfo:
-    """A summary of one run, as the run list shows it."""
+    """A summary of one run, as the run list shows it (typed and in range: see the module
+    docstring)."""
 
     run_id: str
     path: Path
@@ -241,7 +314,7 @@ class RunStore:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         base = f"{stamp}-{slugify(name)}"[:60]
         candidate, suffix = base, 1
-        while (self.root / candidate).exists():
+        while os.path.lexists(self.root / candidate):
             suffix += 1
             candidate = f"{base}-{suffix}"
         return candidate
@@ -249,33 +322,90 @@ class RunStore:
     # Writing -----------------------------------------------------------------------------
 
     def create_run(self, config: dict, name: str = "") -> RunWriter:
-        """Make a new run folder, take its lock, write its config and a "running" status."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        for _ in range(20):  # two processes may pick the same id in the same second
-            run_id = self._new_run_id(name or config.get("preset", "run"))
-            path = self.run_dir(run_id)
-            try:
-                path.mkdir()
-                break
-            except FileExistsError:
-                continue
-        else:
-            raise RunError("Could not create a new run folder.")
-        writer = RunWriter(run_id, path)
-        atomic_write_json(path / CONFIG_FILE, {**config, "name": name or run_id})
-        writer.write_status(
-            status=RUNNING,
-            started_at=time.time(),
-            epochs_done=0,
-            epochs_planned=int(config.get("epochs", 0)),
-        )
+        """Make a new run folder, take its lock, write its config and a "running" status.
+
+        `name` is kept for display as typed (lone surrogates replaced, at most
+        MAX_NAME_CHARS); the folder name is a slug of it. When the files cannot be written
+        (no permission, a full disk), the new folder is removed again and RunError says
+        what to do."""
+        name = _as_text(name, MAX_NAME_CHARS) or ""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.remove_abandoned()
+            for _ in range(20):  # two processes may pick the same id in the same second
+                run_id = self._new_run_id(name or str(config.get("preset") or "run"))
+                path = self.run_dir(run_id)
+                try:
+                    path.mkdir()
+                    break
+                except FileExistsError:
+                    continue
+            else:
+                raise RunError("Could not create a new run folder.")
+        except OSError as error:
+            raise RunError(_cannot_write(self.root, error)) from error
+        writer = None
+        try:
+            writer = RunWriter(run_id, path)
+            atomic_write_json(path / CONFIG_FILE, {**config, "name": name or run_id})
+            writer.write_status(
+                status=RUNNING,
+                started_at=time.time(),
+                epochs_done=0,
+                epochs_planned=_as_int(config.get("epochs"), 0, MAX_EPOCHS) or 0,
+            )
+        except BaseException as error:
+            if writer is not None:
+                writer.release()
+            shutil.rmtree(path, ignore_errors=True)  # no empty run left behind
+            if isinstance(error, OSError):
+                raise RunError(_cannot_write(self.root, error)) from error
+            raise
         return writer
 
+    def remove_abandoned(self, min_age_s: float = ABANDONED_AFTER_S) -> list[str]:
+        """Remove the folders that hold nothing but an unlocked, regular `.lock`, untouched
+        for `min_age_s` (an older version left them when it could not write a run; a run
+        being created is younger). Returns their names; never raises."""
+        removed = []
+        try:
+            entries = list(os.scandir(self.root))
+        except OSError:
+            return removed
+        now = time.time()
+        for entry in entries:
+            if not RUN_ID_PATTERN.match(entry.name):
+                continue
+            path = Path(entry.path)
+            lock = path / LOCK_FILE
+            try:
+                if not entry.is_dir(follow_symlinks=False) or os.listdir(path) != [LOCK_FILE]:
+                    continue
+                lock_info = lock.lstat()
+                newest = max(entry.stat(follow_symlinks=False).st_mtime, lock_info.st_mtime)
+                if not stat.S_ISREG(lock_info.st_mode) or now - newest < min_age_s:
+                    continue
+                if is_locked(path):
+                    continue
+                lock.unlink()
+                path.rmdir()  # fails, and keeps the folder, if anything appeared meanwhile
+                removed.append(entry.name)
+            except OSError:
+                continue
+        return sorted(removed)
+
     def request_stop(self, run_id: str) -> None:
-        """Ask a live job to stop; it does so at the end of the current batch."""
+        """Ask a live job to stop; it does so at the end of the current batch.
+
+        The flag is created without following a link: a `stop` link (to a file outside the
+        store, say) is replaced by a regular file, and its target is never touched."""
         path = self.run_dir(run_id)
-        if path.is_dir():
-            (path / STOP_FILE).touch()
+        if not path.is_dir():
+            return
+        try:
+            _create_flag_file(path / STOP_FILE)
+        except OSError as error:
+            raise RunError(f"Cannot ask run {run_id!r} to stop: {_reason(error)}.") from error
 
     def delete(self, run_id: str) -> None:
         path = self.run_dir(run_id)
@@ -283,22 +413,33 @@ class RunStore:
             raise RunError(f"No run named {run_id!r}.")
         if is_locked(path):
             raise RunError("This run is still training: stop it before deleting it.")
-        shutil.rmtree(path)
+        try:
+            shutil.rmtree(path)
+        except OSError as error:
+            raise RunError(f"Could not delete run {run_id!r}: {_reason(error)}.") from error
 
     # Reading -----------------------------------------------------------------------------
 
     def list_runs(self) -> list[RunInfo]:
         """Every run, newest first. Unknown files and damaged runs never break the list."""
-        if not self.root.is_dir():
+        try:
+            entries = list(os.scandir(self.root))
+        except OSError:
             return []
         infos = []
-        for entry in self.root.iterdir():
-            if entry.is_symlink() or not (entry.is_dir() and RUN_ID_PATTERN.match(entry.name)):
-                continue  # run_dir() refuses links that lead out of the store: so do we
-            if not ((entry / CONFIG_FILE).exists() or (entry / STATUS_FILE).exists()):
+        for entry in entries:
+            if not RUN_ID_PATTERN.match(entry.name):
+                continue
+            try:
+                if not entry.is_dir(follow_symlinks=False):
+                    continue  # run_dir() refuses links that lead out of the store: so do we
+            except OSError:
+                continue
+            path = self.root / entry.name
+            if not (_lexists(path / CONFIG_FILE) or _lexists(path / STATUS_FILE)):
                 continue  # not a run (or one being created): never offer to delete it
-            infos.append(self._read_info(entry.name, entry))
-        infos.sort(key=lambda info: (info.started_at or 0, info.run_id), reverse=True)
+            infos.append(self._read_info(entry.name, path))
+        infos.sort(key=lambda info: (info.started_at or 0.0, info.run_id), reverse=True)
         return infos
 
     def get(self, run_id: str) -> RunInfo:
@@ -317,9 +458,11 @@ class RunStore:
         return runs
 
     def read_metrics(self, run_id: str) -> list[dict]:
-        return read_json_lines(self.run_dir(run_id) / METRICS_FILE)
+        """One row per finished epoch (see the module docstring for what a row holds)."""
+        return read_json_lines(self.run_dir(run_id) / METRICS_FILE, _metrics_row)
 
     def read_batches(self, run_id: str) -> list[dict]:
+        """One row per training batch (see the module docstring for what a row holds)."""
         return _BATCH_READER.read(self.run_dir(run_id) / BATCHES_FILE)
 
     def metrics_csv(self, run_id: str) -> str:
@@ -341,7 +484,18 @@ class RunStore:
         if not is_regular_file(path):
             raise ModelLoadError(f"Run {info.name!r} has no saved model.")
         expected = info.model_sha256
-        if expected and sha256_file(path) != expected:
+        if expected is None and info.status_data.get("model_sha256"):
+            raise ModelLoadError(
+                f"The recorded checksum of the model of run {info.name!r} is damaged, so the "
+                "model cannot be trusted. Train it again or delete the run."
+            )
+        try:
+            matches = not expected or sha256_file(path) == expected
+        except OSError as error:
+            raise ModelLoadError(
+                f"The model of run {info.name!r} could not be read ({_reason(error)})."
+            ) from error
+        if not matches:
             raise ModelLoadError(
                 f"The model file of run {info.name!r} does not match its recorded checksum: "
                 "it was changed or damaged after training. Train it again or delete the run."
@@ -351,6 +505,12 @@ class RunStore:
         try:
             return keras.saving.load_model(path, safe_mode=True)
         except Exception as error:  # Keras raises many types for a damaged archive
+            if _refused_by_safe_mode(error):
+                raise ModelLoadError(
+                    f"The model of run {info.name!r} uses code that is not allowed to run "
+                    "(Keras safe mode refused it), such as a Lambda layer. Only models built "
+                    "by this app are loaded; train it again or delete the run."
+                ) from error
             raise ModelLoadError(
                 f"The model of run {info.name!r} could not be loaded ({type(error).__name__}). "
                 "The file is damaged; train it again or delete the run."
@@ -361,32 +521,39 @@ class RunStore:
         config = _read_json(path / CONFIG_FILE)
         status = _read_json(path / STATUS_FILE)
         info.config = config if isinstance(config, dict) else {}
-        info.status_data = status if isinstance(status, dict) else {}
-        info.name = str(info.config.get("name") or run_id)
-        info.preset = str(info.config.get("preset", ""))
+        info.status_data = data = _typed_status(status) if isinstance(status, dict) else {}
+        info.name = _as_text(info.config.get("name"), MAX_NAME_CHARS) or run_id
+        info.preset = _as_text(info.config.get("preset"), MAX_NAME_CHARS) or ""
         info.has_model = is_regular_file(path / MODEL_FILE)
-        info.epochs_planned = _as_int(info.config.get("epochs"))
+        info.epochs_planned = _as_int(info.config.get("epochs"), 0, MAX_EPOCHS) or 0
         if not isinstance(status, dict):
             info.status = FAILED
             info.error = "The run's status file is missing or damaged."
         else:
-            info.status = str(status.get("status", FAILED))
-            info.test_accuracy = _as_float(status.get("test_accuracy"))
-            info.test_loss = _as_float(status.get("test_loss"))
-            info.started_at = _as_float(status.get("started_at"))
-            info.finished_at = _as_float(status.get("finished_at"))
-            info.model_sha256 = status.get("model_sha256") or None
-            info.error = status.get("error")
+            info.error = _as_error(status.get("error"))
+            state = status.get("status")
+            if isinstance(state, str) and state in STATUSES:
+                info.status = state
+            else:
+                info.status = FAILED
+                info.error = _unknown_status_error(state, info.error)
+            info.test_accuracy = data.get("test_accuracy")
+            info.test_loss = data.get("test_loss")
+            info.started_at = data.get("started_at")
+            info.finished_at = data.get("finished_at")
+            digest = status.get("model_sha256")
+            if isinstance(digest, str) and _SHA256.match(digest):
+                info.model_sha256 = digest.lower()
         # The metrics log is the truth about finished epochs, even after a crash.
-        metrics = read_json_lines(path / METRICS_FILE)
-        info.epochs_done = max((_as_int(row.get("epoch")) for row in metrics), default=0)
+        metrics = read_json_lines(path / METRICS_FILE, _metrics_row)
+        info.epochs_done = max((row["epoch"] for row in metrics), default=0)
         if info.status == RUNNING and not is_locked(path):
             info.status = INTERRUPTED
             info.error = info.error or "The training process ended without finishing the run."
             _remove_temp_files(path)  # a process killed mid-save left them; nobody will finish
         end = info.finished_at or (time.time() if info.status == RUNNING else None)
         if end is None and metrics:
-            end = _as_float(metrics[-1].get("time"))
+            end = _as_float(metrics[-1].get("time"), MIN_TIMESTAMP, MAX_TIMESTAMP)
         if info.started_at and end:
             info.duration_s = max(0.0, end - info.started_at)
         return info
@@ -399,23 +566,50 @@ class RunWriter:
         self.run_id = run_id
         self.path = path
         if lock_fd is None:
-            lock_fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+            lock_fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
             fcntl.flock(lock_fd, fcntl.LOCK_EX)
         # The lock lives as long as this descriptor (and its copies in child processes).
         self.lock_fd = lock_fd
-        self._status: dict = _read_json(path / STATUS_FILE) or {}
+        status = _read_json(path / STATUS_FILE)
+        self._status: dict = status if isinstance(status, dict) else {}
 
     @property
     def config(self) -> dict:
-        return _read_json(self.path / CONFIG_FILE) or {}
+        config = _read_json(self.path / CONFIG_FILE)
+        return config if isinstance(config, dict) else {}
 
     def write_status(self, **changes) -> None:
         self._status.update(changes, updated_at=time.time(), pid=os.getpid())
         atomic_write_json(self.path / STATUS_FILE, self._status)
 
+    def record_failure(self, error: BaseException) -> str:
+        """Record that the run failed with `error`: its full traceback is appended to
+        error.log, and status.json gets status "failed", `finished_at` and a one-line
+        `error` (`error_summary`: type and first line of the message, at most
+        MAX_ERROR_CHARS), which is returned.
+
+        Best effort: when the disk is too full for these writes, nothing is raised, so the
+        caller re-raises `error` itself rather than a second error that hides it."""
+        summary = error_summary(error)
+        try:
+            details = "".join(traceback.format_exception(error))
+        except Exception:
+            details = summary + "\n"
+        header = f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()}\n"
+        with contextlib.suppress(OSError):
+            _append_text(self.error_log, header + details)
+        with contextlib.suppress(OSError):
+            self.write_status(status=FAILED, error=summary, finished_at=time.time())
+        return summary
+
+    @property
+    def error_log(self) -> Path:
+        """Where `record_failure` appends the full traceback."""
+        return self.path / ERROR_LOG
+
     @property
     def stop_requested(self) -> bool:
-        return (self.path / STOP_FILE).exists()
+        return is_stop_requested(self.path)
 
     def open_log(self, name: str):
         return open(self.path / name, "a", encoding="utf-8")  # noqa: SIM115 - caller closes
@@ -426,12 +620,15 @@ class RunWriter:
 
 
 def is_locked(run_path: Path) -> bool:
-    """Whether a live process holds the run's lock (a killed process releases it)."""
+    """Whether a live process holds the run's lock (a killed process releases it). A `.lock`
+    that is a link or not a regular file is nobody's lock."""
     try:
-        fd = os.open(run_path / LOCK_FILE, os.O_RDONLY)
+        fd = os.open(run_path / LOCK_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return False
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
         return True
@@ -445,7 +642,8 @@ def is_locked(run_path: Path) -> bool:
 class _IncrementalJsonLines:
     """Reads growing JSON-lines files, parsing only the bytes added since the last call."""
 
-    def __init__(self):
+    def __init__(self, clean):
+        self._clean = clean
         self._lock = threading.Lock()
         self._cache: dict[Path, tuple[int, int, list[dict]]] = {}  # path -> (inode, offset, rows)
 
@@ -461,28 +659,236 @@ class _IncrementalJsonLines:
             if inode != info.st_ino or info.st_size < offset:
                 offset, rows = 0, []
             if info.st_size > offset:
-                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-                with open(fd, "rb") as handle:
-                    handle.seek(offset)
-                    chunk = handle.read(info.st_size - offset)
+                try:
+                    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                    with open(fd, "rb") as handle:
+                        handle.seek(offset)
+                        chunk = handle.read(info.st_size - offset)
+                except OSError:
+                    return rows  # replaced or made unreadable meanwhile: what we had
                 complete = chunk.rfind(b"\n") + 1  # a half-written last line waits
-                rows = rows + _parse_lines(chunk[:complete])
+                rows = rows + _parse_lines(chunk[:complete], self._clean)
                 offset += complete
             self._cache[path] = (info.st_ino, offset, rows)
             return rows
 
 
-def _parse_lines(chunk: bytes) -> list[dict]:
+def _parse_lines(chunk: bytes, clean=None) -> list[dict]:
     rows = []
     for line in chunk.splitlines():
-        with contextlib.suppress(ValueError):
+        try:
             value = json.loads(line)
-            if isinstance(value, dict):
-                rows.append(value)
+        except (ValueError, RecursionError):  # garbage, or nested deeper than the parser goes
+            continue
+        if isinstance(value, dict):
+            row = clean(value) if clean else value
+            if row is not None:
+                rows.append(row)
     return rows
 
 
-_BATCH_READER = _IncrementalJsonLines()
+# --- Typing what was read ------------------------------------------------------------------
+
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}\Z")
+_METRIC_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
+# The numeric keys of status.json, typed (or left out of RunInfo.status_data when damaged).
+_STATUS_INTS = {
+    "epochs_done": MAX_EPOCHS,
+    "epochs_planned": MAX_EPOCHS,
+    "steps_per_epoch": MAX_STEPS,
+    "replicas": 1_000_000,
+    "global_batch_size": 1_000_000_000,
+    "train_images": 1_000_000_000_000,
+    "parameters": 1_000_000_000_000_000,
+    "pid": 2**31 - 1,
+}
+_STATUS_FLOATS = {
+    "test_accuracy": (0.0, 1.0),
+    "test_loss": (-math.inf, math.inf),
+    "started_at": (MIN_TIMESTAMP, MAX_TIMESTAMP),
+    "finished_at": (MIN_TIMESTAMP, MAX_TIMESTAMP),
+    "updated_at": (MIN_TIMESTAMP, MAX_TIMESTAMP),
+}
+
+
+def _as_int(value, low: int, high: int) -> int | None:
+    """An int in low..high (an integral float counts), else None; true/false do not count."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and low <= value <= high:
+        return int(value)
+    return None
+
+
+def _as_float(value, low: float = -math.inf, high: float = math.inf) -> float | None:
+    """A finite float in low..high, else None; text and true/false do not count."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        return None
+    return number if math.isfinite(number) and low <= number <= high else None
+
+
+def _as_text(value, limit: int) -> str | None:
+    """A str, printable (lone surrogates replaced) and at most `limit` characters, else None."""
+    if not isinstance(value, str):
+        return None
+    return value[: limit * 2].encode("utf-8", "replace").decode("utf-8")[:limit]
+
+
+def _as_error(value) -> str | None:
+    """An error message cut to MAX_ERROR_CHARS (ending in "..." when cut), else None."""
+    text = _as_text(value, MAX_ERROR_CHARS + 1)
+    if not text:
+        return None
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 3] + "..."
+
+
+def _typed_status(status: dict) -> dict:
+    typed = dict(status)
+    for key, high in _STATUS_INTS.items():
+        if key in typed:
+            number = _as_int(typed.pop(key), 0, high)
+            if number is not None:
+                typed[key] = number
+    for key, (low, high) in _STATUS_FLOATS.items():
+        if key in typed:
+            number = _as_float(typed.pop(key), low, high)
+            if number is not None:
+                typed[key] = number
+    return typed
+
+
+def _unknown_status_error(state, error: str | None) -> str:
+    if state is None:
+        what = "no status"
+    elif isinstance(state, str):
+        what = f"an unknown status {_as_text(state, 40)!r}"
+    else:
+        what = f"an unknown status (a {type(state).__name__})"
+    message = f"The run's status file has {what}: written by another version, or damaged."
+    return _as_error(f"{message} {error}" if error else message)
+
+
+def _log_row(record: dict, required: dict[str, int], optional: dict[str, int]) -> dict | None:
+    """A log line as a typed row (see the module docstring), or None to leave it out."""
+    row = {}
+    for key, high in required.items():
+        number = _as_int(record.get(key), 1, high)
+        if number is None:
+            return None
+        row[key] = number
+    for key, high in optional.items():
+        number = _as_int(record.get(key), 1, high)
+        if number is not None:
+            row[key] = number
+    for key, value in record.items():
+        if len(row) >= MAX_ROW_KEYS:
+            break
+        if key in required or key in optional or not _METRIC_NAME.match(key):
+            continue
+        if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+            row[key] = _as_float(value)
+    return row
+
+
+_EPOCH = {"epoch": MAX_EPOCHS}
+
+
+def _metrics_row(record: dict) -> dict | None:
+    return _log_row(record, _EPOCH, {})
+
+
+def _batches_row(record: dict) -> dict | None:
+    return _log_row(record, {**_EPOCH, "batch": MAX_STEPS}, {"steps": MAX_STEPS})
+
+
+_BATCH_READER = _IncrementalJsonLines(_batches_row)
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(read_run_file(path, MAX_JSON_BYTES))
+    except (OSError, ValueError, RecursionError):
+        return None
+
+
+def _lexists(path: Path) -> bool:
+    try:
+        path.lstat()
+        return True
+    except OSError:
+        return False
+
+
+def _create_flag_file(path: Path) -> None:
+    """Create `path` as an empty regular file if it is not one; never through a link."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as error:
+        if error.errno != errno.ELOOP:
+            raise
+        os.unlink(path)  # a link: remove the link itself (never its target), then create
+        fd = os.open(path, flags | os.O_EXCL, 0o644)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "it is not a regular file", str(path))
+    finally:
+        os.close(fd)
+
+
+def _append_text(path: Path, text: str) -> None:
+    """Append to a regular file (created if missing), never through a link or to a FIFO."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
+    fd = os.open(path, flags, 0o644)
+    with open(fd, "a", encoding="utf-8", errors="replace") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "Not a regular file", str(path))
+        handle.write(text)
+
+
+def _reason(error: OSError) -> str:
+    """Why an OS call failed, in words a user can act on."""
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "the disk is full"
+    if error.errno == errno.EROFS:
+        return "the file system is read-only"
+    if error.errno in (errno.EISDIR, errno.ENXIO):
+        return "it is not a regular file"
+    text = error.strerror or str(error) or type(error).__name__
+    return text[:1].lower() + text[1:]
+
+
+def _cannot_write(root: Path, error: OSError) -> str:
+    reason = _reason(error)
+    if reason == "the disk is full":
+        advice = "Free some space, or set CLASSIFIER_RUNS_DIR to another folder."
+    elif reason == "permission denied":
+        advice = "Make it writable, or set CLASSIFIER_RUNS_DIR to another folder."
+    else:
+        advice = "Set CLASSIFIER_RUNS_DIR to a folder you can write to."
+    return f"Cannot write to the runs folder {root}: {reason}. {advice}"
+
+
+def _refused_by_safe_mode(error: BaseException) -> bool:
+    """Whether Keras' safe mode refused to deserialise code (a Lambda layer's function,
+    say): a ValueError that mentions safe_mode, anywhere in the chain of causes."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, ValueError):
+            text = str(error)
+            if "safe_mode" in text or "unsafe" in text.lower():
+                return True
+        error = error.__cause__ or error.__context__
+        seen += 1
+    return False
 
 
 def _remove_temp_files(run_path: Path) -> None:
@@ -492,27 +898,6 @@ def _remove_temp_files(run_path: Path) -> None:
         for leftover in run_path.glob(pattern):
             with contextlib.suppress(OSError):
                 leftover.unlink()
-
-
-def _read_json(path: Path):
-    try:
-        return json.loads(read_run_file(path))
-    except (OSError, ValueError):
-        return None
-
-
-def _as_float(value) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _as_int(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
 
 
 _COLUMN_ORDER = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"]
