@@ -314,17 +314,21 @@ class CustomLoop:
 
 
 def run_training(writer: RunWriter, verbose: int | str = 0) -> dict:
-    """Train the run described by `writer.config` to the end, or until Stop; return status."""
+    """Train the run described by `writer.config` to the end, or until Stop; return status.
+
+    On an error the run is marked failed with a one-line error (the full traceback goes to
+    the run's error.log), that line is printed to stderr, and the error is raised again."""
     try:
         config = TrainConfig.from_dict(writer.config).validate()  # a bad config is "failed"
         configure_devices(config)
         return _train(writer, config, verbose)
     except BaseException as error:
-        message = f"{type(error).__name__}: {error}"
-        writer.write_status(status=FAILED, error=message, finished_at=time.time())
+        summary = writer.record_failure(error)  # never raises: `error` is what propagates
         if not isinstance(error, Exception):
             raise  # KeyboardInterrupt and the like still end the process
-        traceback.print_exc()
+        import sys
+
+        print(f"training failed: {summary} (traceback in {writer.error_log})", file=sys.stderr)
         raise
     finally:
         writer.release()

@@ -640,6 +640,32 @@ def test_record_failure_does_not_follow_an_error_log_link(runs_root, tmp_path):
     assert store.get(writer.run_id).error == "ValueError: bad"
 
 
+def test_a_training_error_with_a_huge_message_is_stored_short(runs_root, monkeypatch, capsys):
+    from classifier import training
+    from classifier.models import preset_config
+
+    message = "y" * 10_000
+
+    def explode(config):
+        raise RuntimeError(message)
+
+    monkeypatch.setattr(training, "configure_devices", explode)
+    store = RunStore(runs_root)
+    config = preset_config("Tutorial MLP", epochs=1, train_limit=100)
+    writer = store.create_run(config.to_dict(), name="huge error")
+    with pytest.raises(RuntimeError):
+        training.run_training(writer)
+    info = store.get(writer.run_id)
+    assert info.status == FAILED and len(info.error) <= MAX_ERROR_CHARS
+    assert info.error.startswith("RuntimeError: yyy")
+    assert len(json.loads((writer.path / STATUS_FILE).read_text())["error"]) <= MAX_ERROR_CHARS
+    log = (writer.path / ERROR_LOG).read_text()
+    assert message in log and "Traceback" in log
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and len(err) < 600
+    assert not runs.is_locked(writer.path)  # released
+
+
 # --- 6: a model that safe mode refuses -------------------------------------------------------
 
 
