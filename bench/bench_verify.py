@@ -8,7 +8,7 @@
    (building the element tree from the messages) is included, so this is an upper bound.
 
 Run: .venv/bin/python bench/bench_verify.py [--reruns 9]
-This machine's speed jumps between two levels (docs/benchmarks.md): read the ratios, not the seconds.
+This machine's speed jumps between two levels (docs/benchmarks.md): read ratios, not seconds.
 """
 
 from __future__ import annotations

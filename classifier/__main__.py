@@ -8,6 +8,7 @@ python -m classifier evaluate RUN
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -177,7 +178,8 @@ def _stop_on_first_interrupt(store: RunStore, run_id: str) -> None:
     a second one aborts at once."""
 
     def handle(signum, frame):
-        store.request_stop(run_id)
+        with contextlib.suppress(RunError):  # an unwritable store: the second Ctrl-C aborts
+            store.request_stop(run_id)
         print("\nstopping after this batch; Ctrl-C again to abort", file=sys.stderr, flush=True)
         signal.signal(signal.SIGINT, signal.default_int_handler)
 

@@ -49,8 +49,9 @@ def image_mosaic_figure(
     line (the caption band grows to the longest one). indices: what a click reports
     (`customdata` of the tile's marker), e.g. the image's index in its split. columns: tiles
     per row. caption_colors: one colour per caption (e.g. RIGHT_COLOR / WRONG_COLOR),
-    default TEXT_COLOR. highlight_index: the index (from `indices`) framed in orange. tile_px: screen pixels per tile. invert: dark clothes on white, like
-    the tutorial's `cmap=plt.cm.binary`. clickable: add the scatter of markers.
+    default TEXT_COLOR. highlight_index: the index (from `indices`) framed in orange.
+    tile_px: screen pixels per tile. invert: dark clothes on white, like the tutorial's
+    `cmap=plt.cm.binary`. clickable: add the scatter of markers.
     """
     images = as_uint8(images)
     count = len(images)

@@ -135,7 +135,12 @@ def run_worker(store: RunStore, run_id: str, lock_fd: int, parent_pid: int = 0) 
         exit_when_parent_dies(parent_pid)
     from classifier.training import run_training  # late: imports TensorFlow
 
-    run_training(RunWriter(run_id, store.run_dir(run_id), lock_fd=lock_fd), verbose=2)
+    writer = RunWriter(run_id, store.run_dir(run_id), lock_fd=lock_fd)
+    try:
+        run_training(writer, verbose=2)
+    except Exception:  # recorded in the run; the worker's log gets where to look
+        print(f"training failed (traceback in {writer.error_log})", file=sys.stderr)
+        return EXIT_ERROR
     return EXIT_OK
 
 

@@ -80,6 +80,8 @@ RUNNING, COMPLETED, STOPPED, FAILED, INTERRUPTED = (
     "interrupted",
 )
 STATUSES = (RUNNING, COMPLETED, STOPPED, FAILED, INTERRUPTED)
+# status.json's "phase" after the last epoch: what the worker does before it is done.
+TESTING, SAVING = "testing", "saving"
 # Runs whose model the Verify page can use.
 USABLE_STATUSES = (COMPLETED, STOPPED)
 

@@ -2,7 +2,7 @@
 live recording into the run store, evaluate on the test set, save.
 
 This runs in a training process (the command line, or a worker the job manager starts),
-never in Streamlit's script thread: see DESIGN.md on why `fit()` in a page fails.
+never in Streamlit's script thread (README, "Training never runs in the page script").
 """
 
 from __future__ import annotations
@@ -12,17 +12,28 @@ import math
 import os
 import re
 import time
-import traceback
 
 from classifier.data import load_dataset, scale_images
+from classifier.history import (
+    HISTORY_FILE,
+    LIVE_FILE,
+    LIVE_SECONDS,
+    append_epoch,
+    live_indices,
+    read_history,
+    write_live,
+)
+from classifier.inference import softmax
 from classifier.models import TrainConfig, build_model
 from classifier.runs import (
     BATCHES_FILE,
     COMPLETED,
-    FAILED,
     METRICS_FILE,
     MODEL_FILE,
+    SAVING,
     STOPPED,
+    TESTING,
+    RunStore,
     RunWriter,
     append_json_line,
     save_model_atomically,
@@ -63,8 +74,32 @@ def make_strategy(config: TrainConfig):
     return tf.distribute.get_strategy()
 
 
-def make_recorder(writer: RunWriter, config: TrainConfig, steps_per_epoch: int):
-    """A Keras callback that logs every batch and epoch to the run and obeys Stop."""
+class TestSet:
+    """The test pictures, and how to ask the model in training about them."""
+
+    def __init__(self, images, labels, predict, live: list[int]):
+        import numpy as np
+
+        self.images, self.labels = images, np.asarray(labels)
+        self.predict = predict  # images -> logits, with the weights of this moment
+        self.live = live  # the live sample: test picture numbers
+        self.live_images = images[live]
+
+    def score(self, probabilities) -> tuple[float, float]:
+        """Loss (cross-entropy) and accuracy of float32 probabilities of every picture."""
+        import numpy as np
+
+        rows = np.arange(len(self.labels))
+        true_probability = np.clip(probabilities[rows, self.labels], 1e-12, 1.0)
+        accuracy = float(np.mean(probabilities.argmax(axis=1) == self.labels))
+        return float(-np.mean(np.log(true_probability))), accuracy
+
+
+def make_recorder(writer: RunWriter, config: TrainConfig, steps_per_epoch: int, test: TestSet):
+    """A Keras callback that logs every batch and epoch to the run and obeys Stop.
+
+    It also records what the model predicts as it learns (history.py): every epoch the
+    whole test set, every few seconds the live sample."""
     import keras
 
     class LiveRecorder(keras.callbacks.Callback):
@@ -75,7 +110,9 @@ def make_recorder(writer: RunWriter, config: TrainConfig, steps_per_epoch: int):
             self.epoch_started = time.time()
             self.last_batch = 0
             self.last_flush = 0.0
+            self.last_live = 0.0
             self.saved_digest = None  # sha256 of the checkpoint of the current weights, if any
+            self.last_test = None  # (loss, accuracy) of the last full epoch on the test set
             self.batches = writer.open_log(BATCHES_FILE)
             self.metrics = writer.open_log(METRICS_FILE)
 
@@ -95,6 +132,10 @@ def make_recorder(writer: RunWriter, config: TrainConfig, steps_per_epoch: int):
             if now - self.last_flush > BATCH_FLUSH_SECONDS:
                 self.batches.flush()
                 self.last_flush = now
+            if now - self.last_live >= LIVE_SECONDS:
+                probabilities = softmax(test.predict(test.live_images))
+                write_live(writer.path / LIVE_FILE, self.epoch, batch + 1, test.live, probabilities)
+                self.last_live = now
             if writer.stop_requested:
                 self.stopped_early = True
                 self.model.stop_training = True
@@ -107,9 +148,18 @@ def make_recorder(writer: RunWriter, config: TrainConfig, steps_per_epoch: int):
                 return  # Keras ends a stopped epoch early; half an epoch is not logged
             record = {"epoch": epoch + 1, **_floats(logs)}
             record["epoch_seconds"] = time.time() - self.epoch_started
+            last = epoch + 1 == config.epochs
+            if last:
+                writer.write_status(phase=TESTING)
+            probabilities = softmax(test.predict(test.images))
+            append_epoch(writer.path / HISTORY_FILE, probabilities)
+            self.last_test = test.score(probabilities)
+            record["test_loss"], record["test_accuracy"] = self.last_test
             record["time"] = time.time()
             record["learning_rate"] = _current_rate(self.model)
             append_json_line(self.metrics, record)
+            if last:
+                writer.write_status(phase=SAVING)
             self.saved_digest = save_model_atomically(self.model, writer.path / MODEL_FILE)
             writer.write_status(epochs_done=epoch + 1, model_sha256=self.saved_digest)
 
@@ -203,13 +253,12 @@ class CustomLoop:
 
         # Outside strategy.run: this worker's own copy of the model, nothing shared.
         @tf.function(reduce_retracing=True)
-        def local_test_step(x, y):
-            logits = model(x, training=False)
-            return sums(y, logits, per_example_loss(y, logits))
+        def local_predict(x):
+            return model(x, training=False)
 
         self._train_step = train_step
         self._test_step = test_step
-        self._local_test_step = local_test_step
+        self._local_predict = local_predict
 
     def fit(self, x, y, epochs: int, callbacks, validation=None) -> None:
         """Train for `epochs` over (x, y), calling the Keras callbacks as `fit` does."""
@@ -261,17 +310,17 @@ class CustomLoop:
             totals += self._run(self._test_step, iterator)[:3]
         return float(totals[0] / totals[2]), float(totals[1] / totals[2])
 
-    def evaluate_here(self, x, y, batch_size: int = 256) -> tuple[float, float]:
-        """Loss and accuracy over (x, y) of this worker's copy of the model alone, with no
-        collective: on the chief, exactly the model it saves. (Batch normalisation keeps
-        its moving statistics per worker, so the workers' copies differ in those.)"""
+    def predict_here(self, x, batch_size: int = 1000):
+        """Logits of this worker's own copy of the model for `x`, with no collective: on the
+        chief, exactly the model it saves. (Batch normalisation keeps its moving statistics
+        per worker, so the workers' copies differ in those.)"""
         import numpy as np
 
-        totals = np.zeros(3)
-        for start in range(0, len(x), batch_size):
-            part = slice(start, start + batch_size)
-            totals += self._run(self._local_test_step, x[part], y[part])
-        return float(totals[0] / totals[2]), float(totals[1] / totals[2])
+        parts = [
+            self._run(self._local_predict, x[start : start + batch_size])
+            for start in range(0, len(x), batch_size)
+        ]
+        return np.concatenate(parts)
 
     def _distribute(self, x, y, batch: int, shuffle_epochs: int = 0):
         """Global batches, split between the replicas of all workers.
@@ -313,22 +362,30 @@ class CustomLoop:
             raise RuntimeError(_short_tf_error(error)) from error
 
 
+def live_sample(writer: RunWriter, labels) -> list[int]:
+    """Every picture of every live set (history.live_indices), the hardest ones taken from
+    the newest other run with a recorded history; the page picks the set it shows."""
+    last_history = None
+    for info in RunStore(writer.path.parent).list_runs():
+        history = read_history(info.path / HISTORY_FILE)
+        if info.run_id != writer.run_id and len(history):
+            last_history = history
+            break
+    sets = live_indices(labels, last_history)
+    return sorted({index for indices in sets.values() for index in indices})
+
+
 def run_training(writer: RunWriter, verbose: int | str = 0) -> dict:
     """Train the run described by `writer.config` to the end, or until Stop; return status.
 
     On an error the run is marked failed with a one-line error (the full traceback goes to
-    the run's error.log), that line is printed to stderr, and the error is raised again."""
+    the run's error.log), and the error is raised again for the caller to report."""
     try:
         config = TrainConfig.from_dict(writer.config).validate()  # a bad config is "failed"
         configure_devices(config)
         return _train(writer, config, verbose)
     except BaseException as error:
-        summary = writer.record_failure(error)  # never raises: `error` is what propagates
-        if not isinstance(error, Exception):
-            raise  # KeyboardInterrupt and the like still end the process
-        import sys
-
-        print(f"training failed: {summary} (traceback in {writer.error_log})", file=sys.stderr)
+        writer.record_failure(error)  # never raises: `error` is what propagates
         raise
     finally:
         writer.release()
@@ -364,9 +421,11 @@ def _train(writer: RunWriter, config: TrainConfig, verbose) -> dict:
     keras.utils.set_random_seed(config.seed)  # whole process: one job per process
     with strategy.scope():
         model = build_model(config, steps_per_epoch)
-    recorder = make_recorder(writer, config, steps_per_epoch)
     # Keras' fit cannot run MultiWorkerMirroredStrategy: see CustomLoop.
     loop = CustomLoop(strategy, model, global_batch, config.seed) if multi_worker else None
+    predict = loop.predict_here if loop else lambda x: model.predict(x, batch_size=1000, verbose=0)
+    test = TestSet(x_test, y_test, predict, live_sample(writer, y_test))
+    recorder = make_recorder(writer, config, steps_per_epoch, test)
     try:
         if loop:
             callbacks = keras.callbacks.CallbackList(
@@ -399,14 +458,15 @@ def _train(writer: RunWriter, config: TrainConfig, verbose) -> dict:
         recorder.close()
 
     status = STOPPED if recorder.stopped_early else COMPLETED
-    # The last epoch's checkpoint is the final model, unless a Stop cut an epoch short.
-    digest = recorder.saved_digest or save_model_atomically(model, writer.path / MODEL_FILE)
-    if loop:  # the test result of the saved model: the chief's own weights and statistics
-        test_loss, test_accuracy = loop.evaluate_here(x_test, y_test)
+    # The last epoch's checkpoint is the final model, and its test predictions are recorded,
+    # unless a Stop cut an epoch short: then the model is saved and tested here.
+    if recorder.saved_digest:
+        digest, (test_loss, test_accuracy) = recorder.saved_digest, recorder.last_test
     else:
-        test_loss, test_accuracy = model.evaluate(
-            x_test, y_test, batch_size=256, verbose=0, return_dict=False
-        )
+        writer.write_status(phase=SAVING)
+        digest = save_model_atomically(model, writer.path / MODEL_FILE)
+        writer.write_status(phase=TESTING)
+        test_loss, test_accuracy = test.score(softmax(test.predict(x_test)))
     final = {
         "status": status,
         "test_loss": float(test_loss),

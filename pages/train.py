@@ -7,7 +7,7 @@ from classifier import train_figures as figures
 from classifier import train_view as view
 from classifier.jobs import JobBusyError, get_job_manager
 from classifier.models import PRESETS, TrainConfig
-from classifier.runs import RUNNING, STOP_FILE, RunError, RunStore, read_run_file
+from classifier.runs import RUNNING, RunError, RunStore, is_stop_requested, read_run_file
 from classifier.text import escape_markdown, run_labels
 from classifier.train_view import Keys
 
@@ -42,10 +42,10 @@ def live_panel(run_id: str) -> None:
     batches = store.read_batches(run_id)
     st.markdown(f"**Training** {escape_markdown(info.name)} ({escape_markdown(info.preset)})")
     ui.progress_bar(info, batches)
-    if (info.path / STOP_FILE).exists():
+    if is_stop_requested(info.path):
         st.info("Stopping after the current batch...")
     elif ui.presenter_button("Stop", key="train_stop", icon=":material/stop:"):
-        manager.stop(run_id)
+        manager.stop(run_id)  # a RunError here (an unwritable store) shows as an error
         st.toast("Asked the training to stop; the model so far is kept.")
     if batches:
         st.plotly_chart(figures.batch_curves_figure(batches), key="train_live_batches")

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import process_gone, wait_until
 
+from classifier.history import HISTORY_FILE, read_history
 from classifier.jobs import WORKER_LOG, JobBusyError, JobManager
 from classifier.models import preset_config
 from classifier.runs import (
@@ -146,6 +147,8 @@ def test_a_worker_killed_mid_epoch_leaves_an_interrupted_run(manager, when):
     assert info.status == INTERRUPTED
     assert "ended without finishing" in info.error
     assert info.epochs_done == done_before_kill == len(store.read_metrics(run_id)) >= finished
+    # The prediction history keeps exactly the finished epochs, readable.
+    assert read_history(run_path / HISTORY_FILE).shape == (done_before_kill, 10_000, 10)
     assert not info.usable and info.test_accuracy is None
     assert store.active_runs() == []
     if info.epochs_done == 0:

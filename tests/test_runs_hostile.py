@@ -661,8 +661,7 @@ def test_a_training_error_with_a_huge_message_is_stored_short(runs_root, monkeyp
     assert len(json.loads((writer.path / STATUS_FILE).read_text())["error"]) <= MAX_ERROR_CHARS
     log = (writer.path / ERROR_LOG).read_text()
     assert message in log and "Traceback" in log
-    err = capsys.readouterr().err
-    assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and len(err) < 600
+    assert "Traceback" not in capsys.readouterr().err  # the caller reports it, in one line
     assert not runs.is_locked(writer.path)  # released
 
 
