@@ -65,6 +65,7 @@ import tempfile
 import threading
 import time
 import traceback
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -415,6 +416,7 @@ class RunStore:
             raise RunError(f"No run named {run_id!r}.")
         if is_locked(path):
             raise RunError("This run is still training: stop it before deleting it.")
+        _BATCH_READER.forget(path)
         try:
             shutil.rmtree(path)
         except OSError as error:
@@ -642,12 +644,29 @@ def is_locked(run_path: Path) -> bool:
 
 
 class _IncrementalJsonLines:
-    """Reads growing JSON-lines files, parsing only the bytes added since the last call."""
+    """Reads growing JSON-lines files, parsing only the bytes added since the last call.
 
-    def __init__(self, clean):
+    It remembers the rows of the `max_files` files read last (a live run polled every
+    second, and the run shown): a long run's batch log is tens of megabytes of rows, so a
+    server that remembered every run ever shown would grow without bound.
+    """
+
+    def __init__(self, clean, max_files: int = 2):
         self._clean = clean
+        self._max_files = max_files
         self._lock = threading.Lock()
-        self._cache: dict[Path, tuple[int, int, list[dict]]] = {}  # path -> (inode, offset, rows)
+        # path -> (inode, offset, rows), the most recently read last
+        self._cache: OrderedDict[Path, tuple[int, int, list[dict]]] = OrderedDict()
+
+    def forget(self, folder: Path) -> None:
+        """Drop what is remembered of the files in `folder` (a deleted run)."""
+        with self._lock:
+            for path in [path for path in self._cache if path.parent == folder]:
+                del self._cache[path]
+
+    def remembered_rows(self) -> int:
+        with self._lock:
+            return sum(len(rows) for _, _, rows in self._cache.values())
 
     def read(self, path: Path) -> list[dict]:
         try:
@@ -672,6 +691,9 @@ class _IncrementalJsonLines:
                 rows = rows + _parse_lines(chunk[:complete], self._clean)
                 offset += complete
             self._cache[path] = (info.st_ino, offset, rows)
+            self._cache.move_to_end(path)
+            while len(self._cache) > self._max_files:
+                self._cache.popitem(last=False)
             return rows
 
 

@@ -377,3 +377,22 @@ def test_delete_refuses_a_live_run_and_removes_a_finished_one(runs_root):
     assert not writer.path.exists() and store.list_runs() == []
     with pytest.raises(RunError, match="No run named"):
         store.delete(writer.run_id)
+
+
+def test_the_batch_cache_remembers_few_runs_and_forgets_deleted_ones(runs_root):
+    """The server-wide batch cache kept every row of every run ever shown, even deleted."""
+    from classifier import runs as runs_module
+
+    store = RunStore(runs_root)
+    run_ids = []
+    for number in range(5):
+        writer = store.create_run({"preset": "Tutorial MLP", "epochs": 1}, f"long {number}")
+        lines = [{"epoch": 1, "batch": b + 1, "steps": 1000, "loss": 1.0} for b in range(1000)]
+        (writer.path / BATCHES_FILE).write_text("".join(json.dumps(x) + "\n" for x in lines))
+        writer.release()
+        run_ids.append(writer.run_id)
+    for run_id in run_ids:  # shown one after the other
+        assert len(store.read_batches(run_id)) == 1000
+    assert runs_module._BATCH_READER.remembered_rows() <= 2 * 1000
+    store.delete(run_ids[-1])
+    assert runs_module._BATCH_READER.remembered_rows() <= 1000
