@@ -147,7 +147,6 @@ def make_recorder(writer: RunWriter, config: TrainConfig, steps_per_epoch: int, 
             if self.stopped_early and self.last_batch < steps_per_epoch:
                 return  # Keras ends a stopped epoch early; half an epoch is not logged
             record = {"epoch": epoch + 1, **_floats(logs)}
-            record["epoch_seconds"] = time.time() - self.epoch_started
             last = epoch + 1 == config.epochs
             if last:
                 writer.write_status(phase=TESTING)
@@ -155,6 +154,7 @@ def make_recorder(writer: RunWriter, config: TrainConfig, steps_per_epoch: int, 
             append_epoch(writer.path / HISTORY_FILE, probabilities)
             self.last_test = test.score(probabilities)
             record["test_loss"], record["test_accuracy"] = self.last_test
+            record["epoch_seconds"] = time.time() - self.epoch_started  # recording included
             record["time"] = time.time()
             record["learning_rate"] = _current_rate(self.model)
             append_json_line(self.metrics, record)
