@@ -181,6 +181,33 @@ def test_run_names_are_shown_as_text_never_as_html_or_markdown(app_server, page)
             store.delete(run_id)
 
 
+LINK_NAME = '<a href="https://evil.example/p">Click <b>here</b></a>'
+
+
+@pytest.mark.browser
+def test_a_run_name_in_the_compare_chart_is_text_not_a_link(app_server, page):
+    """Plotly renders some HTML in trace names: the legend showed a live link."""
+    store = RunStore(app_server.runs_dir)
+    writer = store.create_run(preset_config("Tutorial MLP", epochs=1).to_dict(), name=LINK_NAME)
+    (writer.path / "metrics.jsonl").write_text('{"epoch": 1, "accuracy": 0.8, "loss": 0.5}\n')
+    writer.write_status(status=COMPLETED, finished_at=time.time(), test_accuracy=0.8)
+    writer.release()
+    try:
+        page.goto(f"{app_server.url}/train")
+        wait_for_app(page)
+        page.get_by_role("combobox", name="Compare runs").click()
+        page.keyboard.type("evil.example")
+        page.keyboard.press("Enter")
+        page.keyboard.press("Escape")
+        legend = page.locator(".js-plotly-plot .legendtext", has_text="evil.example").first
+        legend.wait_for(timeout=30_000)
+        assert "<a href" in legend.text_content()  # shown literally
+        assert page.locator('.js-plotly-plot a[href*="evil"]').count() == 0
+        assert page.locator(".js-plotly-plot b", has_text="here").count() == 0
+    finally:
+        store.delete(writer.run_id)
+
+
 # --- Paths -----------------------------------------------------------------------------------
 
 
