@@ -111,8 +111,14 @@ def prediction_image_figure(
     return go.Figure(heatmap, layout)
 
 
-def value_bars_figure(probabilities: np.ndarray, true_label: int | None) -> go.Figure:
-    """Ten confidence bars with class names; hover shows the exact probability."""
+def value_bars_figure(
+    probabilities: np.ndarray,
+    true_label: int | None,
+    font_size: int = TICK_FONT_SIZE,
+    height: int | None = None,
+) -> go.Figure:
+    """Ten confidence bars with class names; hover shows the exact probability. Bigger
+    `font_size` and `height` for a projector (the Present page)."""
     probabilities = np.asarray(probabilities, dtype=np.float64)
     bars = go.Bar(
         x=list(CLASS_NAMES),
@@ -122,15 +128,15 @@ def value_bars_figure(probabilities: np.ndarray, true_label: int | None) -> go.F
         hovertemplate="%{x}: %{y:.2%}<br>probability %{y:.6f}<extra></extra>",
     )
     layout = {
-        "height": IMAGE_FIGURE_PX + 40,
-        "margin": {"l": 40, "r": 5, "t": 8, "b": 80},
+        "height": height or IMAGE_FIGURE_PX + 40,
+        "margin": {"l": 4 * font_size, "r": 5, "t": 8, "b": 8 * font_size},
         "yaxis": {
             "range": [0, 1],
             "tickformat": ".0%",
-            "tickfont": {"size": TICK_FONT_SIZE},
+            "tickfont": {"size": font_size},
             "gridcolor": GRID_COLOR,
         },
-        "xaxis": {"tickangle": -55, "tickfont": {"size": TICK_FONT_SIZE}},
+        "xaxis": {"tickangle": -55, "tickfont": {"size": font_size}, "automargin": True},
         "plot_bgcolor": BACKGROUND_COLOR,
         "bargap": 0.25,
     }
@@ -291,12 +297,15 @@ def confusion_cell_levels(matrix: np.ndarray) -> np.ndarray:
 
 
 def confusion_matrix_figure(
-    matrix: np.ndarray, selected: tuple[int, int] | None = None
+    matrix: np.ndarray,
+    selected: tuple[int, int] | None = None,
+    changes: Sequence[str] | None = None,
 ) -> go.Figure:
     """Counts of (true, predicted) pairs as clickable squares with the count on each.
 
     customdata of each square is [true, predicted]; rows are true classes (top to bottom),
-    columns predicted ones. `selected` gets an orange frame.
+    columns predicted ones. `selected` gets an orange frame. `changes`, one text per cell
+    row by row (verify_view.matrix_changes), is added to each cell's hover text.
     """
     matrix = np.asarray(matrix, dtype=np.int64)
     classes = len(matrix)
@@ -306,10 +315,11 @@ def confusion_matrix_figure(
     color_values = np.where(diagonal, 0.5 + 0.5 * levels, 0.5 * np.minimum(levels, 0.999))
     true_of, predicted_of = np.divmod(np.arange(classes * classes), classes)
     cell_px = (CONFUSION_SIZE_PX - CONFUSION_MARGINS["l"] - CONFUSION_MARGINS["r"]) / classes
+    changes = [f"<br>{text}" for text in changes] if changes else [""] * len(true_of)
     hover = [
         f"True {CLASS_NAMES[t]}, predicted {CLASS_NAMES[p]}: {matrix[t, p]:,} images "
-        f"({matrix[t, p] / totals[t]:.1%} of {CLASS_NAMES[t]})<br>Click to see them"
-        for t, p in zip(true_of, predicted_of, strict=True)
+        f"({matrix[t, p] / totals[t]:.1%} of {CLASS_NAMES[t]}){change}<br>Click to see them"
+        for t, p, change in zip(true_of, predicted_of, changes, strict=True)
     ]
     counts = [f"{count:,}" for count in matrix.ravel()]
     traces = [
@@ -432,6 +442,86 @@ def per_class_accuracy_figure(class_accuracy: np.ndarray, overall: float) -> go.
         "dragmode": False,
     }
     return go.Figure(bars, layout)
+
+
+# --- One picture's history -----------------------------------------------------------------
+
+HISTORY_FIGURE_HEIGHT = 230
+
+
+def picture_history_figure(picture, shown_epoch: int | None = None) -> go.Figure:
+    """How sure the model was of one picture, epoch by epoch (verify_view.PictureHistory).
+
+    A blue line for the probability of the true class; red points and lines for the
+    predicted class's probability only in the epochs it was wrong (a gap where it was
+    right: there the predicted class is the true one, already blue). A dotted line marks
+    the epoch the page shows.
+    """
+    epochs = np.arange(1, picture.epochs + 1)
+    true_name = CLASS_NAMES[picture.true_label]
+    wrong = picture.predicted != picture.true_label
+    wrong_y = np.where(wrong, picture.predicted_probability, np.nan)
+    wrong_names = [CLASS_NAMES[int(k)] for k in picture.predicted]
+    traces = [
+        go.Scatter(
+            x=epochs,
+            y=picture.true_probability,
+            mode="lines+markers",
+            line={"color": RIGHT_COLOR, "width": 2},
+            marker={"size": 6},
+            name=f"true class ({true_name})",
+            hovertemplate=f"epoch %{{x}}: {true_name} %{{y:.1%}}<extra></extra>",
+        ),
+        go.Scatter(
+            x=epochs,
+            y=wrong_y,
+            mode="lines+markers",
+            line={"color": WRONG_COLOR, "width": 2},
+            marker={"size": 7, "symbol": "x"},
+            connectgaps=False,
+            name="wrongly predicted class",
+            customdata=wrong_names,
+            hovertemplate="epoch %{x}: predicted %{customdata} %{y:.1%} (wrong)<extra></extra>",
+            showlegend=bool(wrong.any()),
+        ),
+    ]
+    shapes = []
+    if shown_epoch is not None:
+        line = {"color": OTHER_COLOR, "dash": "dot", "width": 1}
+        shapes.append(
+            {"type": "line", "x0": shown_epoch, "x1": shown_epoch, "yref": "paper"}
+            | {"y0": 0, "y1": 1, "line": line}
+        )
+    last = max(picture.epochs, 1)
+    layout = {
+        "height": HISTORY_FIGURE_HEIGHT,
+        "margin": {"l": 50, "r": 10, "t": 30, "b": 40},
+        "plot_bgcolor": BACKGROUND_COLOR,
+        "showlegend": True,
+        "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+        "legend_font": {"size": SMALL_FONT_SIZE},
+        "hovermode": "closest",
+        "dragmode": False,
+        "shapes": shapes,
+        "xaxis": {
+            "title": {"text": "epoch", "standoff": 4},
+            "range": [0.7, last + 0.3],
+            "tickmode": "linear" if last <= 20 else "auto",
+            "tick0": 1,
+            "dtick": 1,
+            "gridcolor": GRID_COLOR,
+            "fixedrange": True,
+        },
+        "yaxis": {
+            "range": [-0.03, 1.03],
+            "tickformat": ".0%",
+            "tickfont": {"size": TICK_FONT_SIZE},
+            "title": {"text": "probability", "font": {"size": SMALL_FONT_SIZE}},
+            "gridcolor": GRID_COLOR,
+            "fixedrange": True,
+        },
+    }
+    return go.Figure(traces, layout)
 
 
 # --- Saliency ------------------------------------------------------------------------------

@@ -1,0 +1,142 @@
+"""The logic behind the Present page, in plain Python: which test pictures a slideshow steps
+through, and the "beat the machine" quiz (rounds, scoring, what to say).
+
+A number a presenter quotes: Fashion-MNIST's authors had people label test pictures and
+measured 83.5% right.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from classifier.data import CLASS_NAMES
+
+HUMAN_ACCURACY = 0.835
+ROUND_SIZE = 10
+HARD_CONFIDENCE = 0.6  # a right answer below this confidence is "nearly wrong"
+AUTOPLAY_SECONDS = (2, 3, 5, 8)
+
+# What the slideshow steps through, and the words for it.
+SHOWS = {
+    "all": "All test pictures",
+    "mistakes": "Only the model's mistakes",
+    "confidently_wrong": "Most confidently wrong first",
+    "class": "One kind of clothing",
+}
+
+
+class Keys:
+    """The page's session-state keys, named once."""
+
+    RUN = "present_run"
+    SHOW = "present_show"
+    CLASS = "present_class"
+    POSITION = "present_position"  # where the slideshow is in its order
+    AUTOPLAY = "present_autoplay"
+    LAST_STEP = "present_last_step"  # when the picture last changed (time.monotonic())
+    SPEED = "present_speed"
+    MODE = "present_mode"  # "slides" or "quiz"
+    QUIZ = "present_quiz"  # the current QuizRound
+    REVEAL = "present_reveal"  # the quiz shows the answer to the last picture
+    ROUNDS = "present_rounds"  # rounds played this session: a new seed each
+
+
+def slide_order(probs: np.ndarray, labels: np.ndarray, show: str, class_number: int = 0):
+    """The test picture numbers a slideshow steps through, in order."""
+    predicted = np.asarray(probs).argmax(axis=1)
+    wrong = predicted != labels
+    if show == "mistakes":
+        return np.flatnonzero(wrong)
+    if show == "confidently_wrong":
+        mistakes = np.flatnonzero(wrong)
+        confidence = np.asarray(probs)[mistakes, predicted[mistakes]]
+        return mistakes[np.argsort(-confidence, kind="stable")]
+    if show == "class":
+        return np.flatnonzero(labels == class_number)
+    return np.arange(len(labels))
+
+
+def step(position: int, count: int, delta: int) -> int:
+    """The next (+1) or previous (-1) position, wrapping around, like a slideshow."""
+    return (position + delta) % count if count else 0
+
+
+def slide_caption(probabilities: np.ndarray, true_label: int) -> tuple[str, bool]:
+    """'The model says Ankle boot, 99% sure. It is an Ankle boot.' and whether it is right."""
+    predicted = int(np.argmax(probabilities))
+    sure = float(np.max(probabilities))
+    right = predicted == int(true_label)
+    truth = "Right!" if right else f"Wrong: it is a {CLASS_NAMES[int(true_label)]}."
+    return f"The model says {CLASS_NAMES[predicted]}, {sure:.0%} sure. {truth}", right
+
+
+# --- Beat the machine ------------------------------------------------------------------------
+
+
+@dataclass
+class QuizRound:
+    """Ten pictures, what the people answered, and what the model answered."""
+
+    pictures: list[int]
+    hard: bool = False
+    answers: dict[int, int] = field(default_factory=dict)  # position -> the people's class
+
+    @property
+    def position(self) -> int:
+        """The picture being asked about (== len(pictures) when the round is over)."""
+        return len(self.answers)
+
+    @property
+    def over(self) -> bool:
+        return self.position >= len(self.pictures)
+
+    def answer(self, class_number: int) -> None:
+        if not self.over:
+            self.answers[self.position] = int(class_number)
+
+    def score(self, probs: np.ndarray, labels: np.ndarray) -> tuple[int, int, int]:
+        """(people right, model right, pictures asked so far)."""
+        asked = [self.pictures[position] for position in self.answers]
+        people = sum(
+            self.answers[position] == int(labels[self.pictures[position]])
+            for position in self.answers
+        )
+        model = sum(int(np.argmax(probs[index])) == int(labels[index]) for index in asked)
+        return int(people), int(model), len(asked)
+
+
+def new_round(probs, labels, hard: bool, seed: int) -> QuizRound:
+    """A round of ten random test pictures; a hard round draws from the pictures the model
+    gets wrong or nearly wrong (right, but less than 60% sure)."""
+    probs = np.asarray(probs)
+    pool = np.arange(len(labels))
+    if hard:
+        predicted, confidence = probs.argmax(axis=1), probs.max(axis=1)
+        pool = np.flatnonzero((predicted != labels) | (confidence < HARD_CONFIDENCE))
+    generator = np.random.default_rng(seed)
+    size = min(ROUND_SIZE, len(pool))
+    return QuizRound([int(i) for i in generator.choice(pool, size, replace=False)], hard)
+
+
+def round_verdict(people: int, model: int, asked: int, model_accuracy: float) -> str:
+    """What the presenter reads out at the end of a round."""
+    if people > model:
+        winner = "The people beat the machine!"
+    elif people < model:
+        winner = "The machine wins this round."
+    else:
+        winner = "A draw."
+    return (
+        f"{winner} People: {people} of {asked}. Model: {model} of {asked}. For comparison, "
+        f"people in the dataset's own test got {HUMAN_ACCURACY:.1%} right, and this model gets "
+        f"{model_accuracy:.1%} of all 10,000 test pictures right."
+    )
+
+
+def big_picture(image: np.ndarray, scale: int = 16) -> np.ndarray:
+    """A 28 x 28 picture as the tutorial draws it (dark clothes on white), enlarged with
+    sharp pixels: the browser would blur a small image stretched to a projector."""
+    dark_on_white = 255 - np.asarray(image, dtype=np.uint8)
+    return np.repeat(np.repeat(dark_on_white, scale, axis=0), scale, axis=1)

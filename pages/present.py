@@ -1,0 +1,157 @@
+"""Present: one big test picture at a time for a room, as a slideshow or a quiz against the
+model ("beat the machine")."""
+
+import time
+
+import streamlit as st
+from streamlit_shortcuts import add_shortcuts
+
+import ui
+from classifier import present_view as view
+from classifier import verify_figures as figures
+from classifier.data import CLASS_NAMES
+from classifier.inference import accuracy
+from classifier.present_view import Keys
+from classifier.runs import RunStore
+
+BAR_FONT_PX = 20  # chart labels of at least 18 px, readable from the back of a room
+BARS_HEIGHT_PX = 520
+
+st.set_page_config(initial_sidebar_state="collapsed")  # the room sees the picture, not menus
+ui.start_page()
+store = RunStore()
+state = st.session_state
+
+
+def settings_section(runs) -> tuple:
+    """What to show, tucked away in an expander: model, mode, pictures, autoplay speed."""
+    with st.expander("Settings"):
+        run = ui.run_picker("Model", runs, key=Keys.RUN)
+        modes = {"slides": "Slideshow", "quiz": "Beat the machine (a quiz)"}
+        mode = st.radio("Mode", list(modes), format_func=modes.get, horizontal=True, key=Keys.MODE)
+        show = st.selectbox("Pictures", list(view.SHOWS), format_func=view.SHOWS.get, key=Keys.SHOW)
+        class_number = CLASS_NAMES.index(st.selectbox("Kind", CLASS_NAMES, key=Keys.CLASS))
+        seconds = st.select_slider(
+            "Autoplay: seconds a picture", view.AUTOPLAY_SECONDS, 3, key=Keys.SPEED
+        )
+    return run, mode, show, class_number, seconds
+
+
+def picture_with_bars(index: int, probabilities, true_label: int | None, key: str) -> None:
+    """The picture as large as the screen allows, and its ten bars in projector sizes."""
+    picture_column, bars_column = st.columns([2, 3], gap="large")
+    picture_column.image(view.big_picture(test.images[index]), width="stretch")
+    bars = figures.value_bars_figure(probabilities, true_label, BAR_FONT_PX, BARS_HEIGHT_PX)
+    with bars_column:
+        ui.chart(bars, key)
+
+
+def slideshow_section(order, seconds: int) -> None:
+    """Next and previous by buttons, arrow keys and a clicker's Page Up/Down; autoplay."""
+    if not len(order):
+        st.info("No test picture matches. Choose other pictures in the settings.")
+        return
+    position = state.setdefault(Keys.POSITION, 0) % len(order)
+    index = int(order[position])
+    caption, right = view.slide_caption(probs[index], int(test.labels[index]))
+    st.header(f":{'blue' if right else 'red'}[{caption}]")
+    picture_with_bars(index, probs[index], int(test.labels[index]), "present_bars")
+    back, where, forward, play = st.columns([2, 3, 2, 2], vertical_alignment="center")
+    move = {"on_click": go, "width": "stretch"}
+    back.button("Previous", key="present_previous", args=(position, len(order), -1), **move)
+    forward.button("Next", key="present_next", args=(position, len(order), 1), **move)
+    where.markdown(f"**Picture {position + 1:,} of {len(order):,}** (test picture {index:,})")
+    if play.toggle("Autoplay", key=Keys.AUTOPLAY):
+        autoplay(len(order), seconds)
+    add_shortcuts(present_next=["arrowright", "pagedown"], present_previous=["arrowleft", "pageup"])
+
+
+def go(position: int, count: int, delta: int) -> None:
+    state[Keys.POSITION] = view.step(position, count, delta)
+    state[Keys.LAST_STEP] = time.monotonic()  # autoplay waits a full interval after a click
+
+
+@st.fragment(run_every=1)
+def autoplay(count: int, seconds: int) -> None:
+    """Every second, check whether the picture has been up long enough; then the next one."""
+    if time.monotonic() - state.setdefault(Keys.LAST_STEP, time.monotonic()) >= seconds:
+        go(state.get(Keys.POSITION, 0), count, 1)
+        st.rerun()
+
+
+def quiz_section(model_accuracy: float) -> None:
+    """Ten pictures; the room picks a class for each; then the model's answer and the truth."""
+    quiz = state.get(Keys.QUIZ)
+    if quiz is None or (quiz.over and not state.get(Keys.REVEAL)):
+        quiz_start(quiz, model_accuracy)
+        return
+    shown = quiz.position - 1 if state.get(Keys.REVEAL) else quiz.position
+    index = quiz.pictures[shown]
+    people, model, asked = quiz.score(probs, test.labels)
+    st.subheader(f"Picture {shown + 1} of {len(quiz.pictures)}. People {people}, model {model}.")
+    if state.get(Keys.REVEAL):
+        said, truth = quiz.answers[shown], int(test.labels[index])
+        caption, model_right = view.slide_caption(probs[index], truth)
+        people_right = said == truth
+        st.header(f":{'blue' if people_right else 'red'}[You said {CLASS_NAMES[said]}.]")
+        st.header(f":{'blue' if model_right else 'red'}[{caption}]")
+        picture_with_bars(index, probs[index], truth, "present_quiz_bars")
+        st.button(
+            "Next picture",
+            key="present_quiz_next",
+            type="primary",
+            on_click=lambda: state.update({Keys.REVEAL: False}),
+        )
+        return
+    st.header("What is it? Pick one, then see what the model says.")
+    picture_column, buttons_column = st.columns([2, 3], gap="large")
+    picture_column.image(view.big_picture(test.images[index]), width="stretch")
+    for row in range(5):
+        for column, number in zip(buttons_column.columns(2), (2 * row, 2 * row + 1), strict=True):
+            column.button(
+                CLASS_NAMES[number],
+                key=f"present_pick_{number}",
+                width="stretch",
+                on_click=pick,
+                args=(number,),
+            )
+
+
+def pick(number: int) -> None:
+    state[Keys.QUIZ].answer(number)
+    state[Keys.REVEAL] = True
+
+
+def quiz_start(quiz, model_accuracy: float) -> None:
+    if quiz is not None:  # a round just ended: the verdict
+        st.header(view.round_verdict(*quiz.score(probs, test.labels), model_accuracy))
+    easy, hard = st.columns(2)
+    for column, is_hard, text in ((easy, False, "New round of 10"), (hard, True, "Hard round")):
+        column.button(
+            text,
+            key=f"present_round_{is_hard}",
+            type="primary",
+            width="stretch",
+            on_click=start_round,
+            args=(is_hard,),
+        )
+
+
+def start_round(hard: bool) -> None:
+    state[Keys.ROUNDS] = state.get(Keys.ROUNDS, 0) + 1
+    state[Keys.QUIZ] = view.new_round(probs, test.labels, hard, seed=state[Keys.ROUNDS])
+    state[Keys.REVEAL] = False
+
+
+runs = store.usable_runs()
+if not runs:
+    st.title("Present")
+    ui.quick_training(store, "There is no trained model yet to present.")
+    st.stop()
+run, mode, show, class_number, seconds = settings_section(runs)
+probs = ui.test_probabilities(store, run)
+test = ui.get_dataset().test
+if mode == "quiz":
+    quiz_section(accuracy(probs, test.labels))
+else:
+    slideshow_section(view.slide_order(probs, test.labels, show, class_number), seconds)
