@@ -8,6 +8,7 @@ Caches are keyed by names, run ids and checksums, never by an array (README, "Ca
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 
 import streamlit as st
@@ -194,6 +195,29 @@ def picture_input(key_prefix: str) -> bytes | None:
     return None if picture is None else picture.getvalue()
 
 
+def own_picture(run: RunInfo, runs_root: str, key_prefix: str, note: str) -> None:
+    """A photo or a drawing of the user's, prepared like the dataset, and what the run's
+    model says of it, with `note` beside it."""
+    from classifier.images import ImageError
+    from classifier.inference import classify_upload
+
+    if (picture := picture_input(key_prefix)) is None:
+        return
+    try:
+        model = get_model(runs_root, run.run_id, run.model_sha256)
+        result = classify_upload(model, picture)
+    except ImageError as error:
+        st.error(str(error))
+        return
+    pair_column, note_column = st.columns([2, 1])
+    with pair_column:
+        sees, key = "What the model sees", f"{key_prefix}_upload"
+        prediction_pair(result.image.pixels, result.probabilities, None, key, sees)
+    note_column.info(note)
+    for remark in result.image.notes + ["inverted to light on dark"] * result.image.inverted:
+        note_column.caption(f"Note: {remark}.")
+
+
 def run_download(label: str, store: RunStore, run_id: str, produce, file_name: str) -> None:
     """A download of one of a run's files. `produce` runs on the click, not on every rerun
     (no megabytes read for nothing); if the run was deleted meanwhile, a toast says so
@@ -313,14 +337,119 @@ def get_model(runs_root: str, run_id: str, model_sha256: str | None):
 
 @st.cache_resource(show_spinner="Predicting the 10,000 test images...", max_entries=4)
 def get_test_probabilities(runs_root: str, run_id: str, model_sha256: str | None):
-    """Softmax probabilities (10000, 10) of a run's model on the test set, read-only."""
-    from classifier.data import scale_images
-    from classifier.inference import probabilities
+    """Softmax probabilities (10000, 10) of a run's model on the test set, read-only.
 
+    A completed run recorded them at its last epoch (history.py), from the very weights it
+    saved: those are used (float16, as float32) when every epoch is there and the model file
+    is intact, so the grid opens without loading TensorFlow; otherwise the model predicts.
+    """
+    from classifier.data import scale_images
+    from classifier.history import HISTORY_FILE, epoch_count, file_size
+    from classifier.inference import probabilities
+    from classifier.runs import COMPLETED, sha256_file
+
+    store = RunStore(runs_root)
+    try:
+        info, history = store.get(run_id), store.run_dir(run_id) / HISTORY_FILE
+        if (
+            info.status == COMPLETED
+            and info.epochs_done > 0
+            and epoch_count(history) == info.epochs_done
+            and info.model_sha256
+            and sha256_file(store.model_path(run_id)) == info.model_sha256
+        ):
+            size = file_size(history)
+            return get_epoch_probabilities(runs_root, run_id, size, info.epochs_done)
+    except (RunError, OSError):
+        pass  # loading the model says what is wrong
     model = get_model(runs_root, run_id, model_sha256)
     probs = probabilities(model, scale_images(get_dataset().test.images))
     probs.setflags(write=False)
     return probs
+
+
+# A run's recorded history (history.py) is keyed by the store, the run id and the file's
+# size, which grows with each epoch: never by an array.
+
+
+@st.cache_resource(show_spinner="Reading the recorded predictions...", max_entries=3)
+def get_replay(runs_root: str, run_id: str, size: int):
+    """A run's history with what it says (verify_view.Replay), read once; None without one."""
+    from classifier.history import HISTORY_FILE, read_history
+    from classifier.verify_view import Replay
+
+    history = read_history(RunStore(runs_root).run_dir(run_id) / HISTORY_FILE)
+    return Replay(history, get_dataset().test.labels) if len(history) else None
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def get_epoch_probabilities(runs_root: str, run_id: str, size: int, epoch: int):
+    """The recorded probabilities (10000, 10) of one 1-based epoch as float32, read-only:
+    only the epochs shown are converted, the last few kept."""
+    return get_replay(runs_root, run_id, size).probabilities(epoch)
+
+
+def run_replay(store: RunStore, run: RunInfo):
+    """The chosen run's Replay (cached), or None when it recorded no history."""
+    from classifier.history import HISTORY_FILE, file_size, record_bytes
+
+    size = file_size(store.run_dir(run.run_id) / HISTORY_FILE)
+    if size < record_bytes():
+        return None
+    return get_replay(str(store.root.resolve()), run.run_id, size)
+
+
+def epoch_probabilities(store: RunStore, run: RunInfo, replay, epoch: int | None):
+    """The test probabilities the page shows: the run's model's (at the last epoch, or
+    without a history), or those recorded at an earlier `epoch`."""
+    if replay is None or epoch is None or epoch >= replay.epochs:
+        return test_probabilities(store, run)
+    from classifier.history import HISTORY_FILE, file_size
+
+    size = file_size(store.run_dir(run.run_id) / HISTORY_FILE)
+    return get_epoch_probabilities(str(store.root.resolve()), run.run_id, size, epoch)
+
+
+PLAY_SECONDS = 1.0  # one epoch a second while playing
+
+
+def epoch_player(label: str, epochs: int, key: str, help: str | None = None) -> int:
+    """A slider of epochs 1..`epochs` (at least 2) with Play and Stop: playing moves the
+    slider one epoch a second up to the last, rerunning the page at each step. Moving the
+    slider by hand stops it."""
+    state, playing = st.session_state, f"{key}_playing"
+
+    def play() -> None:
+        if state.get(key, epochs) >= epochs:
+            state[key] = 1  # from the start
+        state[playing] = True
+        state[f"{key}_due"] = time.monotonic() + PLAY_SECONDS / 2
+
+    def stop() -> None:
+        state[playing] = False
+
+    if state.get(playing):
+        _play_timer(key, epochs)  # before the slider: it may set the slider's value
+    row = st.container(horizontal=True, vertical_alignment="bottom", wrap=False)
+    if state.get(playing):
+        row.button("Stop", key=f"{key}_stop", on_click=stop, icon=":material/stop:")
+    else:
+        row.button("Play", key=f"{key}_play", on_click=play, icon=":material/play_arrow:")
+    return row.slider(label, 1, epochs, key=key, on_change=stop, help=help)
+
+
+@st.fragment(run_every=PLAY_SECONDS)
+def _play_timer(key: str, epochs: int) -> None:
+    """While playing: every PLAY_SECONDS, the next epoch and a rerun of the page. The full
+    run that draws this fragment does nothing here (its step is not due yet)."""
+    state, playing, due = st.session_state, f"{key}_playing", f"{key}_due"
+    now = time.monotonic()
+    if not state.get(playing) or now < state.get(due, 0.0):
+        return
+    state[key] = min(state.get(key, 1) + 1, epochs)
+    state[playing] = state[key] < epochs
+    state[due] = now + PLAY_SECONDS / 2
+    st.rerun()
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

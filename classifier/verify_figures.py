@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 
 from classifier.data import CLASS_NAMES
 from classifier.grid_figures import (
+    MARKER_OPACITY,
     caption_trace,
     clickable_markers,
     fit_captions,
@@ -328,20 +329,15 @@ def confusion_matrix_figure(
             y=true_of,
             # A list of pairs: a 2-D numpy array reaches plotly.js as a flat typed array.
             customdata=np.stack([true_of, predicted_of], axis=1).tolist(),
+            # Nearly invisible click targets: the colours are the heatmap below, which
+            # shrinks with the chart on a narrow screen (marker sizes are fixed pixels).
             mode="markers",
-            marker={
-                "symbol": "square",
-                "size": cell_px - 2,
-                "color": color_values,
-                "colorscale": CONFUSION_COLORSCALE,
-                "cmin": 0,
-                "cmax": 1,
-                "line": {"width": 0},
-            },
+            marker={"symbol": "square", "size": 0.8 * cell_px, "color": TEXT_COLOR},
+            opacity=MARKER_OPACITY,
             hovertext=hover,
             hovertemplate="%{hovertext}<extra></extra>",
-            selected={"marker": {"opacity": 1}},
-            unselected={"marker": {"opacity": 1}},
+            selected={"marker": {"opacity": MARKER_OPACITY}},
+            unselected={"marker": {"opacity": MARKER_OPACITY}},
             name="cells",
         )
     ]
@@ -358,10 +354,26 @@ def confusion_matrix_figure(
                 name="counts",
             )
         )
+    traces.append(
+        go.Heatmap(
+            x=predicted_of,
+            y=true_of,
+            z=color_values,
+            text=counts,
+            zmin=0,
+            zmax=1,
+            colorscale=CONFUSION_COLORSCALE,
+            showscale=False,
+            xgap=2,
+            ygap=2,
+            hoverinfo="skip",
+            name="colours",
+        )
+    )
     shapes = []
     if selected is not None:
         true, predicted = selected
-        half = (cell_px - 2) / cell_px / 2
+        half = 0.5 - 1 / cell_px  # inside the gap between cells
         shapes.append(frame(predicted - half, predicted + half, true - half, true + half, 4))
     ticks = {
         "tickvals": list(range(classes)),
@@ -427,11 +439,11 @@ def per_class_accuracy_figure(class_accuracy: np.ndarray, overall: float) -> go.
     }
     layout = {
         "height": CONFUSION_SIZE_PX - 60,
-        "margin": {"l": 90, "r": 50, "t": 40, "b": 40},
+        "margin": {"l": 90, "r": 50, "t": 40, "b": 60},
         "xaxis": {
             "range": [0, 1],
             "tickformat": ".0%",
-            "title": {"text": "right answers (blue: at least the overall accuracy)"},
+            "title": {"text": "right answers<br>blue: average or better"},
             "gridcolor": GRID_COLOR,
             "fixedrange": True,
         },

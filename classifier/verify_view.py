@@ -19,15 +19,23 @@ from classifier.grid_view import (
     parse_class,
     parse_index,
 )
-from classifier.inference import confidences, predicted_classes
+from classifier.history import (
+    HISTORY_FILTERS,
+    correct_by_epoch,
+    first_right_epoch,
+    history_mask,
+)
+from classifier.inference import confidences, confusion_matrix, predicted_classes
 from classifier.train_view import QUICK_EPOCHS
 
 # Filter modes, sort orders and saliency methods, with the words the page shows for them.
-FILTER_MODES: dict[str, str] = {
+# The history filters (history.py) need a run that recorded its progress.
+PLAIN_MODES: dict[str, str] = {
     "all": "All images",
     "mistakes": "Only mistakes",
     "correct": "Only right answers",
 }
+FILTER_MODES: dict[str, str] = {**PLAIN_MODES, **HISTORY_FILTERS}
 SORT_ORDERS: dict[str, str] = {
     "index": "Image number",
     "confidence": "Most confident first",
@@ -44,6 +52,8 @@ CLASS_OPTIONS = (ANY_CLASS, *CLASS_NAMES)
 # The URL keys of a view: ?run=...&image=42&filter=mistakes&true=Shirt&pred=T-shirt/top
 RUN_PARAM, IMAGE_PARAM, FILTER_PARAM = "run", "image", "filter"
 TRUE_PARAM, PRED_PARAM, SORT_PARAM = "true", "pred", "sort"
+EPOCH_PARAM = "epoch"  # the replayed epoch; absent for the last one
+MAX_EPOCH_DIGITS = 5
 
 
 class Keys:
@@ -66,6 +76,8 @@ class Keys:
     MATRIX_NONCE = "verify_cm_nonce"
     JUMP_FIRST = "verify_jump_first"  # after a matrix click: show the first match
     VIEW = "verify_view"  # the last view, restored when the page is opened again
+    EPOCH = "verify_epoch"  # the replayed epoch (1-based), the slider's value
+    EPOCH_RUN = "verify_epoch_run"  # the run that EPOCH belongs to
 
 
 DEFAULTS = {
@@ -105,8 +117,19 @@ class FilterSpec:
         return self
 
 
-def filter_indices(probs: np.ndarray, labels: np.ndarray, spec: FilterSpec) -> np.ndarray:
-    """Indices (ascending int64) of the images that pass every condition of `spec`."""
+def filter_indices(
+    probs: np.ndarray,
+    labels: np.ndarray,
+    spec: FilterSpec,
+    correct: np.ndarray | None = None,
+    epoch: int | None = None,
+) -> np.ndarray:
+    """Indices (ascending int64) of the images that pass every condition of `spec`.
+
+    The history filters read `correct` ((epochs, count) bool, history.correct_by_epoch) over
+    the whole training; "learned_in" means learned in `epoch` (default: the last). Without a
+    history they keep nothing.
+    """
     spec.validate()
     predicted = predicted_classes(probs)
     confidence = confidences(probs)
@@ -115,6 +138,10 @@ def filter_indices(probs: np.ndarray, labels: np.ndarray, spec: FilterSpec) -> n
         keep &= predicted != labels
     elif spec.mode == "correct":
         keep &= predicted == labels
+    elif spec.mode in HISTORY_FILTERS:
+        if correct is None or len(correct) == 0:
+            return np.zeros(0, dtype=np.int64)
+        keep &= history_mask(correct, spec.mode, epoch)
     if spec.true_class is not None:
         keep &= labels == spec.true_class
     if spec.pred_class is not None:
@@ -143,10 +170,20 @@ def sort_indices(
     return np.concatenate([mistakes, indices[~wrong]])
 
 
-def filter_caption(spec: FilterSpec, kept: int, total: int, accuracy_value: float) -> str:
-    """The line above the grid: the model's accuracy and what the filter leaves."""
+def filter_caption(
+    spec: FilterSpec,
+    kept: int,
+    total: int,
+    accuracy_value: float,
+    epoch: int | None = None,
+    epochs: int = 0,
+) -> str:
+    """The line above the grid: the model's accuracy (after `epoch` of `epochs`, when the
+    run recorded its progress) and what the filter leaves."""
     parts = []
-    if spec.mode != "all":
+    if spec.mode == "learned_in":
+        parts.append(f"learned in epoch {epoch or epochs}")
+    elif spec.mode != "all":
         parts.append(FILTER_MODES[spec.mode].lower())
     if spec.true_class is not None:
         parts.append(f"true {CLASS_NAMES[spec.true_class]}")
@@ -155,8 +192,9 @@ def filter_caption(spec: FilterSpec, kept: int, total: int, accuracy_value: floa
     if spec.min_confidence > 0 or spec.max_confidence < 1:
         parts.append(f"confidence {spec.min_confidence:.0%}-{spec.max_confidence:.0%}")
     which = f" ({', '.join(parts)})" if parts else ""
+    when = f" after epoch {epoch} of {epochs}" if epoch and epochs > 1 else ""
     return (
-        f"Test accuracy **{accuracy_value:.1%}**. "
+        f"Test accuracy **{accuracy_value:.1%}**{when}. "
         f"The filter{which} leaves **{kept:,} of {total:,}** images."
     )
 
@@ -169,6 +207,7 @@ class VerifyView:
     image: int = 0
     spec: FilterSpec = FilterSpec()
     order: str = "index"
+    epoch: int | None = None  # the replayed epoch; None: the last one
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any], run_ids: Sequence[str]) -> VerifyView:
@@ -182,11 +221,13 @@ class VerifyView:
             pred_class=parse_class(first_param(params.get(PRED_PARAM))),
         )
         image = parse_index(first_param(params.get(IMAGE_PARAM)), SPLIT_SIZES["test"])
+        epoch = parse_index(first_param(params.get(EPOCH_PARAM)), 10**MAX_EPOCH_DIGITS)
         return cls(
             run=run if run and run in run_ids else None,
             image=image or 0,
             spec=spec,
             order=order if order in SORT_ORDERS else "index",
+            epoch=epoch or None,
         )
 
     def to_params(self) -> dict[str, str | None]:
@@ -199,17 +240,21 @@ class VerifyView:
             TRUE_PARAM: None if spec.true_class is None else CLASS_NAMES[spec.true_class],
             PRED_PARAM: None if spec.pred_class is None else CLASS_NAMES[spec.pred_class],
             SORT_PARAM: None if self.order == "index" else self.order,
+            EPOCH_PARAM: None if self.epoch is None else str(self.epoch),
         }
 
     def state(self, run_ids: Sequence[str]) -> dict[str, Any]:
         """The session state that shows this view (the first run when its run is gone)."""
+        run = self.run if self.run in run_ids else run_ids[0]
+        epoch = {Keys.EPOCH: self.epoch, Keys.EPOCH_RUN: run} if self.epoch else {}
         return {
-            Keys.RUN: self.run if self.run in run_ids else run_ids[0],
+            Keys.RUN: run,
             Keys.INDEX: self.image,
             Keys.MODE: self.spec.mode,
             Keys.TRUE: class_option(self.spec.true_class),
             Keys.PRED: class_option(self.spec.pred_class),
             Keys.SORT: self.order,
+            **epoch,
         }
 
 
@@ -228,6 +273,28 @@ def restore_state(state: MutableMapping, params: Mapping[str, Any], run_ids: lis
         state.setdefault(key, value)
     if state.get(Keys.RUN) not in run_ids:
         state[Keys.RUN] = run_ids[0]
+
+
+def fit_state_to_run(state: MutableMapping, run_id: str, epochs: int) -> int:
+    """Make the replay state fit the chosen run, which recorded `epochs` epochs (0: none);
+    returns `epochs`.
+
+    Another run starts at its last epoch; an epoch out of range (a link, a shorter run)
+    becomes the last; without a history, a history filter falls back to all images.
+    """
+    epoch = state.get(Keys.EPOCH)
+    fits = isinstance(epoch, int) and 1 <= epoch <= epochs
+    if state.get(Keys.EPOCH_RUN) != run_id or not fits:
+        state[Keys.EPOCH] = max(epochs, 1)
+        state[Keys.EPOCH_RUN] = run_id
+    if epochs == 0 and state.get(Keys.MODE) in HISTORY_FILTERS:
+        state[Keys.MODE] = "all"
+    return epochs
+
+
+def filter_modes(epochs: int) -> dict[str, str]:
+    """The "Show" options for a run with `epochs` recorded epochs (0: the plain ones)."""
+    return FILTER_MODES if epochs else PLAIN_MODES
 
 
 def shown_index(state: MutableMapping, ordered: np.ndarray) -> int:
@@ -273,6 +340,125 @@ def apply_click(state: MutableMapping, chart: str, selection: Mapping[str, Any] 
     state[Keys.MATRIX_NONCE] += 1
 
 
+# --- Replay: what the model predicted epoch by epoch ---------------------------------------
+
+
+class Replay:
+    """A run's recorded history (history.py) and what it says, computed once per run.
+
+    history (epochs, count, 10) float16, read-only; labels (count,) the true classes.
+    """
+
+    def __init__(self, history: np.ndarray, labels: np.ndarray):
+        if history.ndim != 3 or history.shape[1] != len(labels):
+            raise ValueError(f"A history of shape {history.shape} for {len(labels)} labels.")
+        self.history = history
+        self.labels = np.asarray(labels, dtype=np.int64)
+        self.predicted = history.argmax(axis=2).astype(np.int8)  # (epochs, count)
+        self.correct = correct_by_epoch(history, self.labels)
+        self.first_right = first_right_epoch(self.correct)
+        for array in (self.predicted, self.correct, self.first_right):
+            array.setflags(write=False)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.history)
+
+    def probabilities(self, epoch: int) -> np.ndarray:
+        """(count, 10) float32 of one 1-based epoch: only this one is converted."""
+        probs = np.asarray(self.history[epoch - 1], dtype=np.float32)
+        probs.setflags(write=False)
+        return probs
+
+    def accuracy(self, epoch: int) -> float:
+        return float(self.correct[epoch - 1].mean()) if len(self.labels) else 0.0
+
+    def matrix(self, epoch: int) -> np.ndarray:
+        return confusion_matrix(self.labels, self.predicted[epoch - 1])
+
+    def picture(self, index: int) -> PictureHistory:
+        """One picture's path through the epochs."""
+        rows = np.asarray(self.history[:, index, :], dtype=np.float64)  # (epochs, 10)
+        predicted = self.predicted[:, index].astype(np.int64)
+        true_label = int(self.labels[index])
+        return PictureHistory(
+            true_label=true_label,
+            true_probability=rows[:, true_label],
+            predicted=predicted,
+            predicted_probability=rows[np.arange(len(rows)), predicted],
+            first_right=int(self.first_right[index]),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class PictureHistory:
+    """What the model said about one picture at each epoch (arrays of length epochs)."""
+
+    true_label: int
+    true_probability: np.ndarray
+    predicted: np.ndarray  # the predicted class at each epoch
+    predicted_probability: np.ndarray
+    first_right: int  # the first 1-based epoch at which it was right; 0: never
+
+    @property
+    def epochs(self) -> int:
+        return len(self.predicted)
+
+
+def history_sentence(picture: PictureHistory) -> str:
+    """ "First right in epoch 3." / "Never right.", and whether it stayed right."""
+    if not picture.first_right:
+        return "Never right."
+    text = f"First right in epoch {picture.first_right}"
+    wrong_after = np.flatnonzero(picture.predicted[picture.first_right :] != picture.true_label)
+    if len(wrong_after):
+        last = picture.predicted[-1] == picture.true_label
+        again = f"wrong again in epoch {picture.first_right + 1 + int(wrong_after[0])}"
+        return f"{text}, {again}{', right at the end' if last else ''}."
+    return f"{text}."
+
+
+def matrix_changes(
+    matrix: np.ndarray, previous: np.ndarray | None, previous_epoch: int
+) -> list[str] | None:
+    """Per cell (row by row), how its count changed since `previous_epoch`: "+12 since
+    epoch 4", "no change since epoch 4"; None without a previous epoch."""
+    if previous is None:
+        return None
+    change = np.asarray(matrix, dtype=np.int64) - np.asarray(previous, dtype=np.int64)
+    return [
+        f"{delta:+,} since epoch {previous_epoch}"
+        if delta
+        else f"no change since epoch {previous_epoch}"
+        for delta in change.ravel().tolist()
+    ]
+
+
+def grid_order(
+    probs: np.ndarray,
+    labels: np.ndarray,
+    spec: FilterSpec,
+    order: str,
+    replay: Replay | None,
+    epoch: int | None,
+) -> np.ndarray:
+    """The pictures the grid lists, in order, for the epoch shown (filter, then sort)."""
+    correct = replay.correct if replay is not None else None
+    kept = filter_indices(probs, labels, spec, correct, epoch)
+    return sort_indices(kept, probs, labels, order)
+
+
+def epoch_matrix(
+    probs: np.ndarray, labels: np.ndarray, replay: Replay | None, epoch: int | None
+) -> tuple[np.ndarray, list[str] | None]:
+    """The confusion matrix of the predictions shown, and per cell its change since the
+    epoch before (None at the first epoch or without a history)."""
+    matrix = confusion_matrix(labels, predicted_classes(probs))
+    if replay is None or not epoch or epoch < 2:
+        return matrix, None
+    return matrix, matrix_changes(matrix, replay.matrix(epoch - 1), epoch - 1)
+
+
 # Texts for people who do not program.
 NO_MODEL_NOTE = (
     "There is no trained model yet. Train one on the Train page, or start a quick one "
@@ -288,4 +474,20 @@ UPLOAD_NOTE = (
     "Photos differ from the dataset: Fashion-MNIST shows one garment, centred, light on a "
     "black background, from product photos. Shadows, folds, other objects or an unusual "
     "angle can mislead the model, so expect more mistakes here than on the test images."
+)
+EPOCH_LABEL = "Predictions after epoch"
+NO_REPLAY_NOTE = "This model was trained before the app recorded its progress: no replay."
+ONE_EPOCH_NOTE = "This model trained for one epoch: there is nothing to replay."
+REPLAY_HELP = (
+    "What the model predicted after each epoch of its training: the grid, the single "
+    "picture, the accuracy and the confusion matrix follow the slider. Play steps through "
+    "the epochs."
+)
+HISTORY_CHART_NOTE = (
+    "Blue: how sure the model was of the true class after each epoch. Red: the class it "
+    "wrongly chose instead, in the epochs it was wrong. The dotted line marks the epoch shown."
+)
+EARLIER_NOTE = (
+    "The map is always the final model's: the app keeps only the predictions of earlier "
+    "epochs, not their models."
 )

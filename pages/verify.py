@@ -7,7 +7,6 @@ from classifier import grid_view, inference
 from classifier import verify_figures as figures
 from classifier import verify_view as view
 from classifier.data import CLASS_NAMES
-from classifier.images import ImageError
 from classifier.runs import RunStore
 from classifier.verify_view import Keys
 
@@ -25,10 +24,10 @@ def on_click(chart_key: str, chart: str) -> None:
     view.apply_click(state, chart, state[chart_key].selection)
 
 
-def filter_bar() -> tuple[view.FilterSpec, str]:
+def filter_bar(epochs: int) -> tuple[view.FilterSpec, str]:
     """Which pictures the grid shows, and in what order; every change starts on page 1."""
     show, true, pred, confidence, sort = st.columns([2, 2, 2, 3, 2])
-    modes, orders, classes = view.FILTER_MODES, view.SORT_ORDERS, view.CLASS_OPTIONS
+    modes, orders, classes = view.filter_modes(epochs), view.SORT_ORDERS, view.CLASS_OPTIONS
     on = {"on_change": lambda: state.update({Keys.PAGE: 1})}
     mode = show.selectbox("Show", list(modes), format_func=modes.get, key=Keys.MODE, **on)
     true_name = true.selectbox("True class", classes, key=Keys.TRUE, **on)
@@ -60,6 +59,14 @@ def prediction_grid_section(ordered, probs, test, index: int) -> None:
     ui.chart(grid, key, lambda: on_click(key, "grid"), width="content")
 
 
+def replay_section(replay) -> int | None:
+    """The epoch whose predictions the page shows (None: the run recorded no history)."""
+    if replay is None or replay.epochs < 2:
+        st.caption(view.NO_REPLAY_NOTE if replay is None else view.ONE_EPOCH_NOTE)
+        return None if replay is None else replay.epochs
+    return ui.epoch_player(view.EPOCH_LABEL, replay.epochs, Keys.EPOCH, help=view.REPLAY_HELP)
+
+
 def single_view_section(ordered, probs, test, index: int) -> None:
     """One picture large, its ten bars, and the ways to step to another one."""
     true_label = int(test.labels[index])
@@ -78,7 +85,15 @@ def single_view_section(ordered, probs, test, index: int) -> None:
     st.slider("Image number (slider)", 0, len(test) - 1, key=Keys.SLIDER, **follow)
 
 
-def saliency_section(run, root: str, test, index: int) -> None:
+def picture_history_section(replay, index: int, epoch: int) -> None:
+    """How the model's answer for this picture changed while it learned."""
+    picture = replay.picture(index)
+    st.markdown(f"**{view.history_sentence(picture)}**")
+    ui.chart(figures.picture_history_figure(picture, epoch), "verify_history_chart")
+    st.caption(view.HISTORY_CHART_NOTE)
+
+
+def saliency_section(run, root: str, test, index: int, final: bool) -> None:
     st.subheader("Why this prediction?")
     labels = view.SALIENCY_LABELS
     method = st.radio(
@@ -86,10 +101,10 @@ def saliency_section(run, root: str, test, index: int) -> None:
     )
     saliency = ui.get_saliency(root, run.run_id, run.model_sha256, index, method)
     ui.chart(figures.saliency_figure(test.images[index], saliency), "verify_saliency_chart")
-    st.caption(view.SALIENCY_NOTE)
+    st.caption(view.SALIENCY_NOTE if final else f"{view.SALIENCY_NOTE} {view.EARLIER_NOTE}")
 
 
-def mistakes_section(matrix, accuracy: float, spec: view.FilterSpec) -> None:
+def mistakes_section(matrix, accuracy: float, spec: view.FilterSpec, changes) -> None:
     """The confusion matrix and the per-class accuracy; a click filters the grid."""
     st.header("Where the model goes wrong")
     st.caption("Click a square to list exactly those images in the grid above.")
@@ -97,32 +112,12 @@ def mistakes_section(matrix, accuracy: float, spec: view.FilterSpec) -> None:
     pair = (spec.true_class, spec.pred_class)
     with matrix_column:
         key = f"verify_confusion_{state[Keys.MATRIX_NONCE]}"
-        figure = figures.confusion_matrix_figure(matrix, None if None in pair else pair)
+        figure = figures.confusion_matrix_figure(matrix, None if None in pair else pair, changes)
         ui.chart(figure, key, lambda: on_click(key, "matrix"), width="content")
     with classes_column:
         classes_key = f"verify_classes_{state[Keys.MATRIX_NONCE]}"
         figure = figures.per_class_accuracy_figure(inference.per_class_accuracy(matrix), accuracy)
         ui.chart(figure, classes_key, lambda: on_click(classes_key, "classes"))
-
-
-def own_picture_section(run, root: str) -> None:
-    """A photo or a drawing of the user's, prepared like the dataset, and what the model says."""
-    st.header("Try your own picture")
-    if (picture := ui.picture_input("verify")) is None:
-        return
-    try:
-        model = ui.get_model(root, run.run_id, run.model_sha256)
-        result = inference.classify_upload(model, picture)
-    except ImageError as error:
-        st.error(str(error))
-        return
-    pair_column, note_column = st.columns([2, 1])
-    with pair_column:
-        sees = "What the model sees"
-        ui.prediction_pair(result.image.pixels, result.probabilities, None, "verify_upload", sees)
-    note_column.info(view.UPLOAD_NOTE)
-    for note in result.image.notes + ["inverted to light on dark"] * result.image.inverted:
-        note_column.caption(f"Note: {note}.")
 
 
 st.title("Verify the model")
@@ -134,25 +129,31 @@ run_ids = [run.run_id for run in runs]
 view.restore_state(state, st.query_params.to_dict(), run_ids)
 run = ui.run_picker("Model", runs, key=Keys.RUN)
 root = str(store.root.resolve())
-probs = ui.test_probabilities(store, run)
+replay = ui.run_replay(store, run)
+epochs = view.fit_state_to_run(state, run.run_id, replay.epochs if replay else 0)
+epoch = replay_section(replay)
+probs = ui.epoch_probabilities(store, run, replay, epoch)
 test = ui.get_dataset().test
 accuracy = inference.accuracy(probs, test.labels)
 
 st.header("Test images")
-spec, order = filter_bar()
-ordered = view.sort_indices(
-    view.filter_indices(probs, test.labels, spec), probs, test.labels, order
-)
-st.markdown(view.filter_caption(spec, len(ordered), len(test), accuracy))
+spec, order = filter_bar(epochs)
+ordered = view.grid_order(probs, test.labels, spec, order, replay, epoch)
+st.markdown(view.filter_caption(spec, len(ordered), len(test), accuracy, epoch, epochs))
 index = view.shown_index(state, ordered)
 grid_column, single_column = st.columns(2, gap="large")
 with grid_column:
     prediction_grid_section(ordered, probs, test, index)
 with single_column:
     single_view_section(ordered, probs, test, index)
-    saliency_section(run, root, test, index)
-mistakes_section(inference.confusion_matrix(test.labels, probs.argmax(axis=1)), accuracy, spec)
-own_picture_section(run, root)
+    if replay:
+        picture_history_section(replay, index, epoch)
+    saliency_section(run, root, test, index, final=epoch in (None, epochs))
+matrix, changes = view.epoch_matrix(probs, test.labels, replay, epoch)
+mistakes_section(matrix, accuracy, spec, changes)
+st.header("Try your own picture")
+ui.own_picture(run, root, "verify", view.UPLOAD_NOTE)
 
-state[Keys.VIEW] = current = view.VerifyView(run.run_id, index, spec, order)
+shown = None if epoch == epochs else epoch
+state[Keys.VIEW] = current = view.VerifyView(run.run_id, index, spec, order, shown)
 ui.sync_query_params(current.to_params())

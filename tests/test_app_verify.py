@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from classifier import inference
 from classifier.data import CLASS_NAMES, scale_images
+from classifier.history import HISTORY_FILE, read_history
 from classifier.images import MAX_UPLOAD_BYTES
 from classifier.jobs import get_job_manager
 from classifier.runs import RunStore
@@ -34,9 +35,14 @@ def store_with_run(trained_run, monkeypatch):
 
 @pytest.fixture(scope="module")
 def truth(trained_run, dataset):
-    """What the page should show, computed here independently of it."""
+    """What the page should show, computed here independently of it: the completed run's
+    recorded last epoch (float16, so ties of confidence follow its rounding), which is its
+    saved model's predictions within that rounding."""
     model = RunStore(trained_run.root).load_model(trained_run.run_id)
-    probs = inference.probabilities(model, scale_images(dataset.test.images))
+    predicted_now = inference.probabilities(model, scale_images(dataset.test.images))
+    history = read_history(trained_run.root / trained_run.run_id / HISTORY_FILE)
+    probs = history[-1].astype(np.float32)
+    np.testing.assert_allclose(probs, predicted_now, atol=1e-3)
     predicted = inference.predicted_classes(probs)
     return probs, predicted, inference.confusion_matrix(dataset.test.labels, predicted)
 

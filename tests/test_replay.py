@@ -1,0 +1,386 @@
+"""Replay on the Verify page: the epoch slider, Play, the history filters, one picture's
+history, the confusion matrix's changes, and runs recorded before there was a history.
+
+Unit tests run on a hand-made history of six pictures; app tests (AppTest) on a real Tutorial
+MLP trained for 3 epochs on 3,000 images, and on a copy of it without its history.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from classifier import verify_view as view
+from classifier.history import (
+    HISTORY_FILE,
+    correct_by_epoch,
+    history_mask,
+    learned_epoch,
+    read_history,
+)
+from classifier.runs import RunStore
+from classifier.style import RIGHT_COLOR, WRONG_COLOR
+from classifier.verify_figures import confusion_matrix_figure, picture_history_figure
+from classifier.verify_view import FilterSpec, Keys, Replay, VerifyView
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# --- A hand-made history: 4 epochs, 6 pictures, true classes 0-5 ---------------------------
+
+LABELS = np.array([0, 1, 2, 3, 4, 5])
+# Right (R) or wrong (w) at epochs 1-4; a wrong answer predicts class 9.
+PATTERNS = ["RRRR", "wwRR", "RwRR", "wwww", "RRRw", "wwwR"]
+# 0 always right; 1 learned in 3; 2 forgotten, learned in 3; 3 never; 4 forgotten at the end;
+# 5 learned in 4, in the last quarter: learned late.
+
+
+def hand_history() -> np.ndarray:
+    history = np.full((4, len(LABELS), 10), 0.01, dtype=np.float16)
+    for picture, pattern in enumerate(PATTERNS):
+        for epoch, mark in enumerate(pattern):
+            history[epoch, picture, LABELS[picture] if mark == "R" else 9] = 0.5 + 0.1 * epoch
+    history.setflags(write=False)
+    return history
+
+
+@pytest.fixture
+def replay() -> Replay:
+    return Replay(hand_history(), LABELS)
+
+
+@pytest.mark.parametrize(
+    ("mode", "epoch", "expected"),
+    [
+        ("learned_in", 3, [1, 2]),
+        ("learned_in", 1, [0]),
+        ("learned_in", 4, [5]),
+        ("learned_in", 2, []),
+        ("learned_late", 2, [5]),  # the epoch shown does not matter
+        ("forgotten", 1, [2, 4]),
+        ("never_learned", 3, [3]),
+    ],
+)
+def test_history_filters_through_the_view(replay, mode, epoch, expected):
+    probs = replay.probabilities(epoch)
+    spec = FilterSpec(mode=mode)
+    kept = view.filter_indices(probs, LABELS, spec, replay.correct, epoch)
+    assert kept.tolist() == expected
+    assert view.grid_order(probs, LABELS, spec, "index", replay, epoch).tolist() == expected
+    # The view agrees with history.py's own masks.
+    assert expected == np.flatnonzero(history_mask(replay.correct, mode, epoch)).tolist()
+
+
+def test_history_filters_combine_with_the_other_conditions(replay):
+    probs = replay.probabilities(4)
+    spec = FilterSpec(mode="forgotten", true_class=4)
+    assert view.filter_indices(probs, LABELS, spec, replay.correct, 4).tolist() == [4]
+    # Without a history a history filter keeps nothing (the page never offers it then).
+    assert view.filter_indices(probs, LABELS, spec).tolist() == []
+    assert view.grid_order(probs, LABELS, spec, "index", None, None).tolist() == []
+
+
+def test_replay_gives_each_epoch_its_own_predictions(replay):
+    assert replay.epochs == 4
+    probs = replay.probabilities(2)
+    assert probs.dtype == np.float32 and probs.shape == (6, 10) and not probs.flags.writeable
+    assert probs.argmax(axis=1).tolist() == [0, 9, 9, 9, 4, 9]
+    assert [replay.accuracy(epoch) for epoch in (1, 2, 3, 4)] == pytest.approx(
+        [3 / 6, 2 / 6, 4 / 6, 4 / 6]
+    )
+    matrix = replay.matrix(4)
+    assert matrix.sum() == 6 and matrix[4, 9] == 1 and matrix[5, 5] == 1
+
+
+def test_one_picture_history_and_its_sentence(replay):
+    learned = replay.picture(1)
+    assert learned.first_right == 3 and learned.epochs == 4
+    assert learned.true_probability.tolist() == pytest.approx([0.01, 0.01, 0.7, 0.8], abs=1e-3)
+    assert learned.predicted.tolist() == [9, 9, 1, 1]
+    assert learned.predicted_probability.tolist() == pytest.approx([0.5, 0.6, 0.7, 0.8], abs=1e-3)
+    assert view.history_sentence(learned) == "First right in epoch 3."
+    assert view.history_sentence(replay.picture(3)) == "Never right."
+    assert view.history_sentence(replay.picture(2)) == (
+        "First right in epoch 1, wrong again in epoch 2, right at the end."
+    )
+    assert view.history_sentence(replay.picture(4)) == (
+        "First right in epoch 1, wrong again in epoch 4."
+    )
+
+
+def test_history_chart_is_blue_for_the_true_class_and_red_only_when_wrong(replay):
+    figure = picture_history_figure(replay.picture(1), shown_epoch=2)
+    true_line, wrong_line = figure.data
+    assert true_line.line.color == RIGHT_COLOR and wrong_line.line.color == WRONG_COLOR
+    assert list(true_line.x) == [1, 2, 3, 4]
+    wrong = np.asarray(wrong_line.y, dtype=float)
+    assert wrong[:2] == pytest.approx([0.5, 0.6], abs=1e-3) and np.isnan(wrong[2:]).all()
+    assert list(wrong_line.customdata[:2]) == ["Ankle boot", "Ankle boot"]
+    assert figure.layout.xaxis.title.text == "epoch"
+    assert figure.layout.shapes[0].x0 == 2  # the epoch shown
+    # A picture always right has no red at all.
+    always = picture_history_figure(replay.picture(0))
+    assert np.isnan(np.asarray(always.data[1].y, dtype=float)).all()
+    assert always.data[1].showlegend is False
+
+
+def test_matrix_cells_say_how_they_changed_since_the_epoch_before(replay):
+    matrix, changes = view.epoch_matrix(replay.probabilities(3), LABELS, replay, 3)
+    assert changes[1 * 10 + 1] == "+1 since epoch 2"  # picture 1 learned in epoch 3
+    assert changes[1 * 10 + 9] == "-1 since epoch 2"
+    assert changes[0] == "no change since epoch 2"
+    assert view.epoch_matrix(replay.probabilities(1), LABELS, replay, 1)[1] is None
+    assert view.epoch_matrix(replay.probabilities(1), LABELS, None, None)[1] is None
+    figure = confusion_matrix_figure(matrix, changes=changes)
+    assert "+1 since epoch 2" in figure.data[0].hovertext[11]
+
+
+def test_caption_says_the_epoch_and_the_filter():
+    spec = FilterSpec(mode="learned_in")
+    text = view.filter_caption(spec, 12, 10_000, 0.8, epoch=2, epochs=5)
+    assert "Test accuracy **80.0%** after epoch 2 of 5." in text
+    assert "(learned in epoch 2)" in text and "**12 of 10,000**" in text
+    plain = view.filter_caption(FilterSpec(mode="forgotten"), 3, 10, 0.5)
+    assert "after epoch" not in plain and "forgotten" in plain
+
+
+def test_the_replay_state_fits_the_chosen_run():
+    state = {Keys.MODE: "forgotten"}
+    assert view.fit_state_to_run(state, "run-a", 5) == 5
+    assert state[Keys.EPOCH] == 5 and state[Keys.EPOCH_RUN] == "run-a"  # a new run: the last
+    state[Keys.EPOCH] = 2
+    view.fit_state_to_run(state, "run-a", 5)
+    assert state[Keys.EPOCH] == 2  # kept
+    view.fit_state_to_run(state, "run-b", 3)
+    assert state[Keys.EPOCH] == 3  # another run starts at its last epoch
+    state[Keys.EPOCH] = 9  # from a link
+    view.fit_state_to_run(state, "run-b", 3)
+    assert state[Keys.EPOCH] == 3
+    assert state[Keys.MODE] == "forgotten"
+    view.fit_state_to_run(state, "old-run", 0)  # no history: no history filter
+    assert state[Keys.MODE] == "all"
+    assert list(view.filter_modes(0)) == ["all", "mistakes", "correct"]
+    assert "never_learned" in view.filter_modes(3)
+
+
+def test_a_link_carries_the_epoch():
+    linked = VerifyView("run-a", 7, FilterSpec("learned_in"), "index", epoch=2)
+    params = linked.to_params()
+    assert params["epoch"] == "2" and params["filter"] == "learned_in"
+    assert VerifyView.from_params(params, ["run-a"]) == linked
+    assert VerifyView("run-a").to_params()["epoch"] is None  # the last epoch: no parameter
+    for odd in ("0", "-1", "x", "²", "9" * 50):
+        assert VerifyView.from_params({"epoch": odd}, []).epoch is None
+    state = linked.state(["run-a"])
+    assert state[Keys.EPOCH] == 2 and state[Keys.EPOCH_RUN] == "run-a"
+    assert Keys.EPOCH not in VerifyView("run-a").state(["run-a"])
+
+
+# --- The cached helpers in ui.py (outside a Streamlit server) -------------------------------
+
+
+def test_a_completed_run_opens_with_its_recorded_last_epoch(replay_run, monkeypatch):
+    import ui
+
+    root, run_id = str(replay_run.root.resolve()), replay_run.run_id
+    info = RunStore(root).get(run_id)
+
+    def no_model(*args):
+        raise AssertionError("the model should not be loaded")
+
+    monkeypatch.setattr(ui, "get_model", no_model)
+    ui.get_test_probabilities.clear()
+    probs = ui.get_test_probabilities(root, run_id, info.model_sha256)
+    history = read_history(replay_run.root / run_id / HISTORY_FILE)
+    np.testing.assert_array_equal(probs, history[-1].astype(np.float32))
+    assert not probs.flags.writeable
+    replay = ui.run_replay(RunStore(root), info)
+    assert replay.epochs == 3
+    assert ui.run_replay(RunStore(root), info) is replay  # cached, not read again
+    ui.get_test_probabilities.clear()
+
+
+def test_a_damaged_model_is_not_hidden_by_the_recorded_predictions(replay_run, tmp_path):
+    import ui
+    from classifier.runs import ModelLoadError
+
+    copy = tmp_path / replay_run.run_id
+    shutil.copytree(replay_run.root / replay_run.run_id, copy)
+    model_file = copy / "model.keras"
+    model_file.write_bytes(model_file.read_bytes()[:-100] + b"\0" * 100)
+    info = RunStore(tmp_path).get(replay_run.run_id)
+    with pytest.raises(ModelLoadError, match="does not match its recorded checksum"):
+        ui.get_test_probabilities(str(tmp_path.resolve()), info.run_id, info.model_sha256)
+
+
+# --- The page in AppTest --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def replay_run(tmp_path_factory):
+    """A Tutorial MLP trained for 3 epochs on 3,000 images, in its own store."""
+    from classifier.models import preset_config
+    from classifier.training import run_training
+
+    class Run:
+        root = tmp_path_factory.mktemp("replay-runs")
+
+    config = preset_config("Tutorial MLP", epochs=3, train_limit=3000)
+    writer = RunStore(Run.root).create_run(config.to_dict(), "replay-test")
+    run_training(writer)
+    Run.run_id = writer.run_id
+    return Run
+
+
+@pytest.fixture(scope="module")
+def truth(replay_run, dataset):
+    history = read_history(replay_run.root / replay_run.run_id / HISTORY_FILE)
+    return history, correct_by_epoch(history, dataset.test.labels)
+
+
+@pytest.fixture
+def old_run_root(replay_run, tmp_path, monkeypatch):
+    """The same run as if recorded before the app kept a history."""
+    shutil.copytree(replay_run.root / replay_run.run_id, tmp_path / replay_run.run_id)
+    (tmp_path / replay_run.run_id / HISTORY_FILE).unlink()
+    monkeypatch.setenv("CLASSIFIER_RUNS_DIR", str(tmp_path))
+    return tmp_path
+
+
+def open_verify(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params.update(query or {})
+    at.run()
+    at.switch_page("pages/verify.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def page(replay_run, monkeypatch):
+    monkeypatch.setenv("CLASSIFIER_RUNS_DIR", str(replay_run.root))
+    return open_verify()
+
+
+def chart(at: AppTest, key_prefix: str) -> dict:
+    for element in at.get("plotly_chart"):
+        if element.proto.id.rsplit("-", 1)[-1].startswith(key_prefix):
+            return json.loads(element.proto.spec)
+    raise AssertionError(f"No chart with key {key_prefix}*")
+
+
+def decode(value) -> np.ndarray:
+    """A plotly JSON array: a list, or numpy's bytes in base64 ({"dtype", "bdata"})."""
+    if isinstance(value, dict) and "bdata" in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return np.asarray(value, dtype=float)
+
+
+def grid(at: AppTest) -> tuple[list[int], list[int]]:
+    """The pictures in the grid, and those among them captioned in red (wrong)."""
+    traces = {trace.get("name"): trace for trace in chart(at, "verify_grid_")["data"]}
+    wrong = traces["captions wrong"]["customdata"]
+    return decode(traces["tiles"]["customdata"]).astype(int).tolist(), [int(i) for i in wrong]
+
+
+def caption(at: AppTest) -> str:
+    return next(md.value for md in at.markdown if md.value.startswith("Test accuracy"))
+
+
+def test_the_epoch_slider_sets_what_the_page_shows(page, truth, dataset):
+    history, correct = truth
+    at = page
+    slider = at.slider(key=Keys.EPOCH)
+    assert (slider.value, slider.min, slider.max) == (3, 1, 3)
+    assert f"**{correct[2].mean():.1%}** after epoch 3 of 3" in caption(at)
+    assert "epoch" not in at.query_params
+
+    for epoch in (1, 2):
+        at.slider(key=Keys.EPOCH).set_value(epoch).run()
+        assert not at.exception, at.exception
+        assert f"**{correct[epoch - 1].mean():.1%}** after epoch {epoch} of 3" in caption(at)
+        shown, red = grid(at)
+        assert shown == list(range(15))
+        assert red == [i for i in shown if not correct[epoch - 1, i]]
+        assert at.query_params["epoch"] == str(epoch)
+        # The single picture and the per-class chart follow the epoch too.
+        bars = decode(chart(at, "verify_bars")["data"][0]["y"])
+        assert np.allclose(bars, history[epoch - 1, 0].astype(float), atol=1e-3)
+        note = chart(at, "verify_classes_")["layout"]["annotations"][0]["text"]
+        assert note == f"all classes {correct[epoch - 1].mean():.1%}"
+    # The confusion matrix tells how each cell changed since the epoch before.
+    hover = chart(at, "verify_confusion_")["data"][0]["hovertext"]
+    assert all("since epoch 1" in text for text in hover)
+
+
+@pytest.mark.parametrize("mode", ["learned_in", "learned_late", "forgotten", "never_learned"])
+def test_each_history_filter_lists_exactly_its_pictures(page, truth, mode):
+    _, correct = truth
+    at = page
+    at.slider(key=Keys.EPOCH).set_value(2).run()
+    at.selectbox(key=Keys.MODE).set_value(mode).run()
+    assert not at.exception, at.exception
+    expected = np.flatnonzero(history_mask(correct, mode, 2))
+    if mode == "learned_in":
+        assert expected.tolist() == np.flatnonzero(learned_epoch(correct) == 2).tolist()
+    assert f"leaves **{len(expected):,} of 10,000**" in caption(at)
+    shown, _ = grid(at) if len(expected) else ([], [])
+    assert shown == expected[:15].tolist()
+    assert at.query_params["filter"] == mode
+
+
+def test_a_picture_shows_its_history(page, truth, dataset):
+    history, correct = truth
+    at = page
+    wrong_at_first = int(np.flatnonzero(~correct[0])[0])
+    at.number_input(key=Keys.INDEX).set_value(wrong_at_first).run()
+    figure = chart(at, "verify_history_chart")
+    true_line, wrong_line = figure["data"]
+    label = int(dataset.test.labels[wrong_at_first])
+    expected = history[:, wrong_at_first, label].astype(float)
+    assert np.allclose(decode(true_line["y"]), expected, atol=1e-3)
+    assert np.isfinite(decode(wrong_line["y"])[0])  # red at epoch 1, where it was wrong
+    first = np.flatnonzero(correct[:, wrong_at_first])
+    sentence = f"First right in epoch {first[0] + 1}" if len(first) else "Never right."
+    assert any(md.value.startswith(f"**{sentence}") for md in at.markdown)
+
+
+def test_play_starts_from_the_first_epoch_and_steps_to_the_last(page):
+    at = page
+    at.button(key=f"{Keys.EPOCH}_play").click().run()
+    assert at.slider(key=Keys.EPOCH).value == 1
+    assert at.button(key=f"{Keys.EPOCH}_stop").label == "Stop"
+    for epoch in (2, 3):
+        at.session_state[f"{Keys.EPOCH}_due"] = 0.0  # the timer's next step is due
+        at.run()
+        assert not at.exception, at.exception
+        assert at.slider(key=Keys.EPOCH).value == epoch
+    # At the last epoch it stops by itself.
+    assert at.session_state[f"{Keys.EPOCH}_playing"] is False
+    assert at.button(key=f"{Keys.EPOCH}_play").label == "Play"
+    # Stop, and moving the slider, end a replay.
+    at.button(key=f"{Keys.EPOCH}_play").click().run()
+    at.button(key=f"{Keys.EPOCH}_stop").click().run()
+    assert at.slider(key=Keys.EPOCH).value == 1 and not at.session_state[f"{Keys.EPOCH}_playing"]
+
+
+def test_a_run_without_history_shows_a_note_and_works_as_before(old_run_root, replay_run):
+    at = open_verify({"filter": "forgotten", "epoch": "2"})
+    assert any("no replay" in text.value for text in at.caption)
+    assert not [s for s in at.slider if s.key == Keys.EPOCH]
+    assert at.selectbox(key=Keys.MODE).options == [
+        "All images",
+        "Only mistakes",
+        "Only right answers",
+    ]
+    assert at.selectbox(key=Keys.MODE).value == "all"
+    assert "after epoch" not in caption(at) and "**10,000 of 10,000**" in caption(at)
+    assert not [c for c in at.get("plotly_chart") if "verify_history_chart" in c.proto.id]
+    at.selectbox(key=Keys.MODE).set_value("mistakes").run()
+    assert not at.exception
+    assert "epoch" not in at.query_params
