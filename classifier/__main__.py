@@ -3,6 +3,7 @@
 python -m classifier train --preset "Tutorial MLP" --epochs 10
 python -m classifier runs
 python -m classifier evaluate RUN
+python -m classifier history RUN --image 42
 """
 
 from __future__ import annotations
@@ -65,6 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
     stop.add_argument("run")
     delete = commands.add_parser("delete", help="delete a run that is not training")
     delete.add_argument("run")
+    history = commands.add_parser(
+        "history", help="what a run's model predicted for one test picture, epoch by epoch"
+    )
+    history.add_argument("run")
+    history.add_argument(
+        "--image", type=_test_image, required=True, metavar="N", help="a test picture, 0-9999"
+    )
+    history.add_argument(
+        "--json", action="store_true", help="a JSON list, one object per epoch, all ten classes"
+    )
 
     # Internal: the job manager's worker process (trains a run it already created).
     worker = commands.add_parser("worker")
@@ -163,6 +174,44 @@ def command_delete(args, store: RunStore) -> int:
     return EXIT_OK
 
 
+def command_history(args, store: RunStore) -> int:
+    from classifier.data import CLASS_NAMES, load_dataset
+    from classifier.history import HISTORY_FILE, read_history
+
+    info = store.get(args.run)
+    history = read_history(info.path / HISTORY_FILE)
+    if not len(history):
+        raise RunError(
+            f"Run {args.run} was trained before runs recorded their progress: it has no history."
+        )
+    true_class = int(load_dataset().test.labels[args.image])
+    rows = history[:, args.image, :].astype(float)  # (epochs, 10)
+    epochs = []
+    for epoch, row in enumerate(rows, start=1):
+        predicted = int(row.argmax())
+        epochs.append(
+            {
+                "epoch": epoch,
+                "predicted": CLASS_NAMES[predicted],
+                "predicted_probability": round(float(row[predicted]), 6),
+                "true": CLASS_NAMES[true_class],
+                "true_probability": round(float(row[true_class]), 6),
+                "right": predicted == true_class,
+                "probabilities": [round(float(value), 6) for value in row],
+            }
+        )
+    if args.json:
+        print(json.dumps(epochs))
+        return EXIT_OK
+    print(f"{'EPOCH':>5}  {'PREDICTED':12} {'PROBABILITY':>11}  TRUE: {CLASS_NAMES[true_class]}")
+    for record in epochs:
+        print(
+            f"{record['epoch']:>5}  {record['predicted']:12} "
+            f"{record['predicted_probability']:>11.4f}  {record['true_probability']:.4f}"
+        )
+    return EXIT_OK
+
+
 COMMANDS = {
     "train": command_train,
     "worker": command_worker,
@@ -170,6 +219,7 @@ COMMANDS = {
     "evaluate": command_evaluate,
     "stop": command_stop,
     "delete": command_delete,
+    "history": command_history,
 }
 
 
@@ -184,6 +234,16 @@ def _stop_on_first_interrupt(store: RunStore, run_id: str) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     signal.signal(signal.SIGINT, handle)
+
+
+def _test_image(text: str) -> int:
+    """A test picture's number for argparse: 0-9999, else a usage error."""
+    from classifier.data import SPLIT_SIZES
+
+    count = SPLIT_SIZES["test"]
+    if not (text.isascii() and text.isdigit()) or int(text) >= count:
+        raise argparse.ArgumentTypeError(f"must be a test picture number 0-{count - 1}")
+    return int(text)
 
 
 def _one_line(error: BaseException, limit: int = 300) -> str:

@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from classifier import inference
+from classifier.data import CLASS_NAMES, scale_images
+from classifier.history import HISTORY_FILE
 from classifier.runs import COMPLETED, STOP_FILE, RunStore
 
 pytestmark = pytest.mark.slow
@@ -193,3 +198,56 @@ def test_an_unwritable_runs_folder_is_one_error_line(tmp_path, command):
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+
+
+# --- history: what a run's model predicted for one picture, epoch by epoch -------------------
+
+
+def test_history_prints_one_line_per_epoch(trained, dataset):
+    runs_dir, run_id, _ = trained
+    result = cli(runs_dir, "history", run_id, "--image", "0")
+    assert result.returncode == 0, result.stderr
+    header, *lines = result.stdout.splitlines()
+    true_name = CLASS_NAMES[dataset.test.labels[0]]
+    assert header.split()[:3] == ["EPOCH", "PREDICTED", "PROBABILITY"]
+    assert header.endswith(f"TRUE: {true_name}")
+    assert len(lines) == 1  # the run trained for one epoch
+    epoch, *name, predicted_probability, true_probability = lines[0].split()
+    assert epoch == "1" and " ".join(name) in CLASS_NAMES
+    assert 0 < float(predicted_probability) <= 1 and 0 <= float(true_probability) <= 1
+    if " ".join(name) == true_name:
+        assert predicted_probability == true_probability
+
+
+def test_history_json_is_the_saved_models_predictions_within_float16(trained, dataset):
+    runs_dir, run_id, _ = trained
+    image = 42
+    result = cli(runs_dir, "history", run_id, "--image", str(image), "--json")
+    assert result.returncode == 0, result.stderr
+    (record,) = json.loads(result.stdout)
+    assert record["epoch"] == 1 and len(record["probabilities"]) == 10
+    recorded = np.array(record["probabilities"])
+    model = RunStore(runs_dir).load_model(run_id)
+    expected = inference.probabilities(model, scale_images(dataset.test.images[image : image + 1]))
+    np.testing.assert_allclose(recorded, expected[0], rtol=2e-3, atol=2e-4)  # float16
+    assert record["predicted"] == CLASS_NAMES[int(recorded.argmax())]
+    assert record["true"] == CLASS_NAMES[dataset.test.labels[image]]
+    assert record["true_probability"] == recorded[dataset.test.labels[image]]
+
+
+def test_history_of_a_run_without_one_is_an_error(trained, tmp_path):
+    runs_dir, run_id, _ = trained
+    shutil.copytree(runs_dir / run_id, tmp_path / run_id)
+    (tmp_path / run_id / HISTORY_FILE).unlink()  # as runs recorded before there was a history
+    result = cli(tmp_path, "history", run_id, "--image", "0")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
+    assert "no history" in result.stderr
+
+
+@pytest.mark.parametrize("image", ["10000", "-1", "many", "²"])
+def test_history_of_a_picture_out_of_range_is_a_usage_error(trained, image):
+    runs_dir, run_id, _ = trained
+    result = cli(runs_dir, "history", run_id, "--image", image)
+    assert result.returncode == 2
+    assert "usage:" in result.stderr and "0-9999" in result.stderr
