@@ -17,6 +17,8 @@ HUMAN_ACCURACY = 0.835
 ROUND_SIZE = 10
 HARD_CONFIDENCE = 0.6  # a right answer below this confidence is "nearly wrong"
 AUTOPLAY_SECONDS = (2, 3, 5, 8)
+BAR_FONT_PX = 20  # chart labels of at least 18 px, readable from the back of a room
+BARS_HEIGHT_PX = 440  # with the caption and the buttons, within a 1280 x 720 screen
 
 # What the slideshow steps through, and the words for it.
 SHOWS = {

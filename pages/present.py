@@ -1,5 +1,4 @@
-"""Present: one big test picture at a time for a room, as a slideshow or a quiz against the
-model ("beat the machine")."""
+"""Present: one big test picture at a time for a room: a slideshow, or a quiz."""
 
 import time
 
@@ -13,9 +12,6 @@ from classifier.data import CLASS_NAMES
 from classifier.inference import accuracy
 from classifier.present_view import Keys
 from classifier.runs import RunStore
-
-BAR_FONT_PX = 20  # chart labels of at least 18 px, readable from the back of a room
-BARS_HEIGHT_PX = 520
 
 st.set_page_config(initial_sidebar_state="collapsed")  # the room sees the picture, not menus
 ui.start_page()
@@ -41,7 +37,9 @@ def picture_with_bars(index: int, probabilities, true_label: int | None, key: st
     """The picture as large as the screen allows, and its ten bars in projector sizes."""
     picture_column, bars_column = st.columns([2, 3], gap="large")
     picture_column.image(view.big_picture(test.images[index]), width="stretch")
-    bars = figures.value_bars_figure(probabilities, true_label, BAR_FONT_PX, BARS_HEIGHT_PX)
+    bars = figures.value_bars_figure(
+        probabilities, true_label, view.BAR_FONT_PX, view.BARS_HEIGHT_PX
+    )
     with bars_column:
         ui.chart(bars, key)
 
@@ -54,13 +52,13 @@ def slideshow_section(order, seconds: int) -> None:
     position = state.setdefault(Keys.POSITION, 0) % len(order)
     index = int(order[position])
     caption, right = view.slide_caption(probs[index], int(test.labels[index]))
-    st.header(f":{'blue' if right else 'red'}[{caption}]")
-    picture_with_bars(index, probs[index], int(test.labels[index]), "present_bars")
     back, where, forward, play = st.columns([2, 3, 2, 2], vertical_alignment="center")
     move = {"on_click": go, "width": "stretch"}
     back.button("Previous", key="present_previous", args=(position, len(order), -1), **move)
     forward.button("Next", key="present_next", args=(position, len(order), 1), **move)
     where.markdown(f"**Picture {position + 1:,} of {len(order):,}** (test picture {index:,})")
+    st.header(f":{'blue' if right else 'red'}[{caption}]", anchor=False)
+    picture_with_bars(index, probs[index], int(test.labels[index]), "present_bars")
     if play.toggle("Autoplay", key=Keys.AUTOPLAY):
         autoplay(len(order), seconds)
     add_shortcuts(present_next=["arrowright", "pagedown"], present_previous=["arrowleft", "pageup"])
@@ -88,13 +86,18 @@ def quiz_section(model_accuracy: float) -> None:
     shown = quiz.position - 1 if state.get(Keys.REVEAL) else quiz.position
     index = quiz.pictures[shown]
     people, model, asked = quiz.score(probs, test.labels)
-    st.subheader(f"Picture {shown + 1} of {len(quiz.pictures)}. People {people}, model {model}.")
+    st.subheader(
+        f"Picture {shown + 1} of {len(quiz.pictures)}. People {people}, model {model}.",
+        anchor=False,
+    )
     if state.get(Keys.REVEAL):
         said, truth = quiz.answers[shown], int(test.labels[index])
         caption, model_right = view.slide_caption(probs[index], truth)
         people_right = said == truth
-        st.header(f":{'blue' if people_right else 'red'}[You said {CLASS_NAMES[said]}.]")
-        st.header(f":{'blue' if model_right else 'red'}[{caption}]")
+        st.header(
+            f":{'blue' if people_right else 'red'}[You said {CLASS_NAMES[said]}.]", anchor=False
+        )
+        st.header(f":{'blue' if model_right else 'red'}[{caption}]", anchor=False)
         picture_with_bars(index, probs[index], truth, "present_quiz_bars")
         st.button(
             "Next picture",
@@ -103,8 +106,8 @@ def quiz_section(model_accuracy: float) -> None:
             on_click=lambda: state.update({Keys.REVEAL: False}),
         )
         return
-    st.header("What is it? Pick one, then see what the model says.")
-    picture_column, buttons_column = st.columns([2, 3], gap="large")
+    st.header("What is it? Pick one, then see what the model says.", anchor=False)
+    picture_column, buttons_column = st.columns([3, 5], gap="large")  # fits a 720-px screen
     picture_column.image(view.big_picture(test.images[index]), width="stretch")
     for row in range(5):
         for column, number in zip(buttons_column.columns(2), (2 * row, 2 * row + 1), strict=True):
@@ -124,7 +127,7 @@ def pick(number: int) -> None:
 
 def quiz_start(quiz, model_accuracy: float) -> None:
     if quiz is not None:  # a round just ended: the verdict
-        st.header(view.round_verdict(*quiz.score(probs, test.labels), model_accuracy))
+        st.header(view.round_verdict(*quiz.score(probs, test.labels), model_accuracy), anchor=False)
     easy, hard = st.columns(2)
     for column, is_hard, text in ((easy, False, "New round of 10"), (hard, True, "Hard round")):
         column.button(
