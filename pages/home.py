@@ -1,37 +1,58 @@
-"""Home: what the studio does, and a link to each page."""
+"""Home: what the studio does, the fastest way to a demo, and a picture of each page."""
+
+from pathlib import Path
 
 import streamlit as st
 
 import ui
+from classifier.runs import RunStore
 
-ui.start_page()
-
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 STEPS = [
     (
         "1. Look at the data",
         "70,000 grayscale pictures of 28 x 28 pixels, in ten kinds of clothing. "
         "Browse them, inspect single pixels, see statistics.",
         "pages/dataset.py",
-        "Open the Dataset page",
-        ":material/grid_view:",
+        "dataset.png",
     ),
     (
         "2. Train a model",
         "Pick a model, set epochs and other settings with sliders, press Train, and watch "
-        "the loss fall and the accuracy rise, batch by batch.",
+        "it learn: the curves, and test pictures whose answers turn from red to blue.",
         "pages/train.py",
-        "Open the Train page",
-        ":material/model_training:",
+        "train-live.png",
     ),
     (
         "3. Verify its predictions",
         "See what the model thinks of each test picture, how sure it is, where it goes "
         "wrong, and try it on a photo of your own.",
         "pages/verify.py",
-        "Open the Verify page",
-        ":material/fact_check:",
+        "verify-grid.png",
+    ),
+    (
+        "4. Present it",
+        "One big picture at a time for a room, with the arrow keys or a clicker, and a quiz: "
+        "can the audience beat the machine?",
+        "pages/present.py",
+        "present.png",
     ),
 ]
+
+ui.start_page()
+store = RunStore()
+
+
+def start_the_demo() -> None:
+    """With a model: the Present page. Without: train the quick one and watch it on Verify."""
+    if store.usable_runs():
+        st.switch_page("pages/present.py")
+    if not ui.is_presenter():
+        st.warning("There is no model yet, and only the presenter can train one.")
+        return
+    ui.start_quick_training()
+    st.switch_page("pages/verify.py")
+
 
 st.title("Fashion-MNIST Studio")
 st.markdown(
@@ -39,8 +60,16 @@ st.markdown(
     "This studio follows TensorFlow's classic *basic classification* tutorial, step by step, "
     "but you click instead of typing code."
 )
-for column, (title, text, page, link, icon) in zip(st.columns(3), STEPS, strict=True):
+has_model = bool(store.usable_runs())
+hint = "Opens the Present page." if has_model else "Trains a first model in about a minute."
+if st.button("Start the demo", key="home_start", type="primary", icon=":material/play_arrow:"):
+    start_the_demo()
+st.caption(hint)
+columns = [column for _ in range(2) for column in st.columns(2)]  # two rows of two
+for column, (title, text, page, picture) in zip(columns, STEPS, strict=True):
     with column, st.container(border=True):
-        st.subheader(title)
+        st.subheader(title, anchor=False)
+        if (SCREENSHOTS / picture).is_file():
+            st.image(str(SCREENSHOTS / picture), width="stretch")
         st.write(text)
-        st.page_link(page, label=link, icon=icon)
+        st.page_link(page, label="Open this page")
