@@ -474,6 +474,10 @@ def picture_history_figure(picture, shown_epoch: int | None = None) -> go.Figure
     wrong = picture.predicted != picture.true_label
     wrong_y = np.where(wrong, picture.predicted_probability, np.nan)
     wrong_names = [CLASS_NAMES[int(k)] for k in picture.predicted]
+    # Name the wrong class where it starts (not at every epoch it stays the same).
+    starts = wrong & np.r_[True, (picture.predicted[1:] != picture.predicted[:-1]) | ~wrong[:-1]]
+    labels = [name if start else "" for name, start in zip(wrong_names, starts, strict=True)]
+    label_positions = ["bottom center" if y > 0.8 else "top center" for y in wrong_y]
     traces = [
         go.Scatter(
             x=epochs,
@@ -487,9 +491,13 @@ def picture_history_figure(picture, shown_epoch: int | None = None) -> go.Figure
         go.Scatter(
             x=epochs,
             y=wrong_y,
-            mode="lines+markers",
+            mode="lines+markers+text",
             line={"color": WRONG_COLOR, "width": 2},
             marker={"size": 7, "symbol": "x"},
+            text=labels,
+            textposition=label_positions,
+            textfont={"color": WRONG_COLOR, "size": SMALL_FONT_SIZE},
+            cliponaxis=False,
             connectgaps=False,
             name="wrongly predicted class",
             customdata=wrong_names,

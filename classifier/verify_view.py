@@ -36,6 +36,17 @@ PLAIN_MODES: dict[str, str] = {
     "correct": "Only right answers",
 }
 FILTER_MODES: dict[str, str] = {**PLAIN_MODES, **HISTORY_FILTERS}
+SHORT_HISTORY_MODES = {
+    "learned_in": "Learned in the epoch shown",
+    "learned_late": "Learned late",
+    "forgotten": "Forgotten",
+    "never_learned": "Never learned",
+}
+FILTER_HELP = "  \n".join(
+    ["What the model did with each picture over its whole training:"]
+    + [f"- {words}" for mode, words in HISTORY_FILTERS.items() if mode != "learned_in"]
+    + ["- Learned in epoch k: right from the epoch shown to the end, wrong just before it."]
+)
 SORT_ORDERS: dict[str, str] = {
     "index": "Image number",
     "confidence": "Most confident first",
@@ -292,9 +303,16 @@ def fit_state_to_run(state: MutableMapping, run_id: str, epochs: int) -> int:
     return epochs
 
 
-def filter_modes(epochs: int) -> dict[str, str]:
-    """The "Show" options for a run with `epochs` recorded epochs (0: the plain ones)."""
-    return FILTER_MODES if epochs else PLAIN_MODES
+def filter_modes(epochs: int, epoch: int | None = None) -> dict[str, str]:
+    """The "Show" options for a run with `epochs` recorded epochs (0: the plain ones), in
+    words short enough for the select box; "learned in" names the epoch shown."""
+    if not epochs:
+        return PLAIN_MODES
+    return {
+        **PLAIN_MODES,
+        **SHORT_HISTORY_MODES,
+        "learned_in": f"Learned in epoch {epoch or epochs}",
+    }
 
 
 def shown_index(state: MutableMapping, ordered: np.ndarray) -> int:

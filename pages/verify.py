@@ -24,12 +24,13 @@ def on_click(chart_key: str, chart: str) -> None:
     view.apply_click(state, chart, state[chart_key].selection)
 
 
-def filter_bar(epochs: int) -> tuple[view.FilterSpec, str]:
+def filter_bar(epochs: int, epoch: int | None) -> tuple[view.FilterSpec, str]:
     """Which pictures the grid shows, and in what order; every change starts on page 1."""
-    show, true, pred, confidence, sort = st.columns([2, 2, 2, 3, 2])
-    modes, orders, classes = view.filter_modes(epochs), view.SORT_ORDERS, view.CLASS_OPTIONS
+    show, true, pred, confidence, sort = st.columns([3, 2, 2, 2, 2])
+    modes, orders, classes = view.filter_modes(epochs, epoch), view.SORT_ORDERS, view.CLASS_OPTIONS
     on = {"on_change": lambda: state.update({Keys.PAGE: 1})}
-    mode = show.selectbox("Show", list(modes), format_func=modes.get, key=Keys.MODE, **on)
+    tip = view.FILTER_HELP if epochs else None
+    mode = show.selectbox("Show", list(modes), format_func=modes.get, key=Keys.MODE, help=tip, **on)
     true_name = true.selectbox("True class", classes, key=Keys.TRUE, **on)
     pred_name = pred.selectbox("Predicted class", classes, key=Keys.PRED, **on)
     low, high = confidence.slider("Confidence (%)", 0, 100, (0, 100), key=Keys.CONFIDENCE, **on)
@@ -125,8 +126,7 @@ runs = store.usable_runs()
 if not runs:
     ui.quick_training(store, view.NO_MODEL_NOTE)
     st.stop()
-run_ids = [run.run_id for run in runs]
-view.restore_state(state, st.query_params.to_dict(), run_ids)
+view.restore_state(state, st.query_params.to_dict(), [run.run_id for run in runs])
 run = ui.run_picker("Model", runs, key=Keys.RUN)
 root = str(store.root.resolve())
 replay = ui.run_replay(store, run)
@@ -137,7 +137,7 @@ test = ui.get_dataset().test
 accuracy = inference.accuracy(probs, test.labels)
 
 st.header("Test images")
-spec, order = filter_bar(epochs)
+spec, order = filter_bar(epochs, epoch)
 ordered = view.grid_order(probs, test.labels, spec, order, replay, epoch)
 st.markdown(view.filter_caption(spec, len(ordered), len(test), accuracy, epoch, epochs))
 index = view.shown_index(state, ordered)

@@ -127,6 +127,9 @@ def test_history_chart_is_blue_for_the_true_class_and_red_only_when_wrong(replay
     always = picture_history_figure(replay.picture(0))
     assert np.isnan(np.asarray(always.data[1].y, dtype=float)).all()
     assert always.data[1].showlegend is False
+    # The wrong class is named where it starts, in red.
+    assert list(wrong_line.text) == ["Ankle boot", "", "", ""]
+    assert wrong_line.textfont.color == WRONG_COLOR
 
 
 def test_matrix_cells_say_how_they_changed_since_the_epoch_before(replay):
@@ -165,7 +168,8 @@ def test_the_replay_state_fits_the_chosen_run():
     view.fit_state_to_run(state, "old-run", 0)  # no history: no history filter
     assert state[Keys.MODE] == "all"
     assert list(view.filter_modes(0)) == ["all", "mistakes", "correct"]
-    assert "never_learned" in view.filter_modes(3)
+    assert view.filter_modes(3, 2)["learned_in"] == "Learned in epoch 2"  # the slider's epoch
+    assert list(view.filter_modes(3)) == list(view.FILTER_MODES)
 
 
 def test_a_link_carries_the_epoch():
