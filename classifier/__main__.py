@@ -17,7 +17,7 @@ import sys
 import tempfile
 
 from classifier.data import DatasetError
-from classifier.jobs import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, run_worker
+from classifier.jobs import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, continued_config, run_worker
 from classifier.models import OPTIMIZERS, PRESETS, SCHEDULES, STRATEGIES, preset_config
 from classifier.runs import RunError, RunStore
 
@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
         train.add_argument(f"--{flag.replace('_', '-')}", type=kind, choices=CHOICES.get(flag))
     train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
     train.add_argument("--quiet", action="store_true", help="no Keras progress bar")
+    train.add_argument(
+        "--continue",
+        dest="continue_run",
+        metavar="RUN",
+        help="train RUN's saved model further, for --epochs more epochs, as a new run",
+    )
 
     commands.add_parser("runs", help="list the runs")
     evaluate = commands.add_parser("evaluate", help="print a run's test loss and accuracy")
@@ -107,7 +113,12 @@ def command_train(args, store: RunStore) -> int:
     overrides = {flag: value for flag, value in given.items() if value is not None}
     if args.augment is not None:
         overrides["augment"] = args.augment
-    config = preset_config(args.preset, **overrides)
+    if args.continue_run:
+        if args.epochs is None:
+            raise ValueError("Say how many more epochs: --continue RUN --epochs N.")
+        config = continued_config(store, args.continue_run, args.epochs)
+    else:
+        config = preset_config(args.preset, **overrides)
     if _is_non_chief_worker():
         # Multi-worker training: only the chief writes to the shared store (as TF advises).
         store = RunStore(tempfile.mkdtemp(prefix="classifier-worker-"))

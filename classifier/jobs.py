@@ -18,10 +18,11 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from classifier.models import TrainConfig
-from classifier.runs import FAILED, PROJECT_ROOT, RunStore, RunWriter
+from classifier.runs import FAILED, PROJECT_ROOT, RunError, RunStore, RunWriter
 
 WORKER_LOG = "worker.log"
 # Exit codes of a worker (and of the command line).
@@ -107,6 +108,22 @@ class JobManager:
         for run_id, process in list(self._processes.items()):
             if process.poll() is not None:
                 del self._processes[run_id]
+
+
+def continued_config(store: RunStore, run_id: str, epochs: int) -> TrainConfig:
+    """The settings of a run that trains `run_id`'s saved model for `epochs` more epochs:
+    the parent's settings, linked to it (README, "Continue training")."""
+    info = store.get(run_id)
+    if not info.usable:
+        raise RunError(
+            f"Run '{info.name}' cannot be continued: only a completed or stopped run with a "
+            "saved model can."
+        )
+    try:
+        config = TrainConfig.from_dict(info.config)
+        return replace(config, epochs=int(epochs), parent=run_id).validate()
+    except (TypeError, ValueError) as error:
+        raise RunError(f"The settings of run '{info.name}' cannot be used: {error}") from error
 
 
 _managers: dict[Path, JobManager] = {}

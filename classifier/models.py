@@ -38,6 +38,8 @@ class TrainConfig:
     train_limit: int = 0
     strategy: str = "default"
     devices: int = 1  # logical devices for the "mirrored" strategy on a CPU-only machine
+    # The run this one continues (its saved model and optimizer state), or "" for a new model.
+    parent: str = ""
 
     def validate(self) -> TrainConfig:
         """Raise ValueError with a message a user can act on; return self when fine."""
@@ -56,6 +58,7 @@ class TrainConfig:
             (0 <= self.train_limit <= 60_000, "The training limit must be 0 to 60,000."),
             (self.strategy in STRATEGIES, f"The strategy must be one of {STRATEGIES}."),
             (1 <= self.devices <= 64, "Devices must be between 1 and 64."),
+            (isinstance(self.parent, str) and len(self.parent) <= 64, "Not a run to continue."),
         ]
         for ok, message in checks:
             if not ok:
@@ -186,6 +189,41 @@ def _conv_blocks(x, batch_norm: bool):
             x = layers.Activation("relu")(x)
         x = layers.MaxPooling2D()(x)
     return x
+
+
+# A continued run restarts a cosine schedule at this share of the configured rate (a "warm
+# restart" with a lower peak, as SGDR does), decaying to zero over its own epochs.
+RESTART_SHARE = 0.5
+
+
+def continue_model(model, config: TrainConfig, steps_per_epoch: int):
+    """A parent run's loaded model, with its weights and optimizer state (moments, step
+    count), set up to train `config.epochs` more epochs (README, "Continue training").
+
+    A constant rate stays as configured. A cosine schedule starts again: from
+    RESTART_SHARE x the configured rate down to zero over the new epochs. The optimizer's
+    step count goes on from the parent's (Adam's bias correction depends on it), so the
+    new cosine is Keras' CosineDecay with a linear warm-up over the steps already taken
+    (which never runs) followed by the decay.
+    """
+    import keras
+
+    optimizer = model.optimizer
+    taken = int(optimizer.iterations.numpy())
+    if config.schedule == "cosine":
+        optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(
+            0.0,
+            decay_steps=max(1, config.epochs * steps_per_epoch),
+            warmup_target=config.learning_rate * RESTART_SHARE,
+            warmup_steps=max(1, taken),
+        )
+    elif isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(
+            config.learning_rate, decay_steps=1, alpha=1.0
+        )  # constant: a schedule cannot be replaced by a number
+    else:
+        optimizer.learning_rate = config.learning_rate
+    return model
 
 
 def _optimizer(config: TrainConfig, steps_per_epoch: int):

@@ -465,6 +465,32 @@ class RunStore:
         """One row per finished epoch (see the module docstring for what a row holds)."""
         return read_json_lines(self.run_dir(run_id) / METRICS_FILE, _metrics_row)
 
+    def lineage(self, run_id: str, limit: int = 50) -> list[RunInfo]:
+        """The run and the runs it continues (config "parent"), oldest first. A missing
+        parent, a loop or a chain longer than `limit` ends the line there."""
+        line, seen = [], set()
+        current: str | None = run_id
+        while current and current not in seen and len(line) < limit:
+            seen.add(current)
+            try:
+                info = self.get(current)
+            except RunError:
+                break
+            line.append(info)
+            parent = info.config.get("parent")
+            current = parent if isinstance(parent, str) else None
+        return line[::-1]
+
+    def joined_metrics(self, run_id: str) -> list[dict]:
+        """The epoch rows of a run and of the runs it continues, numbered on from one run to
+        the next, each row saying which run it belongs to ("run")."""
+        rows, offset = [], 0
+        for info in self.lineage(run_id):
+            metrics = self.read_metrics(info.run_id)
+            rows += [{**row, "epoch": offset + row["epoch"], "run": info.run_id} for row in metrics]
+            offset += max((row["epoch"] for row in metrics), default=0)
+        return rows
+
     def read_batches(self, run_id: str) -> list[dict]:
         """One row per training batch (see the module docstring for what a row holds)."""
         return _BATCH_READER.read(self.run_dir(run_id) / BATCHES_FILE)

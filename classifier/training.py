@@ -24,7 +24,7 @@ from classifier.history import (
     write_live,
 )
 from classifier.inference import softmax
-from classifier.models import TrainConfig, build_model
+from classifier.models import TrainConfig, build_model, continue_model
 from classifier.runs import (
     BATCHES_FILE,
     COMPLETED,
@@ -420,7 +420,11 @@ def _train(writer: RunWriter, config: TrainConfig, verbose) -> dict:
 
     keras.utils.set_random_seed(config.seed)  # whole process: one job per process
     with strategy.scope():
-        model = build_model(config, steps_per_epoch)
+        if config.parent:  # continue a run: its weights and optimizer state
+            parent = RunStore(writer.path.parent).load_model(config.parent)
+            model = continue_model(parent, config, steps_per_epoch)
+        else:
+            model = build_model(config, steps_per_epoch)
     # Keras' fit cannot run MultiWorkerMirroredStrategy: see CustomLoop.
     loop = CustomLoop(strategy, model, global_batch, config.seed) if multi_worker else None
     predict = loop.predict_here if loop else lambda x: model.predict(x, batch_size=1000, verbose=0)
