@@ -1,0 +1,224 @@
+"""What a model "sees" in a picture, in plain Python: the activations of its second-to-last
+layer (its features), a 2-D map of them (PCA at once, t-SNE in the background), and the
+training pictures nearest to a picture in that space.
+
+The t-SNE map of a run's test set is computed once, in a thread of the server (scikit-learn
+on numpy features: no TensorFlow, no Streamlit), and stored in the run folder as
+`map-tsne.npy` (written atomically), so every later visit reads it. `EmbeddingJobs` knows
+which maps are being computed; the page shows their status.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from classifier.inference import MODEL_LOCK, PREDICT_BATCH_SIZE
+from classifier.runs import atomic_write_bytes, is_regular_file
+
+TSNE_FILE = "map-tsne.npy"
+TSNE_PCA_DIMENSIONS = 50  # t-SNE starts from the first 50 principal components (as usual)
+TSNE_ITERATIONS = 500
+TSNE_SEED = 0
+NEIGHBOURS = 8
+LOGITS_LAYER = "logits"
+
+
+# --- Features --------------------------------------------------------------------------------
+
+
+def feature_model(model):
+    """A Keras model from the pictures to the input of the last layer (the "logits"): the
+    second-to-last layer's output, after its activation (dropout does nothing when
+    predicting)."""
+    import keras
+
+    try:
+        last = model.get_layer(LOGITS_LAYER)
+    except ValueError:
+        last = model.layers[-1]
+    return keras.Model(model.inputs, last.input, name=f"{model.name}_features")
+
+
+def features(extractor, images: np.ndarray, batch_size: int = PREDICT_BATCH_SIZE) -> np.ndarray:
+    """(N, d) float32 features of float32 images (N, 28, 28) scaled to 0-1."""
+    images = np.asarray(images, dtype=np.float32)
+    with MODEL_LOCK:
+        values = extractor.predict(images, batch_size=batch_size, verbose=0)
+    values = np.asarray(values, dtype=np.float32).reshape(len(images), -1)
+    return np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+# --- Maps ------------------------------------------------------------------------------------
+
+
+def principal_components(values: np.ndarray, dimensions: int = 2) -> np.ndarray:
+    """The first `dimensions` principal components of (N, d) values, by numpy's SVD of the
+    centred values. Each axis is signed so that its largest coordinate is positive: the
+    same features always give the same map."""
+    values = np.asarray(values, dtype=np.float64)
+    centred = values - values.mean(axis=0)
+    dimensions = min(dimensions, *centred.shape)
+    _, _, axes = np.linalg.svd(centred, full_matrices=False)
+    projected = centred @ axes[:dimensions].T
+    signs = np.sign(projected[np.abs(projected).argmax(axis=0), np.arange(dimensions)])
+    return (projected * np.where(signs == 0, 1, signs)).astype(np.float32)
+
+
+def tsne_map(values: np.ndarray, seed: int = TSNE_SEED, iterations: int = TSNE_ITERATIONS):
+    """A 2-D t-SNE map of (N, d) values (scikit-learn's Barnes-Hut t-SNE, started from
+    their first principal components)."""
+    from sklearn.manifold import TSNE  # late: scikit-learn is slow to import
+
+    values = np.asarray(values, dtype=np.float32)
+    reduced = principal_components(values, min(TSNE_PCA_DIMENSIONS, values.shape[1]))
+    perplexity = float(min(30.0, max(2.0, (len(values) - 1) / 3)))
+    tsne = TSNE(
+        n_components=2,
+        perplexity=perplexity,
+        init="pca",
+        learning_rate="auto",
+        max_iter=max(250, iterations),
+        random_state=seed,
+        n_jobs=-1,
+    )
+    return tsne.fit_transform(reduced).astype(np.float32)
+
+
+def read_map(run_path: Path, count: int) -> np.ndarray | None:
+    """A stored (count, 2) map of a run, or None when it is missing, a link or damaged."""
+    path = run_path / TSNE_FILE
+    if not is_regular_file(path):
+        return None
+    try:
+        points = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if points.shape != (count, 2) or not np.isfinite(points).all():
+        return None
+    return points.astype(np.float32)
+
+
+def write_map(run_path: Path, points: np.ndarray) -> None:
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(points, dtype=np.float32), allow_pickle=False)
+    atomic_write_bytes(run_path / TSNE_FILE, buffer.getvalue())
+
+
+@dataclass
+class EmbeddingJob:
+    """One t-SNE map being computed (or that failed) in this server."""
+
+    run_path: Path
+    started_at: float
+    finished_at: float | None = None
+    error: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.finished_at is None
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished_at or time.time()) - self.started_at
+
+
+class EmbeddingJobs:
+    """The t-SNE maps this server computes, one thread each, one at a time per run."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._jobs: dict[Path, EmbeddingJob] = {}
+
+    def get(self, run_path: Path) -> EmbeddingJob | None:
+        with self._lock:
+            return self._jobs.get(Path(run_path))
+
+    def start(self, run_path: Path, values: np.ndarray, compute=tsne_map) -> EmbeddingJob:
+        """Start computing the map of `values` into `run_path`, unless it is being computed
+        (or is there already); returns the job."""
+        run_path = Path(run_path)
+        with self._lock:
+            job = self._jobs.get(run_path)
+            if job is not None and (job.running or job.error is None):
+                return job
+            job = self._jobs[run_path] = EmbeddingJob(run_path, time.time())
+        values = np.array(values, dtype=np.float32)  # our own copy
+
+        def work() -> None:
+            try:
+                points = compute(values)
+                if run_path.is_dir():  # a run deleted meanwhile gets nothing back
+                    write_map(run_path, points)
+            except Exception as error:  # shown on the page; the map can be asked for again
+                job.error = f"{type(error).__name__}: {error}"[:300]
+            finally:
+                job.finished_at = time.time()
+
+        threading.Thread(target=work, name=f"tsne-{run_path.name}", daemon=True).start()
+        return job
+
+    def wait(self, run_path: Path, timeout: float) -> bool:
+        """Wait for the job of `run_path` to end (tests, benchmarks); whether it ended."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            job = self.get(run_path)
+            if job is None or not job.running:
+                return True
+            time.sleep(0.05)
+        return False
+
+
+EMBEDDINGS = EmbeddingJobs()  # one per process: the server's
+
+
+# --- Nearest neighbours ----------------------------------------------------------------------
+
+
+class NeighbourIndex:
+    """Nearest pictures by Euclidean distance in feature space: a plain dot product over all
+    (N, d) features, with their squared norms computed once."""
+
+    def __init__(self, values: np.ndarray):
+        self.values = np.ascontiguousarray(values, dtype=np.float32)
+        self.norms = np.einsum("ij,ij->i", self.values, self.values)
+        self.values.setflags(write=False)
+        self.norms.setflags(write=False)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def search(
+        self, query: np.ndarray, k: int = NEIGHBOURS, exclude: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The `k` nearest pictures to one feature vector, nearest first (ties: the lower
+        number first), and their distances; `exclude` leaves one picture out."""
+        query = np.asarray(query, dtype=np.float32).ravel()
+        squared = self.norms - 2.0 * (self.values @ query) + float(query @ query)
+        squared = np.maximum(squared, 0.0)
+        if exclude is not None and 0 <= exclude < len(squared):
+            squared[exclude] = np.inf
+        k = min(k, len(squared))
+        if k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        candidates = np.argpartition(squared, k - 1)[:k] if k < len(squared) else np.arange(k)
+        # Order by distance, then by picture number, so equal distances are stable.
+        order = np.lexsort((candidates, squared[candidates]))
+        nearest = candidates[order].astype(np.int64)
+        return nearest, np.sqrt(squared[nearest]).astype(np.float32)
+
+
+def map_status(job: EmbeddingJob | None, ready: bool) -> str:
+    """One line about the t-SNE map for the page."""
+    if ready:
+        return "ready"
+    if job is None:
+        return "not started"
+    if job.running:
+        return f"computing ({job.seconds:.0f} s so far)"
+    return f"failed: {job.error}" if job.error else "ready"

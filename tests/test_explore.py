@@ -1,0 +1,293 @@
+"""The Explore page: the map, the nearest training pictures, suspicious labels and one model
+against another. Unit tests of classifier/features.py, suspects.py and model_compare.py on
+hand-made and real data, then the page in AppTest (clicks driven through the state they are
+mirrored into, as in test_app_verify.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classifier import features, model_compare, suspects
+from classifier.data import CLASS_NAMES, scale_images
+from classifier.models import preset_config
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIRT, TSHIRT, COAT = (CLASS_NAMES.index(name) for name in ("Shirt", "T-shirt/top", "Coat"))
+
+
+# --- Confident learning ----------------------------------------------------------------------
+
+
+def test_suspects_ranking_on_a_hand_made_example():
+    # Three classes. Thresholds (mean probability of a class over the pictures labelled with
+    # it): 0 -> (0.9 + 0.8 + 0.1) / 3 = 0.6, 1 -> (0.7 + 0.3 + 0.3) / 3 = 0.433, 2 -> 0.85.
+    probs = np.array(
+        [
+            [0.9, 0.05, 0.05],  # 0, labelled 0: fine
+            [0.8, 0.1, 0.1],  # 1, labelled 0: fine
+            [0.1, 0.85, 0.05],  # 2, labelled 0: confidently a 1 -> suspect, score 0.1
+            [0.2, 0.7, 0.1],  # 3, labelled 1: above its threshold -> fine
+            [0.7, 0.3, 0.0],  # 4, labelled 1: 0.3 < 0.433 and 0.7 >= 0.6 -> suspect, score 0.3
+            [0.0, 0.1, 0.9],  # 5, labelled 2: fine
+            [0.3, 0.3, 0.4],  # 6, labelled 1: unsure, but no other class above its threshold
+            [0.05, 0.15, 0.8],  # 7, labelled 2: below 0.85, but no other class is confident
+        ]
+    )
+    labels = np.array([0, 0, 0, 1, 1, 2, 1, 2])
+    ranking = suspects.rank_suspects(probs, labels)
+    np.testing.assert_allclose(ranking.thresholds, [0.6, 1.3 / 3, 0.85])
+    assert ranking.indices.tolist() == [2, 4]
+    assert ranking.suggested.tolist() == [1, 0]
+    np.testing.assert_allclose(ranking.scores, [0.1, 0.3], rtol=1e-6)
+    rows = ranking.rows(top=1)
+    assert rows == [
+        {
+            "rank": 1,
+            "index": 2,
+            "label": CLASS_NAMES[0],
+            "suggested": CLASS_NAMES[1],
+            "score": 0.1,
+            "label_number": 0,
+            "suggested_number": 1,
+        }
+    ]
+
+
+def test_a_class_nobody_has_is_never_suggested():
+    probs = np.array([[0.2, 0.1, 0.7], [0.9, 0.05, 0.05]])
+    ranking = suspects.rank_suspects(probs, np.array([0, 0]))
+    assert ranking.thresholds[1] == np.inf and ranking.thresholds[2] == np.inf
+    assert len(ranking) == 0
+
+
+# --- Cross-validation ------------------------------------------------------------------------
+
+
+def test_folds_cover_every_picture_once():
+    ids = suspects.fold_ids(1001, 3, seed=5)
+    held_out = [suspects.fold_split(ids, fold)[1] for fold in range(3)]
+    assert sorted(np.concatenate(held_out).tolist()) == list(range(1001))
+    assert {len(part) for part in held_out} <= {333, 334}
+    for fold in range(3):
+        training, held = suspects.fold_split(ids, fold)
+        assert not set(training) & set(held)
+        assert len(training) + len(held) == 1001
+
+
+def test_cross_validation_never_scores_a_picture_with_a_model_that_saw_it(monkeypatch):
+    """Each picture carries its number in its first pixel; a fake model records what it
+    was trained on and what it was asked about."""
+    import classifier.models
+
+    seen = []
+
+    class Recorder:
+        def fit(self, x, y, **options):
+            self.trained = set(np.rint(x[:, 0, 0]).astype(int).tolist())
+
+        def predict(self, x, **options):
+            asked = set(np.rint(x[:, 0, 0]).astype(int).tolist())
+            seen.append((self.trained, asked))
+            return np.zeros((len(x), 10), dtype=np.float32)
+
+    monkeypatch.setattr(classifier.models, "build_model", lambda config, steps: Recorder())
+    images = np.zeros((300, 28, 28), dtype=np.float32)
+    images[:, 0, 0] = np.arange(300)
+    labels = np.arange(300) % 10
+    config = preset_config("Tutorial MLP", epochs=1)
+    result = suspects.cross_validate(images, labels, config, folds=3, seed=1)
+    assert result.shape == (300, 10)
+    assert len(seen) == 3
+    scored = set()
+    for trained, asked in seen:
+        assert not trained & asked  # never a picture it trained on
+        assert trained | asked == set(range(300))
+        scored |= asked
+    assert scored == set(range(300))
+
+
+@pytest.mark.slow
+def test_flipped_labels_are_found_among_the_top_suspects(dataset):
+    """Flip 50 of 2,000 training labels; two models of the Tutorial MLP (2 epochs, each on
+    the other half) find most of them among their 50 most suspicious pictures."""
+    count, flips = 2000, 50
+    rng = np.random.default_rng(7)
+    labels = dataset.train.labels[:count].astype(np.int64).copy()
+    flipped = rng.choice(count, flips, replace=False)
+    labels[flipped] = (labels[flipped] + rng.integers(1, 10, flips)) % 10
+    config = preset_config("Tutorial MLP", epochs=2)
+    images = scale_images(dataset.train.images[:count])
+    probs = suspects.cross_validate(images, labels, config, folds=2, seed=0)
+    ranking = suspects.rank_suspects(probs, labels)
+    top = set(ranking.indices[:flips].tolist())
+    found = len(top & set(flipped.tolist()))
+    # Most of them (28 here), though each model saw only 1,000 pictures twice; by chance 1.
+    assert found > flips / 2, f"only {found} of {flips} flipped labels in the top {flips}"
+    # The suggestion of a found flip is mostly its original label.
+    original = dataset.train.labels[:count]
+    hits = [i for i in ranking.indices[:flips] if i in set(flipped.tolist())]
+    suggested = dict(zip(ranking.indices.tolist(), ranking.suggested.tolist(), strict=True))
+    assert np.mean([suggested[i] == original[i] for i in hits]) >= 0.7
+
+
+# --- One model against another ---------------------------------------------------------------
+
+
+def one_hot(classes, count=10):
+    return np.eye(count)[np.asarray(classes)]
+
+
+def test_the_two_by_two_table_adds_up_to_the_test_set():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 10_000)
+    pred_a = np.where(rng.random(10_000) < 0.8, labels, (labels + 1) % 10)
+    pred_b = np.where(rng.random(10_000) < 0.85, labels, (labels + 2) % 10)
+    comparison = model_compare.Comparison.of(one_hot(pred_a), one_hot(pred_b), labels)
+    table = comparison.table()
+    assert sum(table.values()) == 10_000
+    assert table["both_right"] + table["only_a"] == int((pred_a == labels).sum())
+    assert table["both_right"] + table["only_b"] == int((pred_b == labels).sum())
+    only_b = comparison.indices("only_b")
+    assert (pred_b[only_b] == labels[only_b]).all() and (pred_a[only_b] != labels[only_b]).all()
+    all_cells = np.concatenate([comparison.indices(cell) for cell in model_compare.CELLS])
+    assert sorted(all_cells.tolist()) == list(range(10_000))
+
+
+def test_mcnemar_on_known_counts():
+    # 10 to 0: twice (1/2)^10.
+    assert model_compare.mcnemar(10, 0).p_value == pytest.approx(2 / 1024)
+    # 7 to 2: 2 * (C(9,0) + C(9,1) + C(9,2)) / 2^9 = 92 / 512.
+    assert model_compare.mcnemar(7, 2).p_value == pytest.approx(92 / 512)
+    assert model_compare.mcnemar(5, 5).p_value == 1.0
+    assert model_compare.mcnemar(0, 0).p_value == 1.0
+    # Large counts: 600 against 500 (normal approximation with continuity correction: 0.0029).
+    assert model_compare.mcnemar(500, 600).p_value == pytest.approx(0.0028, abs=0.0003)
+    result = model_compare.mcnemar(120, 80, 10_000)
+    assert result.sentence.startswith("A is better than B on these 10,000 pictures")
+    assert "unlikely to be luck" in result.sentence
+    close = model_compare.mcnemar(52, 48, 10_000)
+    assert "B" in close.sentence and "could well be luck" in close.sentence
+    assert close.sentence.startswith("A is better than B")
+
+
+def test_per_class_words():
+    assert model_compare.better_words(0.80, 0.821) == "B, by 2.1 points"
+    assert model_compare.better_words(0.9, 0.9) == "the same"
+
+
+# --- Features, maps and nearest pictures -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model(trained_run):
+    from classifier.runs import RunStore
+
+    return RunStore(trained_run.root).load_model(trained_run.run_id)
+
+
+def test_nearest_neighbours_of_a_training_picture_start_with_itself(model, dataset):
+    extractor = features.feature_model(model)
+    values = features.features(extractor, scale_images(dataset.train.images[:3000]))
+    assert values.shape == (3000, 128)
+    index = features.NeighbourIndex(values)
+    for picture in (0, 17, 2999):
+        nearest, distances = index.search(values[picture], k=8)
+        assert nearest[0] == picture and distances[0] == pytest.approx(0, abs=1e-2)
+        assert len(nearest) == 8 and (np.diff(distances) >= 0).all()
+        others, _ = index.search(values[picture], k=8, exclude=picture)
+        assert picture not in others and others[0] == nearest[1]
+
+
+def test_pca_map_is_deterministic_and_spreads_the_classes(model, dataset):
+    extractor = features.feature_model(model)
+    values = features.features(extractor, scale_images(dataset.test.images[:2000]))
+    points = features.principal_components(values)
+    assert points.shape == (2000, 2)
+    np.testing.assert_array_equal(points, features.principal_components(values))
+    # Trousers and bags sit apart: their centres are further apart than the spread of one.
+    labels = dataset.test.labels[:2000]
+    trousers, bags = points[labels == 1], points[labels == 8]
+    gap = np.linalg.norm(trousers.mean(axis=0) - bags.mean(axis=0))
+    assert gap > np.linalg.norm(trousers.std(axis=0))
+
+
+def test_the_background_map_is_stored_once(tmp_path):
+    calls = []
+
+    def fake(values):
+        calls.append(len(values))
+        return values[:, :2] * 2
+
+    values = np.random.default_rng(0).random((50, 5)).astype(np.float32)
+    jobs = features.EmbeddingJobs()
+    job = jobs.start(tmp_path, values, compute=fake)
+    assert jobs.wait(tmp_path, 10)
+    assert job.error is None
+    np.testing.assert_allclose(features.read_map(tmp_path, 50), values[:, :2] * 2)
+    jobs.start(tmp_path, values, compute=fake)  # done already: not computed again
+    assert calls == [50]
+    assert features.read_map(tmp_path, 49) is None  # another size is not this map
+
+
+def test_a_failed_map_says_why_and_can_be_asked_again(tmp_path):
+    def broken(values):
+        raise MemoryError("too big")
+
+    jobs = features.EmbeddingJobs()
+    job = jobs.start(tmp_path, np.zeros((5, 2)), compute=broken)
+    assert jobs.wait(tmp_path, 10)
+    assert "too big" in features.map_status(job, ready=False)
+    again = jobs.start(tmp_path, np.zeros((5, 2)), compute=lambda values: values)
+    assert again is not job and jobs.wait(tmp_path, 10)
+    assert features.read_map(tmp_path, 5) is not None
+
+
+# --- Reviews ---------------------------------------------------------------------------------
+
+
+def test_reviews_are_saved_atomically_and_exported(tmp_path):
+    suspects.save_review(tmp_path, "test", 42, SHIRT, "wrong", TSHIRT)
+    suspects.save_review(tmp_path, "train", 7, COAT, "right")
+    suspects.save_review(tmp_path, "test", 42, SHIRT, "right")  # changed one's mind
+    reviews = suspects.read_reviews(tmp_path)
+    assert reviews["test:42"]["decision"] == "right" and reviews["test:42"]["label"] == SHIRT
+    assert reviews["train:7"]["label"] == COAT
+    stored = json.loads((tmp_path / ".explore" / "label-reviews.json").read_text())
+    assert set(stored) == {"test:42", "train:7"}
+    assert not list((tmp_path / ".explore").glob("*.tmp"))
+    lines = suspects.reviews_csv(reviews).splitlines()
+    assert lines[0] == "split,picture,given_label,decision,right_label,reviewed_at"
+    assert lines[1].startswith("test,42,Shirt,right,Shirt,")
+    assert lines[2].startswith("train,7,Coat,right,Coat,")
+    with pytest.raises(ValueError):
+        suspects.save_review(tmp_path, "test", 1, SHIRT, "wrong")  # wrong, but as what?
+
+
+def test_a_damaged_reviews_file_reads_as_none(tmp_path):
+    folder = tmp_path / ".explore"
+    folder.mkdir()
+    (folder / "label-reviews.json").write_text('{"test:1": {"decision": "maybe", "label": 3}')
+    assert suspects.read_reviews(tmp_path) == {}
+    (folder / "label-reviews.json").write_text('{"test:1": {"decision": "wrong", "label": 99}}')
+    assert suspects.read_reviews(tmp_path) == {}
+
+
+def test_job_keys_name_what_they_compute():
+    job = suspects.CrossValidation("Tutorial MLP", folds=3, epochs=2, limit=2000)
+    assert job.key == "cv-Tutorial-MLP-k3-e2-n2000-s0"
+    assert suspects.CrossValidation().key == "cv-Tutorial-MLP-k4-e10-nall-s0"
+    with pytest.raises(ValueError):
+        suspects.CrossValidation(folds=1).validate()
+
+
+def test_the_runs_list_ignores_the_explore_folder(tmp_path):
+    from classifier.runs import RunStore
+
+    suspects.save_review(tmp_path, "test", 1, SHIRT, "right")
+    assert RunStore(tmp_path).list_runs() == []
+    shutil.rmtree(tmp_path / ".explore")
