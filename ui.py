@@ -411,6 +411,7 @@ def epoch_probabilities(store: RunStore, run: RunInfo, replay, epoch: int | None
 
 
 PLAY_SECONDS = 1.0  # one epoch a second while playing
+PLAYER_ICONS = {"Play": ":material/play_arrow:", "Stop": ":material/stop:"}
 
 
 def epoch_player(label: str, epochs: int, key: str, help: str | None = None) -> int:
@@ -430,11 +431,12 @@ def epoch_player(label: str, epochs: int, key: str, help: str | None = None) -> 
 
     if state.get(playing):
         _play_timer(key, epochs)  # before the slider: it may set the slider's value
-    row = st.container(horizontal=True, vertical_alignment="bottom", wrap=False)
-    if state.get(playing):
-        row.button("Stop", key=f"{key}_stop", on_click=stop, icon=":material/stop:")
     else:
-        row.button("Play", key=f"{key}_play", on_click=play, icon=":material/play_arrow:")
+        st.empty()  # the timer's place, so that Play and Stop do not move the row below
+    row = st.container(horizontal=True, vertical_alignment="bottom", wrap=False)
+    # One button (one key) that turns from Play into Stop: two would both show for a moment.
+    text, action = ("Stop", stop) if state.get(playing) else ("Play", play)
+    row.button(text, key=f"{key}_button", on_click=action, icon=PLAYER_ICONS[text])
     return row.slider(label, 1, epochs, key=key, on_change=stop, help=help)
 
 

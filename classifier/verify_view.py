@@ -195,7 +195,7 @@ def filter_caption(
     if spec.mode == "learned_in":
         parts.append(f"learned in epoch {epoch or epochs}")
     elif spec.mode != "all":
-        parts.append(FILTER_MODES[spec.mode].lower())
+        parts.append({**FILTER_MODES, **SHORT_HISTORY_MODES}[spec.mode].lower())
     if spec.true_class is not None:
         parts.append(f"true {CLASS_NAMES[spec.true_class]}")
     if spec.pred_class is not None:
