@@ -141,11 +141,12 @@ class EmbeddingJobs:
 
     def start(self, run_path: Path, values: np.ndarray, compute=tsne_map) -> EmbeddingJob:
         """Start computing the map of `values` into `run_path`, unless it is being computed
-        (or is there already); returns the job."""
+        or was computed (and is still there); returns the job."""
         run_path = Path(run_path)
         with self._lock:
             job = self._jobs.get(run_path)
-            if job is not None and (job.running or job.error is None):
+            done = job is not None and job.error is None and (run_path / TSNE_FILE).exists()
+            if job is not None and (job.running or done):
                 return job
             job = self._jobs[run_path] = EmbeddingJob(run_path, time.time())
         values = np.array(values, dtype=np.float32)  # our own copy
