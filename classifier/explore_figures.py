@@ -47,7 +47,7 @@ CLASS_COLORS = (
     "#7f7f7f",  # Bag: grey
     "#000000",  # Ankle boot: black
 )
-MAP_HEIGHT = 560
+MAP_HEIGHT = 520
 POINT_SIZE = 5
 MAP_DRAGMODES = {"select": "select", "lasso": "lasso", "zoom": "zoom"}
 

@@ -16,13 +16,13 @@ from classifier.model_compare import CELL_WORDS, CELLS, Comparison, better_words
 from classifier.suspects import RIGHT, WRONG, Ranking
 
 PARTS = {
-    "map": "Map of the test pictures",
+    "map": "Map",
     "suspects": "Suspicious labels",
-    "compare": "One model against another",
+    "compare": "Two models",
 }
-METHODS = {"pca": "PCA (at once)", "tsne": "t-SNE (computed in the background)"}
+METHODS = {"pca": "PCA", "tsne": "t-SNE"}
 COLOURS = {"true": "True class", "predicted": "Predicted class", "right": "Right or wrong"}
-DRAGS = {"select": "Draw a box", "lasso": "Draw a lasso", "zoom": "Zoom"}
+DRAGS = {"select": "Box", "lasso": "Lasso", "zoom": "Zoom"}
 SPLITS = {"test": "Test pictures", "train": "Training pictures"}
 ANSWERS = {"b": "Model B's answers", "a": "Model A's answers"}
 GRID_COLUMNS, GRID_ROWS = 4, 3
@@ -291,22 +291,26 @@ def cell_caption(cell: str, count: int, answers: str) -> str:
 
 # Texts for people who do not program.
 INTRO = (
-    "What did the model learn? See every test picture placed by what the model sees in it, "
-    "the training pictures it finds most alike, labels it doubts, and how two models differ."
+    "What did the model learn? A map of the test pictures as the model sees them, the "
+    "training pictures it finds most alike, labels it doubts, and how two models differ."
 )
 NO_MODEL_NOTE = (
     "There is no trained model yet. Train one on the Train page, or start a quick one here; "
     "this page opens when it is ready."
 )
 MAP_NOTE = (
-    "Each dot is one of the 10,000 test pictures, placed by what the model sees in it (its "
-    "second-to-last layer): pictures the model finds alike are close together. Click a dot "
-    "to see the picture; draw a box or a lasso to list the pictures in a region."
+    "Each dot is a test picture, placed by what the model sees in it (its second-to-last "
+    "layer): pictures the model finds alike are close together. Click a dot to see the "
+    "picture; drag a box or a lasso to list the pictures in a region."
 )
 METHOD_HELP = (
     "PCA draws the two directions in which the model's view of the pictures varies most: "
     "instant, but groups overlap. t-SNE keeps similar pictures together and separates the "
     "groups better; it takes a minute or two, computed once per model in the background."
+)
+DRAG_HELP = (
+    "Box or Lasso: drag on the map to list the pictures in that region below. Zoom: drag to "
+    "zoom in; double-click the map to zoom out again."
 )
 REGION_EMPTY = "Draw a box or a lasso on the map to list the pictures in that region here."
 TSNE_WAITING = (

@@ -31,7 +31,7 @@ def map_section(run, probs, test) -> None:
     with st.container(horizontal=True, gap="large"):
         method = ui.choice("Map", view.METHODS, Keys.METHOD, help=view.METHOD_HELP)
         colour = ui.choice("Colour by", view.COLOURS, Keys.COLOUR)
-        drag = ui.choice("Drag on the map to", view.DRAGS, Keys.DRAG)
+        drag = ui.choice("Drag on the map", view.DRAGS, Keys.DRAG, help=view.DRAG_HELP)
     points, job = ui.explore_map(store, run, method)
     if job is not None:
         ui.background_status(job, view.TSNE_WAITING, view.TSNE_FAILED)
@@ -142,12 +142,15 @@ if not runs:
     ui.quick_training(store, view.NO_MODEL_NOTE)
     st.stop()
 view.restore_state(state, st.query_params.to_dict(), [run.run_id for run in runs])
-part = ui.choice("Show", view.PARTS, Keys.PART)
+part_column, run_column = st.columns([2, 3], vertical_alignment="bottom")
+with part_column:
+    part = ui.choice("Show", view.PARTS, Keys.PART)
 test = ui.get_dataset().test
 if part == "compare":
     compare_section(runs, test)
 else:
-    run = ui.run_picker("Model", runs, key=Keys.RUN)
+    with run_column:
+        run = ui.run_picker("Model", runs, key=Keys.RUN)
     probs = ui.test_probabilities(store, run)
     (map_section if part == "map" else suspects_section)(run, probs, test)
 ui.sync_query_params(view.link_params(state))

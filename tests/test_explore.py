@@ -291,3 +291,134 @@ def test_the_runs_list_ignores_the_explore_folder(tmp_path):
     suspects.save_review(tmp_path, "test", 1, SHIRT, "right")
     assert RunStore(tmp_path).list_runs() == []
     shutil.rmtree(tmp_path / ".explore")
+
+
+# --- The page in AppTest ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_runs(trained_run, tmp_path_factory):
+    """A store with the session's quick run (1 epoch, 3,000 pictures) and a second, better
+    one (2 epochs, 6,000 pictures): (root, quick run id, better run id)."""
+    from classifier.runs import RunStore
+    from classifier.training import run_training
+
+    root = tmp_path_factory.mktemp("explore-runs")
+    shutil.copytree(trained_run.root / trained_run.run_id, root / trained_run.run_id)
+    config = preset_config("Tutorial MLP", epochs=2, train_limit=6000)
+    writer = RunStore(root).create_run(config.to_dict(), "better")
+    run_training(writer)
+    return root, trained_run.run_id, writer.run_id
+
+
+def open_explore(root: Path, monkeypatch, state: dict | None = None):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CLASSIFIER_RUNS_DIR", str(root))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/explore.py")
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def chart(at, key_prefix: str) -> dict:
+    """The plotly spec of the chart whose key starts with `key_prefix`."""
+    for element in at.get("plotly_chart"):
+        if element.proto.id.rsplit("-", 1)[-1].startswith(key_prefix):
+            return json.loads(element.proto.spec)
+    raise AssertionError(f"No chart with key {key_prefix}*")
+
+
+def grid_pictures(at, key_prefix: str) -> list[int]:
+    traces = chart(at, key_prefix)["data"]
+    tiles = next(trace for trace in traces if trace.get("name") == "tiles")
+    return list(tiles["customdata"])
+
+
+def test_a_box_on_the_map_fills_the_grid_with_exactly_those_pictures(two_runs, monkeypatch):
+    from classifier import explore_view as view
+
+    root, _, _ = two_runs
+    at = open_explore(root, monkeypatch)
+    spec = chart(at, "explore_map")
+    points = [
+        n for trace in spec["data"] if trace["type"] == "scattergl" for n in trace["customdata"]
+    ]
+    assert sorted(points) == list(range(10_000))  # every test picture once, as a plain list
+    assert any("Draw a box" in element.value for element in at.markdown)
+    # What the map's callback does with a box around 15 pictures (as plotly reports it).
+    chosen = [9, 3, 120, 4000, 77, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15]
+    selection = {"points": [{"customdata": n} for n in chosen], "box": [{"x": [0, 1]}]}
+    state = {}
+    view.apply_map_selection(state, selection)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    assert grid_pictures(at, "explore_region_grid")[:12] == sorted(chosen)[:12]
+    assert any("**15** of the 10,000 test pictures" in e.value for e in at.markdown)
+    assert at.session_state["explore_index"] == 3  # the first of the region is shown
+    at.number_input[0].set_value(2).run()  # page 2 holds the other three
+    assert grid_pictures(at, "explore_region_grid") == sorted(chosen)[12:]
+
+
+def test_a_click_on_a_dot_shows_that_picture_and_its_nearest_training_pictures(
+    two_runs, monkeypatch, dataset
+):
+    root, _, _ = two_runs
+    at = open_explore(root, monkeypatch, {"explore_index": 42})
+    assert any(element.value == "Test picture 42" for element in at.subheader)
+    nearest = chart(at, "explore_nearest")["data"]
+    numbers = next(trace for trace in nearest if trace.get("name") == "tiles")["customdata"]
+    assert len(numbers) == 8 and all(0 <= n < 60_000 for n in numbers)
+    assert any("training pictures" in e.value for e in at.markdown)
+
+
+def test_review_buttons_save_the_decision_in_the_runs_folder(two_runs, monkeypatch):
+    root, _, _ = two_runs
+    at = open_explore(root, monkeypatch, {"explore_part": "suspects"})
+    first = at.session_state["explore_suspect"]
+    label_box = at.selectbox(key=f"explore_true_label_test_{first}")
+    label_box.set_value("Bag").run()
+    at.button(key="explore_wrong").click().run()
+    assert not at.exception, at.exception
+    reviews = suspects.read_reviews(root)
+    assert reviews[f"test:{first}"]["decision"] == "wrong"
+    assert reviews[f"test:{first}"]["label"] == CLASS_NAMES.index("Bag")
+    second = at.session_state["explore_suspect"]
+    assert second != first  # on to the next suspect
+    at.button(key="explore_right").click().run()
+    assert suspects.read_reviews(root)[f"test:{second}"]["decision"] == "right"
+    assert any("You have reviewed 2" in e.value for e in at.markdown)
+    (root / ".explore" / "label-reviews.json").unlink()
+
+
+def test_the_model_against_model_table_filters_the_grid(two_runs, monkeypatch, dataset):
+    from classifier import explore_view as view
+    from classifier.history import HISTORY_FILE, read_history
+
+    root, quick, better = two_runs
+    state = {"explore_part": "compare", "explore_run_a": quick, "explore_run_b": better}
+    at = open_explore(root, monkeypatch, state)
+    sentence = next(e.value for e in at.markdown if "on these 10,000 pictures" in e.value)
+    assert sentence.startswith("**B is better than A")
+    # What the page shows: the completed runs' recorded last epochs.
+    probs = [
+        read_history(root / run / HISTORY_FILE)[-1].astype(np.float32) for run in (quick, better)
+    ]
+    comparison = model_compare.Comparison.of(*probs, dataset.test.labels)
+    # A click on "only A right", as the table's callback mirrors it.
+    state = {"explore_cell": "only_b", "explore_cell_page": 3, "explore_table_nonce": 0}
+    view.apply_table_click(state, {"points": [{"customdata": "only_a"}]})
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    expected = comparison.indices("only_a")
+    assert grid_pictures(at, "explore_cell_grid") == expected[:12].tolist()
+    count = comparison.table()["only_a"]
+    assert any(f"Only A right: {count:,} pictures" in e.value for e in at.markdown)
