@@ -403,22 +403,32 @@ def confusion_matrix_figure(
 
 
 def per_class_accuracy_figure(class_accuracy: np.ndarray, overall: float) -> go.Figure:
-    """Accuracy per true class as horizontal bars (clickable), with the overall one marked."""
+    """Per true class, the share of right answers (blue) and of wrong ones (red) as one
+    clickable bar, with the overall accuracy marked. Red means wrong here too."""
     class_accuracy = np.nan_to_num(np.asarray(class_accuracy, dtype=np.float64))
-    colors = [RIGHT_COLOR if value >= overall else WRONG_COLOR for value in class_accuracy]
-    bars = go.Bar(
-        x=class_accuracy,
-        y=list(CLASS_NAMES),
-        orientation="h",
-        marker_color=colors,
-        customdata=np.arange(len(CLASS_NAMES)),
-        text=[f"{value:.1%}" for value in class_accuracy],
-        textposition="outside",
-        cliponaxis=False,
-        hovertemplate="%{y}: %{x:.2%} right<br>Click to see this class<extra></extra>",
-        selected={"marker": {"opacity": 1}},
-        unselected={"marker": {"opacity": 1}},
+    parts = (
+        (class_accuracy, RIGHT_COLOR, 1.0, "right", [f"{value:.1%}" for value in class_accuracy]),
+        (1 - class_accuracy, WRONG_COLOR, 0.35, "wrong", None),
     )
+    bars = [
+        go.Bar(
+            x=share,
+            y=list(CLASS_NAMES),
+            orientation="h",
+            marker={"color": color, "opacity": opacity, "line": {"width": 0}},
+            customdata=np.arange(len(CLASS_NAMES)),
+            text=text,
+            textposition="inside",
+            insidetextanchor="start",  # away from the overall line, near the right end
+            textangle=0,
+            textfont={"color": "#ffffff", "size": SMALL_FONT_SIZE},
+            hovertemplate=f"%{{y}}: %{{x:.2%}} {word}<br>Click to see this class<extra></extra>",
+            selected={"marker": {"opacity": opacity}},
+            unselected={"marker": {"opacity": opacity}},
+            name=word,
+        )
+        for share, color, opacity, word, text in parts
+    ]
     overall_line = {
         "type": "line",
         "x0": overall,
@@ -439,11 +449,14 @@ def per_class_accuracy_figure(class_accuracy: np.ndarray, overall: float) -> go.
     }
     layout = {
         "height": CONFUSION_SIZE_PX - 60,
-        "margin": {"l": 90, "r": 50, "t": 40, "b": 60},
+        "margin": {"l": 90, "r": 20, "t": 40, "b": 60},
+        "barmode": "stack",
+        "showlegend": False,
+        "uniformtext": {"minsize": 9, "mode": "hide"},
         "xaxis": {
             "range": [0, 1],
             "tickformat": ".0%",
-            "title": {"text": "right answers<br>blue: average or better"},
+            "title": {"text": "right answers (blue)<br>wrong ones (red)"},
             "gridcolor": GRID_COLOR,
             "fixedrange": True,
         },

@@ -388,3 +388,15 @@ def test_a_run_without_history_shows_a_note_and_works_as_before(old_run_root, re
     at.selectbox(key=Keys.MODE).set_value("mistakes").run()
     assert not at.exception
     assert "epoch" not in at.query_params
+
+
+def test_per_class_bars_use_red_only_for_the_wrong_answers():
+    from classifier.verify_figures import per_class_accuracy_figure
+
+    accuracy = np.linspace(0.3, 0.95, 10)
+    right, wrong = per_class_accuracy_figure(accuracy, 0.8).data
+    assert right.marker.color == RIGHT_COLOR and wrong.marker.color == WRONG_COLOR
+    np.testing.assert_allclose(np.add(right.x, wrong.x), 1.0)
+    np.testing.assert_allclose(wrong.x, 1 - accuracy)
+    # A click on either part of a bar lists that class.
+    assert list(right.customdata) == list(wrong.customdata) == list(range(10))
