@@ -4,6 +4,7 @@ python -m classifier train --preset "Tutorial MLP" --epochs 10
 python -m classifier runs
 python -m classifier evaluate RUN
 python -m classifier history RUN --image 42
+python -m classifier suspects --split test --top 20
 """
 
 from __future__ import annotations
@@ -82,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument(
         "--json", action="store_true", help="a JSON list, one object per epoch, all ten classes"
     )
+
+    suspects = commands.add_parser(
+        "suspects", help="rank the pictures whose label is probably wrong (confident learning)"
+    )
+    add_suspects_arguments(suspects)
 
     # Internal: the job manager's worker process (trains a run it already created).
     worker = commands.add_parser("worker")
@@ -223,6 +229,63 @@ def command_history(args, store: RunStore) -> int:
     return EXIT_OK
 
 
+def add_suspects_arguments(parser: argparse.ArgumentParser) -> None:
+    from classifier.suspects import DEFAULT_FOLDS, DEFAULT_PRESET
+
+    parser.add_argument("--split", choices=["train", "test"], required=True)
+    parser.add_argument("--run", help="test: the model that scores (default: the best run)")
+    parser.add_argument(
+        "--preset",
+        default=DEFAULT_PRESET,
+        choices=list(PRESETS),
+        help="train: the model trained on each part (cross-validation)",
+    )
+    parser.add_argument("--folds", type=int, default=DEFAULT_FOLDS, help="train: parts, 2-10")
+    parser.add_argument("--epochs", type=int, default=0, help="train: default the preset's")
+    parser.add_argument(
+        "--limit", type=int, default=0, metavar="N", help="the first N pictures of the split"
+    )
+    parser.add_argument("--top", type=int, required=True, metavar="N", help="print N suspects")
+    parser.add_argument("--json", action="store_true", help="a JSON list, one object a suspect")
+
+
+def command_suspects(args, store: RunStore) -> int:
+    from classifier import suspects
+    from classifier.data import load_dataset, scale_images
+
+    split = load_dataset().split(args.split)
+    if not 0 <= args.limit <= len(split) or args.top < 1:
+        raise ValueError(f"--limit must be 0-{len(split):,} and --top at least 1.")
+    count = args.limit or len(split)
+    if args.split == "test":
+        from classifier.inference import probabilities
+
+        runs = store.usable_runs()
+        run = store.get(args.run) if args.run else (runs[0] if runs else None)
+        if run is None:
+            raise RunError(f"No trained model in {store.root}: train one, or give --run.")
+        probs = probabilities(store.load_model(run.run_id), scale_images(split.images[:count]))
+    else:
+        job = suspects.CrossValidation(args.preset, args.folds, args.epochs, args.limit).validate()
+        print(f"cross-validating in {suspects.job_dir(store.root, job)}", file=sys.stderr)
+        probs = suspects.cross_validated_probabilities(store.root, job)
+        if probs is None:
+            raise RunError("The cross-validation was stopped; run the command again to go on.")
+    rows = suspects.rank_suspects(probs, split.labels[:count]).rows(args.top)
+    if args.json:
+        print(json.dumps(rows))
+        return EXIT_OK
+    print(f"{'RANK':>4} {'PICTURE':>7}  {'LABEL':12} {'SUGGESTED':12} {'SCORE':>6}")
+    for row in rows:
+        print(
+            f"{row['rank']:>4} {row['index']:>7}  {row['label']:12} {row['suggested']:12} "
+            f"{row['score']:>6.4f}"
+        )
+    if not rows:
+        print(f"no suspects among the {count:,} {args.split} pictures")
+    return EXIT_OK
+
+
 COMMANDS = {
     "train": command_train,
     "worker": command_worker,
@@ -231,6 +294,7 @@ COMMANDS = {
     "stop": command_stop,
     "delete": command_delete,
     "history": command_history,
+    "suspects": command_suspects,
 }
 
 

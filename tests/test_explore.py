@@ -422,3 +422,52 @@ def test_the_model_against_model_table_filters_the_grid(two_runs, monkeypatch, d
     assert grid_pictures(at, "explore_cell_grid") == expected[:12].tolist()
     count = comparison.table()["only_a"]
     assert any(f"Only A right: {count:,} pictures" in e.value for e in at.markdown)
+
+
+# --- The command line ------------------------------------------------------------------------
+
+
+def test_cli_prints_the_test_suspects_as_json(two_runs, capsys):
+    from classifier.__main__ import main
+
+    root, _, better = two_runs
+    argv = ["--runs-dir", str(root), "suspects", "--split", "test", "--run", better]
+    assert main([*argv, "--top", "5", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 5
+    assert [row["rank"] for row in rows] == [1, 2, 3, 4, 5]
+    assert all({"index", "label", "suggested", "score"} <= set(row) for row in rows)
+    assert all(row["label"] != row["suggested"] for row in rows)
+    assert [row["score"] for row in rows] == sorted(row["score"] for row in rows)
+    assert main([*argv, "--top", "3", "--limit", "200"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["RANK", "PICTURE", "LABEL", "SUGGESTED", "SCORE"]
+    assert all(int(line.split()[1]) < 200 for line in lines[1:])
+
+
+def test_cli_usage_errors(capsys):
+    from classifier.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["suspects", "--top", "3"])  # no --split
+    assert exit_info.value.code == 2
+    assert main(["suspects", "--split", "test", "--top", "0"]) == 1
+    assert "--top at least 1" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_cross_validates_the_training_pictures_once(tmp_path, capsys):
+    from classifier.__main__ import main
+
+    argv = ["--runs-dir", str(tmp_path), "suspects", "--split", "train", "--folds", "2"]
+    argv += ["--epochs", "1", "--limit", "400", "--top", "4", "--json"]
+    assert main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert len(first) == 4 and all(0 <= row["index"] < 400 for row in first)
+    job = suspects.CrossValidation(folds=2, epochs=1, limit=400)
+    result = tmp_path / ".explore" / job.key / "probabilities.npy"
+    stamp = result.stat().st_mtime_ns
+    assert suspects.job_state(tmp_path, job).status == "completed"
+    assert main(argv) == 0  # read from the store, not trained again
+    assert json.loads(capsys.readouterr().out) == first
+    assert result.stat().st_mtime_ns == stamp
