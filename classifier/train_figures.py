@@ -1,15 +1,20 @@
-"""The curves of the Train page: plotly figures, built here and rendered by the page."""
+"""The figures of the Train page: the curves, and the live grid of test pictures; plotly
+figures, built here and rendered by the page."""
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from classifier.style import RIGHT_COLOR, VALIDATION_COLOR
 from classifier.text import plotly_text
+from classifier.verify_figures import prediction_grid_figure
 
 TRAIN_COLOR = RIGHT_COLOR  # training curves in the app's blue
 MAX_BATCH_POINTS = 3000  # a 50-epoch run at batch 32 logs 94k batches; plotly needs fewer
+LIVE_COLUMNS = 3  # the tutorial's figure of 15 pictures: 5 rows of 3
+LIVE_GRID_PX = 440
 
 
 def _thin(rows: list[dict], limit: int) -> list[dict]:
@@ -89,6 +94,25 @@ def compare_runs_figure(curves: dict[str, list[dict]], key: str = "val_accuracy"
         )
     figure.update_layout(title=f"{key} per epoch", xaxis_title="epoch", yaxis_title=key)
     return _styled(figure)
+
+
+def live_grid_figure(
+    images: np.ndarray,
+    probabilities: np.ndarray,
+    labels: np.ndarray,
+    indices: np.ndarray,
+    width_px: int = LIVE_GRID_PX,
+) -> go.Figure:
+    """The tutorial's figure of a few test pictures as the model in training sees them: the
+    Verify page's prediction grid in three columns, whose hover says nothing about clicking
+    (there is nothing to click here)."""
+    figure = prediction_grid_figure(
+        images, probabilities, labels, indices, LIVE_COLUMNS, width_px=width_px
+    )
+    for trace in figure.data:
+        if trace.name == "tiles":
+            trace.hovertext = [text.split("<br>")[0] for text in trace.hovertext]
+    return figure
 
 
 def _styled(figure: go.Figure) -> go.Figure:

@@ -1,17 +1,19 @@
-"""The logic behind the Train page, in plain Python: where a live job stands, what pressing
-Train will do, the run table, the page's session-state keys and its texts. The curves are
-in train_figures.py."""
+"""The logic behind the Train page, in plain Python: where a live job stands (its progress,
+the live sample's pictures, how many test pictures it gets right), what pressing Train will
+do, the run table, the page's session-state keys and its texts. The figures are in
+train_figures.py."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from classifier.history import LIVE_SETS, TEST_COUNT, live_indices
 from classifier.models import OPTIMIZERS, PRESETS, SCHEDULES, TrainConfig
-from classifier.runs import RunInfo
+from classifier.runs import SAVING, TESTING, RunInfo
 from classifier.text import format_duration
 
 POLL_SECONDS = 1.0  # how often the live panel reads the run store
@@ -38,6 +40,7 @@ class Keys:
     COMPARE_METRIC = "train_compare_metric"
     DELETE_RUN = "train_delete_run"
     DELETE_CONFIRM = "train_delete_confirm"
+    LIVE_SET = "train_live_set"  # which fixed set of test pictures the live grid shows
 
 
 COMPARE_CURVES = ["val_accuracy", "accuracy", "val_loss", "loss"]
@@ -112,6 +115,15 @@ def settings_config(preset: str, values: dict[str, Any]) -> TrainConfig:
     return replace(PRESETS[preset].defaults, **values)
 
 
+# What the progress bar says before the first batch, and in the steps after the last epoch
+# (status.json's "phase").
+STARTING_TEXT = "Starting TensorFlow..."
+PHASE_TEXTS = {
+    TESTING: f"Checking the {TEST_COUNT:,} test pictures...",
+    SAVING: "Saving the model...",
+}
+
+
 @dataclass(frozen=True)
 class Progress:
     epoch: int  # the epoch in progress, 1-based
@@ -121,9 +133,15 @@ class Progress:
     fraction: float  # of the whole run, 0-1
     elapsed_s: float
     eta_s: float | None
+    started: bool = True  # a batch has been logged
+    phase: str | None = None  # a step after the last epoch (PHASE_TEXTS), or None
 
     @property
     def text(self) -> str:
+        if self.phase in PHASE_TEXTS:
+            return PHASE_TEXTS[self.phase]
+        if not self.started:
+            return STARTING_TEXT
         eta = f", about {format_duration(self.eta_s)} left" if self.eta_s is not None else ""
         return (
             f"Epoch {self.epoch} of {self.epochs}, batch {self.batch} of {self.steps} "
@@ -143,7 +161,99 @@ def training_progress(info: RunInfo, batches: list[dict], now: float | None = No
     fraction = min(1.0, max(0.0, done))
     elapsed = max(0.0, now - (info.started_at or now))
     eta = elapsed * (1 - fraction) / fraction if fraction > 0.01 else None
-    return Progress(epoch, epochs, batch, steps, fraction, elapsed, eta)
+    phase = info.status_data.get("phase")
+    phase = phase if isinstance(phase, str) and phase in PHASE_TEXTS else None  # untrusted
+    return Progress(epoch, epochs, batch, steps, fraction, elapsed, eta, bool(batches), phase)
+
+
+# --- What the model gets right as it learns --------------------------------------------------
+
+
+def live_set_rows(indices: Sequence[int], labels) -> dict[str, list[int]]:
+    """The rows of a live sample (`indices`: its test picture numbers) that make up each
+    fixed set of history.LIVE_SETS, by key, in that order; a set the sample does not hold is
+    left out (no "hardest" without an earlier run).
+
+    The tutorial's first 15 and one of each class follow from the labels alone; the hardest
+    of the last run are the sample's other pictures (the worker picked them from a run the
+    page need not read). A hardest picture that is also one of the others cannot be told
+    apart, so that set may hold a few fewer than 15."""
+    row_of = {int(index): row for row, index in enumerate(indices)}
+    known = live_indices(labels)
+    rows = {
+        key: [row_of[index] for index in known[key] if index in row_of]
+        for key in ("first", "classes")
+    }
+    others = set(known["first"]) | set(known["classes"])
+    rows["hardest"] = [row for index, row in row_of.items() if index not in others]
+    return {key: rows[key] for key in LIVE_SETS if rows.get(key)}
+
+
+def chosen_live_set(rows: dict[str, list[int]], wanted: str | None) -> str | None:
+    """The set to show: the one asked for if the sample holds it, else the first it holds."""
+    if wanted in rows:
+        return wanted
+    return next(iter(rows), None)
+
+
+@dataclass(frozen=True)
+class RightCount:
+    """How many of the test pictures the model got right after an epoch, and the change."""
+
+    epoch: int
+    right: int
+    total: int = TEST_COUNT
+    previous_epoch: int | None = None
+    previous_right: int | None = None
+
+    @property
+    def text(self) -> str:
+        return f"Right on {self.right:,} of {self.total:,} test pictures"
+
+    @property
+    def change_text(self) -> str:
+        if self.previous_epoch is None or self.previous_right is None:
+            return f"After epoch {self.epoch}"
+        change = self.right - self.previous_right
+        if change == 0:
+            return f"After epoch {self.epoch}: no change since epoch {self.previous_epoch}"
+        sign = "+" if change > 0 else "\u2212"  # a real minus sign: easier to read from afar
+        return f"After epoch {self.epoch}: {sign}{abs(change):,} since epoch {self.previous_epoch}"
+
+
+def right_count(metrics: list[dict], total: int = TEST_COUNT) -> RightCount | None:
+    """The right-count of the last epoch with a test score in the metrics log (each line's
+    `test_accuracy`, on all `total` test pictures), with the one before it; None before the
+    first epoch ends."""
+    scored = [
+        (int(row["epoch"]), round(min(1.0, max(0.0, row["test_accuracy"])) * total))
+        for row in metrics
+        if isinstance(row.get("test_accuracy"), (int, float))
+    ]
+    if not scored:
+        return None
+    epoch, right = scored[-1]
+    previous_epoch, previous_right = scored[-2] if len(scored) > 1 else (None, None)
+    return RightCount(epoch, right, total, previous_epoch, previous_right)
+
+
+def live_caption(live: dict, info: RunInfo) -> str:
+    """What the live grid shows, and when its sample was taken."""
+    steps = info.status_data.get("steps_per_epoch")
+    of_steps = f" of {steps:,}" if steps else ""
+    return (
+        f"What the model says now (epoch {live['epoch']}, batch {live['batch']:,}{of_steps}). "
+        "Under each picture: its guess, how sure it is, and (the true class); blue when right, "
+        "red when wrong. Bars: how sure it is of each of the ten classes, its guess red when "
+        "wrong, the true class blue."
+    )
+
+
+RIGHT_COUNT_WAITING = (
+    f"After each epoch, this says how many of the {TEST_COUNT:,} test pictures the model gets "
+    "right: pictures it never learns from."
+)
+LIVE_WAITING = "The pictures appear here as soon as the model has seen its first batch."
 
 
 def config_summary(config) -> str:
