@@ -26,6 +26,7 @@ PRESENTER_OK = "presenter_password_ok"  # session key: the presenter password wa
 TOO_MANY = "Too many tries: wait a minute, then try again."
 QUICK_RUN = "quick_training_run"  # session key: the quick training this session started
 QUICK_ERROR = "quick_training_error"
+QUICK_LIVE_SET = "quick_training_live_set"  # session key: the pictures the quick demo shows
 
 
 def start_page() -> None:
@@ -240,14 +241,50 @@ def run_download(label: str, store: RunStore, run_id: str, produce, file_name: s
 
 
 def progress_bar(info: RunInfo, batches: list[dict]) -> None:
-    """Where a live run stands: the same bar on every page that watches a run."""
+    """Where a live run stands (or the step after its last epoch): the same bar on every
+    page that watches a run."""
     progress = training_progress(info, batches)
-    st.progress(progress.fraction, text=progress.text if batches else "Starting TensorFlow...")
+    st.progress(progress.fraction, text=progress.text)
+
+
+def live_predictions(info: RunInfo, metrics: list[dict], key: str) -> None:
+    """What a live run's model gets right as it learns, on every page that watches one: in
+    big type how many test pictures it got right after the last epoch, and the tutorial's
+    grid of a fixed set of test pictures (the chooser's `key`), from the live sample."""
+    from classifier import train_figures
+    from classifier import train_view as view
+    from classifier.history import LIVE_FILE, LIVE_SETS, read_live
+
+    if count := view.right_count(metrics):
+        st.markdown(f"### {count.text}\n\n{count.change_text}", anchors=False)
+    else:
+        st.caption(view.RIGHT_COUNT_WAITING)
+    live = read_live(info.path / LIVE_FILE)
+    if live is None:
+        st.caption(view.LIVE_WAITING)
+        return
+    test = get_dataset().test
+    if not (rows := view.live_set_rows(live["indices"], test.labels)):
+        return
+    grid = st.container()  # right under the count; the chooser goes under the grid
+    hint = "The hardest pictures come from the last run recorded before this one."
+    options = {"format_func": LIVE_SETS.get, "default": next(iter(rows)), "help": hint}
+    wanted = st.segmented_control("Pictures", list(rows), key=key, required=True, **options)
+    chosen = view.chosen_live_set(rows, wanted)
+    indices = [live["indices"][row] for row in rows[chosen]]
+    probabilities = live["probabilities"][rows[chosen]]
+    figure = train_figures.live_grid_figure(
+        test.images[indices], probabilities, test.labels[indices], indices
+    )
+    with grid:
+        chart(figure, f"{key}_grid", width="content")
+        st.caption(view.live_caption(live, info))
 
 
 @st.fragment(run_every=1)
 def watch_run(store: RunStore, run_id: str) -> None:
-    """The progress of a live run, every second; reruns the whole page when it has ended."""
+    """The progress of a live run and what its model gets right, every second; reruns the
+    whole page when it has ended."""
     try:
         info = store.get(run_id)
     except RunError:  # deleted meanwhile
@@ -255,6 +292,7 @@ def watch_run(store: RunStore, run_id: str) -> None:
     if info.status != RUNNING:
         st.rerun()
     progress_bar(info, store.read_batches(run_id))
+    live_predictions(info, store.read_metrics(run_id), key=QUICK_LIVE_SET)
 
 
 def start_quick_training() -> None:

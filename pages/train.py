@@ -39,7 +39,7 @@ def live_panel(run_id: str) -> None:
     if info.status != RUNNING:
         state[Keys.SHOWN_RUN] = run_id
         st.rerun()  # the whole page: show the results and enable Train again
-    batches = store.read_batches(run_id)
+    batches, metrics = store.read_batches(run_id), store.read_metrics(run_id)
     st.markdown(f"**Training** {escape_markdown(info.name)} ({escape_markdown(info.preset)})")
     ui.progress_bar(info, batches)
     if is_stop_requested(info.path):
@@ -47,9 +47,10 @@ def live_panel(run_id: str) -> None:
     elif ui.presenter_button("Stop", key="train_stop", icon=":material/stop:"):
         manager.stop(run_id)  # a RunError here (an unwritable store) shows as an error
         st.toast("Asked the training to stop; the model so far is kept.")
+    ui.live_predictions(info, metrics, key=Keys.LIVE_SET)  # red captions turning blue
     if batches:
         st.plotly_chart(figures.batch_curves_figure(batches), key="train_live_batches")
-    if metrics := store.read_metrics(run_id):
+    if metrics:
         st.plotly_chart(figures.epoch_curves_figure(metrics), key="train_live_epochs")
 
 
