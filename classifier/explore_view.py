@@ -75,7 +75,7 @@ DEFAULTS = {
     Keys.SUSPECT_PAGE: 1,
     Keys.SUSPECT_NONCE: 0,
     Keys.CV_FOLDS: 4,
-    Keys.CELL: "only_b",
+    Keys.CELL: "both_wrong",
     Keys.ANSWERS: "b",
     Keys.CELL_PAGE: 1,
     Keys.CELL_NONCE: 0,

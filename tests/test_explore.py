@@ -471,3 +471,26 @@ def test_cli_cross_validates_the_training_pictures_once(tmp_path, capsys):
     assert main(argv) == 0  # read from the store, not trained again
     assert json.loads(capsys.readouterr().out) == first
     assert result.stat().st_mtime_ns == stamp
+
+
+@pytest.mark.slow
+def test_the_background_job_runs_in_a_worker_and_can_be_stopped(tmp_path):
+    from conftest import wait_until
+
+    job = suspects.CrossValidation(folds=2, epochs=1, limit=400)
+    suspects.start_job(tmp_path, job)
+    with pytest.raises(suspects.JobBusy):
+        suspects.start_job(tmp_path, job)  # one at a time
+    wait_until(lambda: suspects.read_result(tmp_path, job) is not None, 120, "the job")
+    state = suspects.job_state(tmp_path, job)
+    assert state.status == "completed" and state.text.startswith("Done")
+    # A longer one, stopped: it says so, and keeps what it finished.
+    longer = suspects.CrossValidation(folds=2, epochs=30, limit=2000)
+    suspects.start_job(tmp_path, longer)
+    wait_until(lambda: suspects.job_state(tmp_path, longer).fraction > 0, 120, "progress")
+    assert suspects.job_state(tmp_path, longer).status == "running"
+    suspects.request_stop(tmp_path, longer)
+    stopped = wait_until(
+        lambda: suspects.job_state(tmp_path, longer).status == "stopped", 60, "the stop"
+    )
+    assert stopped and suspects.read_result(tmp_path, longer) is None

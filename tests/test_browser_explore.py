@@ -1,0 +1,126 @@
+"""The Explore page in a real browser: draw a box on the map, review a suspect, compare two
+models. Its own `streamlit run app.py` with two small trained runs, in Debian's Chromium."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from conftest import (
+    AppServer,
+    assert_no_exception,
+    choose,
+    save_screenshot,
+    wait_for_app,
+)
+from playwright.sync_api import expect
+
+from classifier import suspects
+from classifier.models import preset_config
+from classifier.runs import RunStore
+from classifier.text import run_labels
+
+pytestmark = pytest.mark.browser
+TIMEOUT_MS = 90_000  # the first visit loads TensorFlow and reads 60,000 training pictures
+
+
+@pytest.fixture(scope="module")
+def explore_server(trained_run, tmp_path_factory):
+    """The app with two runs: the session's quick one and a better one."""
+    from classifier.training import run_training
+
+    root = tmp_path_factory.mktemp("explore-browser-runs")
+    shutil.copytree(trained_run.root / trained_run.run_id, root / trained_run.run_id)
+    config = preset_config("Tutorial MLP", epochs=2, train_limit=6000)
+    run_training(RunStore(root).create_run(config.to_dict(), "better"))
+    server = AppServer(root, tmp_path_factory.mktemp("explore-logs") / "streamlit.log")
+    try:
+        server.wait_healthy()
+        yield server
+    finally:
+        server.stop()
+
+
+def open_explore(page, server, part: str | None = None) -> None:
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{server.url}/explore" + (f"?part={part}" if part else ""))
+    wait_for_app(page)
+    expect(page.get_by_text("Explore what the model learned")).to_be_visible(timeout=TIMEOUT_MS)
+    wait_for_app(page)
+    assert_no_exception(page)
+
+
+def chart(page, key_prefix: str):
+    return page.locator(f"[class*='st-key-{key_prefix}']").first
+
+
+def click_marker(page, key_prefix: str, point_number: int) -> None:
+    """Click the centre of one marker of the first scatter trace of a keyed chart."""
+    trace = chart(page, key_prefix).locator(".scatterlayer .trace").first
+    point = trace.locator("path.point").nth(point_number)
+    point.scroll_into_view_if_needed()
+    box = point.bounding_box()
+    assert box, f"marker {point_number} of {key_prefix} is not drawn"
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def test_a_box_drawn_on_the_map_fills_the_grid(page, explore_server):
+    open_explore(page, explore_server)
+    expect(page.get_by_text("Draw a box or a lasso on the map")).to_be_visible()
+    area = chart(page, "explore_map").locator(".nsewdrag").first
+    expect(area).to_be_visible(timeout=TIMEOUT_MS)
+    area.scroll_into_view_if_needed()
+    box = area.bounding_box()
+    page.mouse.move(box["x"] + 0.25 * box["width"], box["y"] + 0.25 * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.6 * box["width"], box["y"] + 0.75 * box["height"], steps=12)
+    page.mouse.up()
+    caption = page.get_by_text("test pictures are in the region you drew")
+    expect(caption).to_be_visible(timeout=TIMEOUT_MS)
+    wait_for_app(page)
+    tiles = chart(page, "explore_region_grid").locator(".scatterlayer .trace").first
+    expect(tiles.locator("path.point").first).to_be_attached()
+    assert tiles.locator("path.point").count() == 12  # a full first page
+    assert_no_exception(page)
+    save_screenshot(page, "explore-map.png", show=chart(page, "explore_map"))
+
+
+def test_a_suspect_is_opened_and_marked(page, explore_server):
+    open_explore(page, explore_server, "suspects")
+    expect(page.get_by_text("have a label the model doubts")).to_be_visible(timeout=TIMEOUT_MS)
+    first = page.get_by_role("heading", name="Test picture").first.inner_text()
+    click_marker(page, "explore_suspects_grid", 1)  # the second most suspicious
+    expect(page.get_by_role("heading", name="Test picture").first).not_to_have_text(
+        first, timeout=TIMEOUT_MS
+    )
+    wait_for_app(page)
+    heading = page.get_by_role("heading", name="Test picture").first.inner_text()
+    picture = int(heading.split()[-1].replace(",", ""))
+    wrong = page.get_by_role("button", name="The label is wrong")
+    wrong.click()
+    wait_for_app(page)
+    reviews = suspects.read_reviews(explore_server.runs_dir)
+    assert reviews[f"test:{picture}"]["decision"] == "wrong"
+    expect(page.get_by_text("You have reviewed 1")).to_be_visible()
+    assert_no_exception(page)
+    save_screenshot(page, "explore-suspects.png")
+
+
+def test_two_runs_are_compared_and_only_b_right_fills_the_grid(page, explore_server):
+    open_explore(page, explore_server, "compare")
+    runs = RunStore(explore_server.runs_dir).usable_runs()  # the better one first
+    labels = run_labels(runs)
+    choose(page, "Model A", labels[runs[1].run_id])
+    choose(page, "Model B", labels[runs[0].run_id])
+    expect(page.get_by_text("B is better than A on these 10,000 pictures")).to_be_visible(
+        timeout=TIMEOUT_MS
+    )
+    expect(page.get_by_text("Both wrong:")).to_be_visible()  # the table's first choice
+    click_marker(page, "explore_table_", 2)  # the cells: both, only A, only B, neither
+    caption = page.locator("[data-testid='stMarkdownContainer']", has_text="Only B right:")
+    expect(caption).to_be_visible(timeout=TIMEOUT_MS)
+    wait_for_app(page)
+    tiles = chart(page, "explore_cell_grid").locator(".scatterlayer .trace").first
+    assert tiles.locator("path.point").count() == 12
+    assert_no_exception(page)
+    save_screenshot(page, "explore-compare.png", show=chart(page, "explore_table_"))
