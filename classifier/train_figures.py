@@ -92,7 +92,9 @@ def compare_runs_figure(curves: dict[str, list[dict]], key: str = "val_accuracy"
                 "<extra></extra>",
             )
         )
-    figure.update_layout(title=f"{key} per epoch", xaxis_title="epoch", yaxis_title=key)
+    figure.update_layout(
+        title=f"{key} per epoch", xaxis_title="epoch", yaxis_title=key, showlegend=True
+    )  # a legend even for one run: which run it is
     return _styled(figure)
 
 
