@@ -186,7 +186,8 @@ def neighbours_figure(
 
 # --- One model against another ---------------------------------------------------------------
 
-TABLE_SIZE_PX = 420
+TABLE_SIZE_PX = 340
+TABLE_MARGINS = {"l": 70, "r": 5, "t": 35, "b": 5}  # square cells: as high as wide
 CELL_FILLS = {
     BOTH_RIGHT: "#c6dbef",  # light blue: right
     ONLY_A: "#eeeeee",
@@ -223,7 +224,7 @@ def agreement_table_figure(table: dict[str, int], selected: str | None = None) -
         ys.append(row)
         names.append(cell)
         hover.append(f"{CELL_WORDS[cell]}: {count:,} pictures<br>Click to see them")
-    cell_px = (TABLE_SIZE_PX - 110) / 2
+    cell_px = (TABLE_SIZE_PX - TABLE_MARGINS["l"] - TABLE_MARGINS["r"]) / 2
     traces = [
         {
             **clickable_markers(xs, ys, names, 0.9 * cell_px, hover),
@@ -243,8 +244,8 @@ def agreement_table_figure(table: dict[str, int], selected: str | None = None) -
     ticks = {"showgrid": False, "zeroline": False, "fixedrange": True, "tickfont": {"size": 13}}
     layout = {
         "width": TABLE_SIZE_PX,
-        "height": TABLE_SIZE_PX - 40,
-        "margin": {"l": 90, "r": 10, "t": 50, "b": 10},
+        "height": round(TABLE_SIZE_PX - TABLE_MARGINS["l"] + TABLE_MARGINS["t"]),
+        "margin": TABLE_MARGINS,
         "plot_bgcolor": BACKGROUND_COLOR,
         "dragmode": False,
         "hovermode": "closest",
@@ -265,4 +266,3 @@ def agreement_table_figure(table: dict[str, int], selected: str | None = None) -
         },
     }
     return go.Figure(traces, layout)
-

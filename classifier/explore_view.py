@@ -25,8 +25,6 @@ COLOURS = {"true": "True class", "predicted": "Predicted class", "right": "Right
 DRAGS = {"select": "Box", "lasso": "Lasso", "zoom": "Zoom"}
 SPLITS = {"test": "Test pictures", "train": "Training pictures"}
 ANSWERS = {"b": "Model B's answers", "a": "Model A's answers"}
-GRID_COLUMNS, GRID_ROWS = 4, 3
-SUSPECT_COLUMNS, SUSPECT_ROWS = 4, 3
 FOLD_CHOICES = (2, 3, 4, 5)
 
 
@@ -323,8 +321,7 @@ SUSPECTS_NOTE = (
     "picture is unusually unsure of it, while it is as sure of another class as it usually "
     "is for that class (confident learning)."
 )
-TRAIN_TSNE_FAILED = "The t-SNE map could not be computed"
-SUSPECTS_NOTE = (
+TRAIN_SUSPECTS_NOTE = (
     "For the training pictures, several models are trained, each on all but a part of the "
     "pictures, and each scores only the part it did not see. This runs in the background "
     "once, and the result is kept."

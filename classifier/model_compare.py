@@ -135,14 +135,15 @@ class McNemar:
         )
         return (
             f"{better} is better than {worse} {where} ({better} alone is right on {wins:,}, "
-            f"{worse} alone on {losses:,}), and {luck} (McNemar's test: p = {self.p_text})."
+            f"{worse} alone on {losses:,}), and {luck} (McNemar's test: {self.p_text})."
         )
 
     @property
     def p_text(self) -> str:
+        """'p < 0.0001', 'p = 0.0032', 'p = 0.41'."""
         if self.p_value < 0.0001:
-            return "below 0.0001"
-        return f"{self.p_value:.4f}" if self.p_value < 0.01 else f"{self.p_value:.2f}"
+            return "p < 0.0001"
+        return f"p = {self.p_value:.4f}" if self.p_value < 0.01 else f"p = {self.p_value:.2f}"
 
 
 def mcnemar(only_a: int, only_b: int, pictures: int | None = None) -> McNemar:

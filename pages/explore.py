@@ -65,8 +65,8 @@ def review_section(run, split, ranking, probs, data, index, reviews) -> None:
     st.markdown(view.review_sentence(ranking, position, probs[index]))
     st.caption(view.decision_words(reviews.get(suspects.review_key(split, index))))
     suggested, key = int(ranking.suggested[position]), f"{Keys.TRUE_LABEL}_{split}_{index}"
-    right, named, wrong = st.columns(3, vertical_alignment="bottom")
-    label = named.selectbox("It is a", CLASS_NAMES, suggested, key=key)
+    right, named, wrong = st.container(), st.container(), st.container()
+    label = named.selectbox("If the label is wrong, it is a", CLASS_NAMES, suggested, key=key)
     words = {suspects.RIGHT: "The label is right", suspects.WRONG: f"The label is wrong: {label}"}
     for decision, place in ((suspects.RIGHT, right), (suspects.WRONG, wrong)):
         with place:
