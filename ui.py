@@ -698,3 +698,201 @@ def cross_validation_job(store: RunStore, job) -> None:
             st.rerun()
         except (suspects.JobBusy, OSError, ValueError) as error:
             st.warning(escape_markdown(str(error)))
+
+
+# --- The Explore page: what a model sees (features), maps, nearest pictures, suspects ---------
+# Keyed by the run store, the run id and the model's sha256 (or a job's key and the size of its
+# result): never by an array.
+
+
+@st.cache_resource(show_spinner="Looking at the pictures through the model...", max_entries=4)
+def get_features(runs_root: str, run_id: str, model_sha256: str | None, split: str):
+    """The model's second-to-last layer for every picture of a split, (N, d), read-only."""
+    from classifier.data import scale_images
+    from classifier.features import feature_model, features
+
+    model = get_model(runs_root, run_id, model_sha256)
+    values = features(feature_model(model), scale_images(get_dataset().split(split).images))
+    values.setflags(write=False)
+    return values
+
+
+@st.cache_resource(show_spinner="Indexing the 60,000 training pictures...", max_entries=4)
+def get_neighbour_index(runs_root: str, run_id: str, model_sha256: str | None):
+    """The nearest-picture index over the training pictures' features, built once per run."""
+    from classifier.features import NeighbourIndex
+
+    return NeighbourIndex(get_features(runs_root, run_id, model_sha256, "train"))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def get_pca_map(runs_root: str, run_id: str, model_sha256: str | None):
+    from classifier.features import principal_components
+
+    points = principal_components(get_features(runs_root, run_id, model_sha256, "test"))
+    points.setflags(write=False)
+    return points
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def get_test_suspects(runs_root: str, run_id: str, model_sha256: str | None):
+    """Confident learning on the test set with a run's model (suspects.Ranking)."""
+    from classifier.suspects import rank_suspects
+
+    probs = get_test_probabilities(runs_root, run_id, model_sha256)
+    return rank_suspects(probs, get_dataset().test.labels)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def get_train_suspects(runs_root: str, key: str, stamp: int, preset: str, folds: int):
+    """The cross-validated probabilities of a complete job (the preset's epochs, all
+    training pictures) and their suspects, or None. `stamp`: the result file's mtime."""
+    from pathlib import Path
+
+    from classifier.suspects import CrossValidation, rank_suspects, read_result
+
+    probs = read_result(Path(runs_root), CrossValidation(preset, folds))
+    if probs is None:
+        return None
+    probs.setflags(write=False)
+    return rank_suspects(probs, get_dataset().train.labels[: len(probs)]), probs
+
+
+def explore_features(store: RunStore, run: RunInfo, split: str):
+    """A run's features of a split (cached); if its model cannot be loaded, say why and stop."""
+    try:
+        return get_features(str(store.root.resolve()), run.run_id, run.model_sha256, split)
+    except ModelLoadError as error:
+        st.error(escape_markdown(f"{error} Choose another model above."))
+        st.stop()
+
+
+def test_suspects(store: RunStore, run: RunInfo):
+    """Confident learning on the test set with the run's model (cached)."""
+    test_probabilities(store, run)  # says why, if the model cannot be loaded
+    return get_test_suspects(str(store.root.resolve()), run.run_id, run.model_sha256)
+
+
+def nearest_training_pictures(store: RunStore, run: RunInfo, query, exclude=None, k: int = 8):
+    """The k training pictures nearest to a feature vector (features.NeighbourIndex)."""
+    explore_features(store, run, "train")  # says why, if the model cannot be loaded
+    index = get_neighbour_index(str(store.root.resolve()), run.run_id, run.model_sha256)
+    return index.search(query, k, exclude)[0]
+
+
+def explore_map(store: RunStore, run: RunInfo, method: str):
+    """The map's points (N, 2), and a job (features.EmbeddingJob) while the t-SNE map is not
+    ready (the PCA map meanwhile). The t-SNE map starts in the background the first time."""
+    from classifier.data import SPLIT_SIZES
+    from classifier.features import EMBEDDINGS, read_map
+
+    root = str(store.root.resolve())
+    pca = get_pca_map(root, run.run_id, run.model_sha256) if method == "pca" else None
+    explore_features(store, run, "test")
+    path = store.run_dir(run.run_id)
+    if method == "pca":
+        return pca, None
+    points = read_map(path, SPLIT_SIZES["test"])
+    if points is not None:
+        return points, None
+    job = EMBEDDINGS.get(path)
+    if job is None or not job.running:
+        values = get_features(root, run.run_id, run.model_sha256, "test")
+        job = EMBEDDINGS.start(path, values)
+        if not job.running and (points := read_map(path, SPLIT_SIZES["test"])) is not None:
+            return points, None
+    return get_pca_map(root, run.run_id, run.model_sha256), job
+
+
+def train_suspects(store: RunStore, job):
+    """(suspects.Ranking, probabilities) of a complete cross-validation job, or None."""
+    from classifier.suspects import RESULT_FILE, job_dir
+
+    result = job_dir(store.root, job) / RESULT_FILE
+    try:
+        stamp = result.lstat().st_mtime_ns
+    except OSError:
+        return None
+    root = str(store.root.resolve())
+    return get_train_suspects(root, job.key, stamp, job.preset, job.folds)
+
+
+def choice(label: str, options: Mapping[str, str], key: str, help: str | None = None) -> str:
+    """One of a few options (keys of `options`, shown by their words) as a row of buttons."""
+    shown = options.get
+    return st.segmented_control(
+        label, list(options), format_func=shown, key=key, required=True, help=help
+    )
+
+
+def region_chart(figure, key: str, on_select) -> None:
+    """A plotly chart on which a click, a box or a lasso selects points (`on_select`)."""
+    selection_mode = ("points", "box", "lasso")
+    config = {"displayModeBar": False}  # the page has its own buttons; double-click zooms out
+    st.plotly_chart(
+        figure, key=key, on_select=on_select, selection_mode=selection_mode, config=config
+    )
+
+
+def paged_picture_grid(
+    ordered,
+    probs,
+    split,
+    page_key: str,
+    key: str,
+    on_pick=None,
+    highlight: int | None = None,
+    columns: int = 3,
+    rows: int = 4,
+) -> None:
+    """The tutorial's grid of the pictures `ordered` of a split (data.Split), a page at a
+    time (its number in `page_key`); a click on a picture calls `on_pick(selection)`."""
+    from classifier import grid_view
+    from classifier.verify_figures import prediction_grid_figure
+
+    state, size = st.session_state, columns * rows
+    pages = grid_view.page_count(len(ordered), size)
+    state[page_key] = grid_view.clamp_page(state.get(page_key, 1), pages)
+    if pages > 1:
+        st.number_input(f"Page (of {pages:,})", 1, pages, key=page_key)
+    shown = grid_view.page_items(ordered, state[page_key], size)
+    if len(shown):
+        images, labels = split.images[shown], split.labels[shown]
+        grid = prediction_grid_figure(images, probs[shown], labels, shown, columns, highlight)
+        pick = (lambda: on_pick(state[key].selection)) if on_pick else None
+        chart(grid, key, pick, width="content")
+
+
+@st.fragment(run_every=2)
+def background_status(job, waiting: str, failed: str) -> None:
+    """While a background job (features.EmbeddingJob) runs: `waiting` and the seconds so far;
+    `failed` and why when it failed; the page reruns when it is done."""
+    if job.running:
+        st.info(f"{waiting} ({job.seconds:.0f} s so far)")
+    elif job.error:
+        st.error(escape_markdown(f"{failed}: {job.error}"))
+    else:
+        st.rerun()
+
+
+@st.fragment(run_every=1)
+def cross_validation_job(store: RunStore, job) -> None:
+    """A cross-validation job (suspects.CrossValidation): Start for the presenter, then its
+    progress and Stop; the page reruns when it is done."""
+    from classifier import suspects
+
+    progress = suspects.job_state(store.root, job)
+    if progress.status == suspects.COMPLETED:
+        st.rerun()
+    if progress.status == suspects.RUNNING:
+        st.progress(progress.fraction, text=progress.text)
+        if presenter_button("Stop", key="cross_validation_stop"):
+            suspects.request_stop(store.root, job)
+        return
+    st.caption(escape_markdown(progress.text))
+    if presenter_button("Check the training labels", key="cross_validation_start", type="primary"):
+        try:
+            suspects.start_job(store.root, job)
+            st.rerun()
+        except (suspects.JobBusy, OSError, ValueError) as error:
+            st.warning(escape_markdown(str(error)))
