@@ -95,6 +95,27 @@ def preprocess_upload(
     return PreparedImage(pixels, inverted, original_size, file_format, notes)
 
 
+def prepare_drawing(rgba: np.ndarray) -> PreparedImage:
+    """Prepare a drawing from the canvas: strokes on a transparent background.
+
+    The strokes' opacity is the garment's brightness, so a drawing becomes what the dataset
+    holds: a light garment on black, trimmed, fitted to 28 pixels and centred, as an upload.
+    Raises ImageError for an empty canvas.
+    """
+    rgba = np.asarray(rgba)
+    if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.size == 0:
+        raise ImageError("The drawing could not be read. Please draw again.")
+    opacity = np.clip(rgba[:, :, 3], 0, 255).astype(np.uint8)
+    if int(opacity.max()) < MIN_CONTRAST:
+        raise ImageError("Draw a garment first: the canvas is empty.")
+    height, width = opacity.shape
+    image = Image.fromarray(opacity)
+    image.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    levels, mask, inverted = _separate_object(np.asarray(image))
+    pixels = _fit_to_canvas(_crop_to_object(levels, mask))
+    return PreparedImage(pixels, inverted, (width, height), "drawing")
+
+
 def _check_file_size(size: int, max_bytes: int) -> None:
     """Refuse empty and oversized files before Pillow sees them."""
     if size == 0:

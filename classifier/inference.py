@@ -115,6 +115,10 @@ def classify_upload(model, data: bytes) -> UploadResult:
     """Prepare an uploaded picture like the dataset (which checks its size on the server:
     the browser enforces the upload limit only on its side) and classify it. Raises
     ImageError with a message for the user."""
-    prepared = preprocess_upload(data)
+    return classify_prepared(model, preprocess_upload(data))
+
+
+def classify_prepared(model, prepared: PreparedImage) -> UploadResult:
+    """What the model says of a picture already prepared like the dataset."""
     probs = probabilities(model, prepared.pixels[None])[0]
     return UploadResult(prepared, probs)
