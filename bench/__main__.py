@@ -20,7 +20,14 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
 REPORT = ROOT / "docs" / "benchmarks.md"
 # Cheap first; the load test last, since it trains a model while 20 browsers click.
-ORDER = ["bench_dataset", "bench_images", "bench_verify", "bench_training", "load_test"]
+ORDER = [
+    "bench_dataset",
+    "bench_images",
+    "bench_verify",
+    "bench_explore",
+    "bench_training",
+    "load_test",
+]
 
 
 def machine_description() -> str:
