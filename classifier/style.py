@@ -17,6 +17,19 @@ HISTOGRAM_COLOR = "#5b6770"
 BACKGROUND_COLOR = "#ffffff"
 BAR_PANEL_GREY = 244  # the light panel behind each cell's bars in a prediction grid
 
+# One colour per run, the same in every chart (chosen by its id): category10 without red,
+# since red only ever means "wrong".
+RUN_COLORS = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+    "#17becf",
+)  # fmt: skip
+
+
+def run_color(run_id: str) -> str:
+    """The colour of a run in every chart: stable across reruns, pages and picks."""
+    return RUN_COLORS[sum(map(ord, run_id)) % len(RUN_COLORS)]
+
+
 FONT_FAMILY = "sans-serif"
 # Captions under pictures: the largest size at which the longest caption fits its cell,
 # within these bounds. AVERAGE_CHAR_WIDTH estimates a sans-serif text's width.

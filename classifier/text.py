@@ -50,6 +50,14 @@ def format_moment(timestamp: float | None) -> str:
         return ""
 
 
+def format_clock(timestamp) -> str:
+    """A moment today as a clock shows it, in local time: '14:05:09'; '' when unknown."""
+    try:
+        return datetime.fromtimestamp(float(timestamp)).strftime("%H:%M:%S")
+    except (TypeError, ValueError, OverflowError, OSError):
+        return ""
+
+
 def run_labels(runs) -> dict[str, str]:
     """A unique, human label for each run (RunInfo), keyed by run id.
 

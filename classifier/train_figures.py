@@ -7,8 +7,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from classifier.style import RIGHT_COLOR, VALIDATION_COLOR
+from classifier.style import RIGHT_COLOR, VALIDATION_COLOR, run_color
 from classifier.text import plotly_text
+from classifier.train_view import METRIC_NAMES, batch_series
 from classifier.verify_figures import prediction_grid_figure
 
 TRAIN_COLOR = RIGHT_COLOR  # training curves in the app's blue
@@ -26,25 +27,30 @@ def _thin(rows: list[dict], limit: int) -> list[dict]:
 
 
 def batch_curves_figure(batches: list[dict]) -> go.Figure:
-    """Loss and accuracy after each training batch (Keras' running means within an epoch)."""
-    rows = _thin(batches, MAX_BATCH_POINTS)
-    x = [row["epoch"] - 1 + row["batch"] / max(1, row.get("steps", 1)) for row in rows]
+    """Loss and accuracy batch by batch, each a mean over the last batches (train_view.
+    batch_series), so that epoch boundaries do not look like glitches."""
     figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss per batch", "Accuracy per batch"))
     for column, key in ((1, "loss"), (2, "accuracy")):
+        x, values = batch_series(batches, key)
+        points = _thin(list(zip(x, values, strict=True)), MAX_BATCH_POINTS)
         figure.add_trace(
             go.Scatter(
-                x=x,
-                y=[row.get(key) for row in rows],
+                x=[point[0] for point in points],
+                y=[point[1] for point in points],
                 mode="lines",
                 name=key,
                 line={"color": TRAIN_COLOR, "width": 1.5},
-                hovertemplate="epoch %{x:.2f}<br>" + key + " %{y:.4f}<extra></extra>",
+                hovertemplate="epoch %{x:.2f}<br>"
+                + METRIC_NAMES[key].lower()
+                + (" %{y:.1%}" if key == "accuracy" else " %{y:.3f}")
+                + " (mean of the last batches)<extra></extra>",
                 showlegend=False,
             ),
             row=1,
             col=column,
         )
     figure.update_xaxes(title_text="epoch")
+    figure.update_yaxes(tickformat=".0%", row=1, col=2)
     return _styled(figure)
 
 
@@ -69,32 +75,44 @@ def epoch_curves_figure(metrics: list[dict]) -> go.Figure:
                     legendgroup=label,
                     showlegend=column == 1,
                     line={"color": color},
-                    hovertemplate=f"epoch %{{x}}<br>{label} {key} %{{y:.4f}}<extra></extra>",
+                    hovertemplate=f"epoch %{{x}}<br>{label} {key} "
+                    + ("%{y:.1%}" if key == "accuracy" else "%{y:.4f}")
+                    + "<extra></extra>",
                 ),
                 row=1,
                 col=column,
             )
     figure.update_xaxes(title_text="epoch", dtick=1 if len(epochs) <= 20 else None)
+    figure.update_yaxes(tickformat=".0%", row=1, col=2)
     return _styled(figure)
 
 
-def compare_runs_figure(curves: dict[str, list[dict]], key: str = "val_accuracy") -> go.Figure:
-    """One line per run for one per-epoch metric, to compare runs."""
+def compare_runs_figure(
+    curves: dict[str, tuple[str, list[dict]]], key: str = "test_accuracy"
+) -> go.Figure:
+    """One line per run for one per-epoch metric: curves maps a run id to (its label, its
+    epoch rows). Each run has its own colour, the same in every chart (style.run_color)."""
+    name = METRIC_NAMES.get(key, key)
     figure = go.Figure()
-    for name, metrics in curves.items():
+    for run_id, (label, metrics) in curves.items():
         figure.add_trace(
             go.Scatter(
                 x=[row["epoch"] for row in metrics],
                 y=[row.get(key) for row in metrics],
                 mode="lines+markers",
-                name=plotly_text(name),  # a run's name is user text
-                hovertemplate=f"%{{fullData.name}}<br>epoch %{{x}}<br>{key} %{{y:.4f}}"
-                "<extra></extra>",
+                name=plotly_text(label),  # a run's name is user text
+                line={"color": run_color(run_id)},
+                hovertemplate="%{fullData.name}<br>epoch %{x}<br>"
+                + name.lower()
+                + (" %{y:.1%}" if "accuracy" in key else " %{y:.4f}")
+                + "<extra></extra>",
             )
         )
     figure.update_layout(
-        title=f"{key} per epoch", xaxis_title="epoch", yaxis_title=key, showlegend=True
+        title=f"{name}, epoch by epoch", xaxis_title="epoch", yaxis_title=name, showlegend=True
     )  # a legend even for one run: which run it is
+    if "accuracy" in key:
+        figure.update_yaxes(tickformat=".0%")
     return _styled(figure)
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 import time
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
+
+import numpy as np
 
 from classifier.history import LIVE_SETS, TEST_COUNT, live_indices
 from classifier.models import OPTIMIZERS, PRESETS, SCHEDULES, TrainConfig
 from classifier.runs import SAVING, TESTING, RunInfo
-from classifier.text import format_duration
+from classifier.text import format_clock, format_duration, format_moment
 
 POLL_SECONDS = 1.0  # how often the live panel reads the run store
 # The first-run demo: the tutorial's model, about 85% right in about a minute.
@@ -43,7 +44,21 @@ class Keys:
     LIVE_SET = "train_live_set"  # which fixed set of test pictures the live grid shows
 
 
-COMPARE_CURVES = ["val_accuracy", "accuracy", "val_loss", "loss"]
+# Metric keys as people say them.
+METRIC_NAMES = {
+    "accuracy": "Training accuracy",
+    "val_accuracy": "Validation accuracy",
+    "test_accuracy": "Test accuracy",
+    "loss": "Training loss",
+    "val_loss": "Validation loss",
+    "test_loss": "Test loss",
+}
+COMPARE_CURVES = ["test_accuracy", "val_accuracy", "accuracy", "loss"]
+LOSS_EXPLAINED = (
+    "How far the model's confidence is from the right answers, averaged over the pictures: "
+    "0 would be perfect, lower is better. Accuracy counts right and wrong only; loss also "
+    "counts how sure the model was."
+)
 
 
 def choose_shown_run(state: MutableMapping, url_run: str | None, run_ids: list[str]) -> None:
@@ -277,10 +292,62 @@ def score_cards(info: RunInfo) -> list[tuple[str, str, str | None]]:
     loss = f"{info.test_loss:.4f}" if info.test_loss is not None else "-"
     return [
         ("Test accuracy", accuracy, "Share of the 10,000 test images right"),
-        ("Test loss", loss, None),
+        ("Test loss", loss, LOSS_EXPLAINED),
         ("Epochs", f"{info.epochs_done} of {info.epochs_planned}", None),
         ("Training time", format_duration(info.duration_s), None),
     ]
+
+
+def epoch_table(metrics: list[dict]) -> list[dict]:
+    """The epoch rows in plain words: percentages, durations and local times; only the
+    columns this run has."""
+    rows = []
+    for row in metrics:
+        shown = {"Epoch": row["epoch"]}
+        for key in ("accuracy", "val_accuracy", "test_accuracy"):
+            if isinstance(row.get(key), float):
+                shown[METRIC_NAMES[key]] = f"{row[key]:.2%}"
+        for key in ("loss", "val_loss", "test_loss"):
+            if isinstance(row.get(key), float):
+                shown[METRIC_NAMES[key]] = f"{row[key]:.4f}"
+        if isinstance(row.get("epoch_seconds"), float):
+            shown["Time for the epoch"] = format_duration(row["epoch_seconds"])
+        if moment := format_clock(row.get("time")):
+            shown["Finished at"] = moment
+        if isinstance(row.get("learning_rate"), float):
+            shown["Learning rate"] = f"{row['learning_rate']:.3g}"
+        rows.append(shown)
+    return rows
+
+
+def batch_series(batches: list[dict], key: str, window: int = 50) -> tuple[list, list]:
+    """(x in epochs, values) of a per-batch metric, smoothed over the last `window` batches.
+
+    Keras logs a running mean that restarts at every epoch, which makes the curve jump at
+    each epoch boundary. Each batch's own value is recovered from the running means
+    (b x mean_b - (b - 1) x mean_(b-1)), then averaged over the last batches, across epochs.
+    """
+    x, values, previous = [], [], (None, 0, 0.0)
+    for row in batches:
+        mean, epoch, batch = row.get(key), row["epoch"], row["batch"]
+        if not isinstance(mean, float):
+            continue
+        last_epoch, last_batch, last_mean = previous
+        if last_epoch == epoch and last_batch == batch - 1:
+            value = batch * mean - last_batch * last_mean
+        else:
+            value = mean  # the first batch of an epoch (or a gap in the log)
+        previous = (epoch, batch, mean)
+        x.append(epoch - 1 + batch / max(1, row.get("steps") or batch))
+        values.append(value)
+    if not values:
+        return [], []
+    sums = np.cumsum(np.asarray(values, dtype=np.float64))
+    width = np.minimum(np.arange(1, len(values) + 1), window)
+    smoothed = (sums - np.concatenate([np.zeros(window), sums])[: len(sums)]) / width
+    if "accuracy" in key:
+        smoothed = np.clip(smoothed, 0.0, 1.0)
+    return x, smoothed.tolist()
 
 
 def run_table(runs: list[RunInfo]) -> list[dict]:
@@ -292,11 +359,9 @@ def run_table(runs: list[RunInfo]) -> list[dict]:
             "preset": run.preset,
             "status": run.status,
             "epochs": f"{run.epochs_done}/{run.epochs_planned}",
-            "test accuracy": run.test_accuracy,
+            "test accuracy": "" if run.test_accuracy is None else f"{run.test_accuracy:.1%}",
             "time": format_duration(run.duration_s),
-            "date": datetime.fromtimestamp(run.started_at).strftime("%Y-%m-%d %H:%M")
-            if run.started_at
-            else "",
+            "started": format_moment(run.started_at),
         }
         for run in runs
     ]

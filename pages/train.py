@@ -63,7 +63,8 @@ def results_panel(run_id: str) -> None:
         return
     st.markdown(f"#### {escape_markdown(info.name)}")
     st.badge(info.status, color=view.STATUS_COLORS.get(info.status, "gray"))
-    for column, (label, value, hint) in zip(st.columns(4), view.score_cards(info), strict=True):
+    two_rows = [column for _ in range(2) for column in st.columns(2)]  # "3 min 39 s" fits
+    for column, (label, value, hint) in zip(two_rows, view.score_cards(info), strict=True):
         column.metric(label, value, help=hint)
     if info.error and info.status != "completed":
         st.warning(escape_markdown(info.error))
@@ -75,7 +76,7 @@ def results_panel(run_id: str) -> None:
         if st.toggle("Show the per-batch curves and the epoch table", key=Keys.DETAILS):
             batches = figures.batch_curves_figure(store.read_batches(run_id))
             st.plotly_chart(batches, key="train_result_batches")
-            st.dataframe(metrics, hide_index=True)
+            st.dataframe(view.epoch_table(metrics), hide_index=True)
     left, right = st.columns(2)
     if info.has_model:
         model = lambda: read_run_file(store.model_path(run_id))  # noqa: E731
@@ -93,15 +94,16 @@ def runs_section(runs) -> None:
     if not runs:
         st.info("No runs yet. Choose settings above and press Train.")
         return
-    percent = {"test accuracy": st.column_config.NumberColumn(format="percent")}
-    st.dataframe(view.run_table(runs), hide_index=True, column_config=percent)
+    st.dataframe(view.run_table(runs), hide_index=True)
     labels = run_labels(runs)
     compare = st.multiselect("Compare runs", list(labels), format_func=labels.get, key=Keys.COMPARE)
     if compare:
-        curves = view.COMPARE_CURVES
-        metric = st.segmented_control("Curve", curves, default="accuracy", key=Keys.COMPARE_METRIC)
-        metrics = {labels[run_id]: store.read_metrics(run_id) for run_id in compare}
-        figure = figures.compare_runs_figure(metrics, metric or "accuracy")
+        curves, names = view.COMPARE_CURVES, view.METRIC_NAMES
+        metric = st.segmented_control(
+            "Curve", curves, format_func=names.get, default="test_accuracy", key=Keys.COMPARE_METRIC
+        )
+        metrics = {run: (labels[run], store.read_metrics(run)) for run in compare}
+        figure = figures.compare_runs_figure(metrics, metric or "test_accuracy")
         st.plotly_chart(figure, key="train_compare_fig")
     if ui.is_presenter():  # viewers cannot delete
         delete_section(runs)

@@ -46,7 +46,9 @@ def test_labels_are_human_and_unique_and_older_runs_keep_theirs():
 
 
 def test_run_names_reach_plotly_as_text_not_html():
-    figure = compare_runs_figure({LINK_NAME: [{"epoch": 1, "accuracy": 0.8}]}, "accuracy")
+    figure = compare_runs_figure(
+        {"run-a": (LINK_NAME, [{"epoch": 1, "accuracy": 0.8}])}, "accuracy"
+    )
     trace = figure.data[0]
     assert "<a" not in trace.name and "<b>" not in trace.name
     assert trace.name == plotly_text(LINK_NAME)

@@ -1,0 +1,83 @@
+"""Plain words on the Train page: no raw metric keys, Unix times or fractions; per-batch
+curves that do not jump at epoch boundaries; a colour per run, never red."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifier.style import RUN_COLORS, WRONG_COLOR, run_color
+from classifier.train_figures import batch_curves_figure, compare_runs_figure
+from classifier.train_view import batch_series, epoch_table, score_cards
+
+
+def keras_running_means(per_batch: list[list[float]]) -> list[dict]:
+    """Batch log rows as Keras writes them: a running mean that restarts every epoch."""
+    rows = []
+    for epoch, values in enumerate(per_batch, 1):
+        for batch in range(1, len(values) + 1):
+            mean = sum(values[:batch]) / batch
+            rows.append({"epoch": epoch, "batch": batch, "steps": len(values), "accuracy": mean})
+    return rows
+
+
+def test_batch_values_come_back_from_running_means_and_do_not_jump_at_epoch_ends():
+    # The model is at 60% all through epoch 1 and at 90% all through epoch 2. Keras' running
+    # mean would show 60% ... 60% then 90% at once; a steady climb must not look like that.
+    rows = keras_running_means([[0.6] * 10, [0.9] * 10])
+    x, values = batch_series(rows, "accuracy", window=1)
+    assert values == pytest.approx([0.6] * 10 + [0.9] * 10)
+    assert x[0] == pytest.approx(0.1) and x[-1] == pytest.approx(2.0)
+    climbing = keras_running_means(
+        [[0.5 + 0.01 * b for b in range(10)], [0.6 + 0.01 * b for b in range(10)]]
+    )
+    _, smoothed = batch_series(climbing, "accuracy", window=3)
+    steps = [b - a for a, b in zip(smoothed, smoothed[1:], strict=False)]
+    assert max(steps) < 0.02  # no jump where the epoch ends
+
+
+def test_the_epoch_table_speaks_plainly():
+    rows = epoch_table(
+        [
+            {
+                "epoch": 1,
+                "accuracy": 0.8731,
+                "loss": 0.35,
+                "epoch_seconds": 219.0,
+                "time": 1_764_463_000.0,
+                "learning_rate": 0.001,
+            }
+        ]
+    )
+    row = rows[0]
+    assert row["Training accuracy"] == "87.31%" and row["Time for the epoch"] == "3 min 39 s"
+    assert ":" in row["Finished at"] and "1764" not in str(row)
+    assert not {"epoch_seconds", "time", "val_accuracy"} & set(row)
+
+
+def test_test_loss_is_explained():
+    from types import SimpleNamespace
+
+    info = SimpleNamespace(
+        test_accuracy=0.9, test_loss=0.3, epochs_done=1, epochs_planned=1, duration_s=219.0
+    )
+    cards = {label: (value, hint) for label, value, hint in score_cards(info)}
+    assert "lower is better" in cards["Test loss"][1]
+    assert cards["Training time"][0] == "3 min 39 s"
+
+
+def test_charts_use_percent_and_people_words_and_each_run_keeps_its_colour():
+    figure = batch_curves_figure(keras_running_means([[0.5] * 5]))
+    assert figure.layout.yaxis2.tickformat == ".0%"
+    curves = {
+        "run-b": ("B", [{"epoch": 1, "val_accuracy": 0.8}]),
+        "run-a": ("A", [{"epoch": 1, "val_accuracy": 0.7}]),
+    }
+    compare = compare_runs_figure(curves, "val_accuracy")
+    assert (
+        "val_accuracy" not in compare.layout.title.text
+        and "Validation" in compare.layout.title.text
+    )
+    colors = {trace.name: trace.line.color for trace in compare.data}
+    swapped = compare_runs_figure(dict(reversed(list(curves.items()))), "val_accuracy")
+    assert colors == {trace.name: trace.line.color for trace in swapped.data}  # not by order
+    assert WRONG_COLOR not in RUN_COLORS and run_color("run-a") == colors["A"]
