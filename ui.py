@@ -149,6 +149,21 @@ def sync_query_params(values: Mapping[str, str | None]) -> None:
             st.query_params[name] = value
 
 
+def scroll_to(key: str) -> None:
+    """Scroll the page so that the container with this key is at the top of the screen."""
+    st.iframe(
+        f"<script>window.parent.document.querySelector('.st-key-{key}')"
+        "?.scrollIntoView({behavior: 'smooth', block: 'start'});</script>",
+        height=1,
+    )
+
+
+def announce(key: str, text: str) -> None:
+    """A note that the page scrolls to: after a click far below changed what is here."""
+    st.container(key=key).info(text, icon=":material/arrow_downward:")
+    scroll_to(key)
+
+
 def chart(figure, key: str, on_select=None, **options) -> None:
     """A plotly chart without its mode bar; clicks on points call `on_select`."""
     if on_select is not None:

@@ -49,9 +49,10 @@ FILTER_HELP = "  \n".join(
 )
 SORT_ORDERS: dict[str, str] = {
     "index": "Image number",
-    "confidence": "Most confident first",
-    "least_confident": "Least confident first",
-    "confidently_wrong": "Most confidently wrong first",
+    # Distinguishable by their first words, where a narrow box cuts them short.
+    "confidence": "Surest first",
+    "least_confident": "Least sure first",
+    "confidently_wrong": "Wrong, surest first",
 }
 SALIENCY_LABELS: dict[str, str] = {
     "input_x_gradient": "Input x gradient",
@@ -86,6 +87,7 @@ class Keys:
     GRID_NONCE = "verify_grid_nonce"  # a new grid chart, without the old selection
     MATRIX_NONCE = "verify_cm_nonce"
     JUMP_FIRST = "verify_jump_first"  # after a matrix click: show the first match
+    CLICKED = "verify_clicked"  # after a matrix or bar click: take the reader to the grid
     VIEW = "verify_view"  # the last view, restored when the page is opened again
     EPOCH = "verify_epoch"  # the replayed epoch (1-based), the slider's value
     EPOCH_RUN = "verify_epoch_run"  # the run that EPOCH belongs to
@@ -350,6 +352,7 @@ def apply_click(state: MutableMapping, chart: str, selection: Mapping[str, Any] 
             Keys.MODE: "all",
             Keys.PAGE: 1,
             Keys.JUMP_FIRST: True,
+            Keys.CLICKED: True,
         }
     )
     # Deleting a widget's key resets it to its default (the full confidence range); setting
@@ -476,6 +479,8 @@ def epoch_matrix(
         return matrix, None
     return matrix, matrix_changes(matrix, replay.matrix(epoch - 1), epoch - 1)
 
+
+CLICKED_NOTE = "The grid below now lists the pictures you clicked in the chart further down."
 
 # Texts for people who do not program.
 NO_MODEL_NOTE = (

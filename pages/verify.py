@@ -16,19 +16,15 @@ state = st.session_state
 
 
 # Callbacks run before the next script run: the only moment a widget's value may be set.
-def show_image(index: int) -> None:
-    state[Keys.INDEX] = index
-
-
 def on_click(chart_key: str, chart: str) -> None:
     view.apply_click(state, chart, state[chart_key].selection)
 
 
 def filter_bar(epochs: int, epoch: int | None) -> tuple[view.FilterSpec, str]:
-    """Which pictures the grid shows, and in what order; every change starts on page 1."""
+    """Which pictures the grid shows, and in what order; a change shows its first picture."""
     show, true, pred, confidence, sort = st.columns([3, 2, 2, 2, 2])
     modes, orders, classes = view.filter_modes(epochs, epoch), view.SORT_ORDERS, view.CLASS_OPTIONS
-    on = {"on_change": lambda: state.update({Keys.PAGE: 1})}
+    on = {"on_change": lambda: state.update({Keys.PAGE: 1, Keys.JUMP_FIRST: True})}
     tip = view.FILTER_HELP if epochs else None
     mode = show.selectbox("Show", list(modes), format_func=modes.get, key=Keys.MODE, help=tip, **on)
     true_name = true.selectbox("True class", classes, key=Keys.TRUE, **on)
@@ -76,14 +72,16 @@ def single_view_section(ordered, probs, test, index: int) -> None:
     previous_column, number_column, next_column = st.columns(3, vertical_alignment="bottom")
     for column, step, text in ((previous_column, -1, "Previous"), (next_column, 1, "Next")):
         target = grid_view.neighbour(ordered, index, step)
-        key, hint = f"verify_{text.lower()}", "In the order of the grid"
-        column.button(
-            text, key=key, disabled=target is None, on_click=show_image, args=(target,), help=hint
-        )
+        go = {"on_click": state.update, "args": ({Keys.INDEX: target},)}
+        hint = "In the order of the grid"
+        column.button(text, key=f"verify_{text.lower()}", disabled=target is None, help=hint, **go)
     number_column.number_input("Image number", 0, len(test) - 1, key=Keys.INDEX)
     state[Keys.SLIDER] = index  # the slider mirrors the one index
-    follow = {"on_change": lambda: show_image(state[Keys.SLIDER]), "label_visibility": "collapsed"}
-    st.slider("Image number (slider)", 0, len(test) - 1, key=Keys.SLIDER, **follow)
+    follow = lambda: state.update({Keys.INDEX: state[Keys.SLIDER]})  # noqa: E731
+    hidden = {"label_visibility": "collapsed"}
+    st.slider(
+        "Image number (slider)", 0, len(test) - 1, key=Keys.SLIDER, on_change=follow, **hidden
+    )
 
 
 def picture_history_section(replay, index: int, epoch: int) -> None:
@@ -141,6 +139,8 @@ spec, order = filter_bar(epochs, epoch)
 ordered = view.grid_order(probs, test.labels, spec, order, replay, epoch)
 st.markdown(view.filter_caption(spec, len(ordered), len(test), accuracy, epoch, epochs))
 index = view.shown_index(state, ordered)
+if state.pop(Keys.CLICKED, False):  # a click further down changed the grid: go up to it
+    ui.announce(Keys.CLICKED, view.CLICKED_NOTE)
 grid_column, single_column = st.columns(2, gap="large")
 with grid_column:
     prediction_grid_section(ordered, probs, test, index)

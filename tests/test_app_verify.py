@@ -250,3 +250,14 @@ def test_odd_numbers_in_the_link_open_the_default_view(store_with_run, value):
     at = open_verify({"image": value, "true": value, "pred": value})
     assert at.session_state["verify_index"] == 0
     assert at.selectbox(key="verify_true").value == "Any"
+
+
+def test_the_single_view_follows_a_new_filter_to_its_first_picture(store_with_run, truth, dataset):
+    """After "Only mistakes", the single view still showed picture 0, a right answer."""
+    probs, predicted, _ = truth
+    at = open_verify()
+    assert at.session_state["verify_index"] == 0
+    at.selectbox(key="verify_mode").set_value("mistakes").run()
+    index = at.session_state["verify_index"]
+    assert predicted[index] != dataset.test.labels[index]
+    assert index == grid_indices(at)[0]  # the first picture of the grid

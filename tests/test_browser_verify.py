@@ -70,6 +70,10 @@ def test_clicking_a_confusion_cell_filters_the_grid(page, verify_server, matrix)
     expect(caption).to_contain_text("true Shirt, predicted T-shirt/top")
     wait_for_app(page)
     assert "true=Shirt" in page.url and "pred=T-shirt" in page.url
+    # The grid is far above the matrix: the page takes the reader up to it, with a note.
+    note = page.locator(".st-key-verify_clicked")
+    expect(note).to_be_in_viewport(timeout=TIMEOUT_MS)
+    expect(note).to_contain_text("pictures you clicked")
     assert_no_exception(page)
     save_screenshot(page, "verify-confusion.png", show=caption)
 
