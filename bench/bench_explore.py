@@ -7,9 +7,11 @@
 4. Flipped labels found: a copy of the dataset whose training labels are flipped at random
    for FLIPS of the first 12,000 pictures (FASHION_MNIST_DIR points at it), then
    `python -m classifier suspects --split train --limit 12000` with the default preset and
-   folds: the share of flipped pictures among the top FLIPS suspects (precision).
+   folds: the share of flipped pictures among the top FLIPS suspects (precision); and the
+   same with the Small CNN preset (12 epochs), side by side.
 
 Run: .venv/bin/python bench/bench_explore.py [--flips 300] [--skip-tsne] [--skip-flips]
+     [--also PRESET ...]
 This machine's speed jumps between two levels (docs/benchmarks.md): read the targets as
 orders of magnitude.
 """
@@ -76,8 +78,9 @@ def write_idx_labels(path: Path, labels: np.ndarray) -> None:
         handle.write(header + labels.astype(np.uint8).tobytes())
 
 
-def flipped_precision(flips: int) -> tuple[float, float, int]:
-    """(precision among the top `flips` suspects, seconds, suspects found in all)."""
+def flipped_precision(flips: int, preset: str | None = None) -> tuple[float, float, int]:
+    """(precision among the top `flips` suspects, seconds, suspects listed) with the default
+    preset and folds, or another preset."""
     from classifier.data import FILES, find_dataset_dir, load_dataset
 
     source = find_dataset_dir()
@@ -94,6 +97,7 @@ def flipped_precision(flips: int) -> tuple[float, float, int]:
         write_idx_labels(data / FILES["train"][1], labels)
         command = [sys.executable, "-m", "classifier", "--runs-dir", str(runs), "suspects"]
         command += ["--split", "train", "--limit", str(LIMIT), "--top", str(flips), "--json"]
+        command += ["--preset", preset] if preset else []
         env = {**os.environ, "FASHION_MNIST_DIR": str(data), "TF_CPP_MIN_LOG_LEVEL": "3"}
         start = time.perf_counter()
         result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
@@ -110,6 +114,9 @@ def main() -> int:
     parser.add_argument("--flips", type=int, default=300)
     parser.add_argument("--skip-tsne", action="store_true")
     parser.add_argument("--skip-flips", action="store_true")
+    parser.add_argument(
+        "--also", nargs="*", default=["Small CNN"], help="presets compared with the default"
+    )
     args = parser.parse_args()
 
     from classifier.features import NeighbourIndex, principal_components, tsne_map
@@ -141,17 +148,12 @@ def main() -> int:
         assert points.shape == (10_000, 2)
         rows.append(("t-SNE map of 10,000 points, s (once)", f"{tsne:.1f}", "< 120"))
     if not args.skip_flips:
-        precision, seconds, found = flipped_precision(args.flips)
-        rows.append(
-            (
-                f"Flipped labels in the top {args.flips} suspects (precision)",
-                f"{precision:.3f}",
-                ">= 0.8",
-            )
-        )
-        rows.append(
-            (f"  cross-validation of {LIMIT:,} pictures, s", f"{seconds:.0f}", f"{found} listed")
-        )
+        for preset in (None, *args.also):
+            precision, seconds, found = flipped_precision(args.flips, preset)
+            which = preset or "default preset"
+            measure = f"Flipped labels in the top {args.flips}, {which} (precision)"
+            rows.append((measure, f"{precision:.3f}", ">= 0.8"))
+            rows.append((f"  its cross-validation of {LIMIT:,} pictures, s", f"{seconds:.0f}", ""))
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"Load average at the end: {load} on {os.cpu_count()} CPUs")
     print("Tutorial MLP features (128 per picture); default cross-validation: 4 folds, 10 epochs")

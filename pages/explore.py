@@ -120,14 +120,13 @@ def compare_section(runs, test) -> None:
     probs_a, probs_b = ui.test_probabilities(store, run_a), ui.test_probabilities(store, run_b)
     comparison = model_compare.Comparison.of(probs_a, probs_b, test.labels)
     st.markdown(f"**{comparison.mcnemar().sentence}**")
-    table_column, classes_column = st.columns([2, 3], gap="large")
-    with table_column:
+    with st.container(horizontal=True, gap="large"):  # side by side where there is room
         key = f"explore_table_{state[Keys.TABLE_NONCE]}"
         figure = figures.agreement_table_figure(comparison.table(), state[Keys.CELL])
         click = lambda: view.apply_table_click(state, state[key].selection)  # noqa: E731
         ui.chart(figure, key, click, width="content")
-        st.caption(view.COMPARE_NOTE)
-    classes_column.dataframe(view.per_class_rows(comparison), hide_index=True)
+        st.dataframe(view.per_class_rows(comparison), hide_index=True, width=440)
+    st.caption(view.COMPARE_NOTE)
     answers = ui.choice("Captions", view.ANSWERS, Keys.ANSWERS)
     ordered = comparison.indices(state[Keys.CELL])
     st.markdown(view.cell_caption(state[Keys.CELL], len(ordered), answers))
@@ -135,22 +134,19 @@ def compare_section(runs, test) -> None:
     ui.paged_picture_grid(ordered, probs, test, Keys.CELL_PAGE, "explore_cell_grid")
 
 
-st.title("Explore what the model learned")
+st.title("Explore the model")
 st.caption(view.INTRO)
 runs = store.usable_runs()
 if not runs:
     ui.quick_training(store, view.NO_MODEL_NOTE)
     st.stop()
 view.restore_state(state, st.query_params.to_dict(), [run.run_id for run in runs])
-part_column, run_column = st.columns([2, 3], vertical_alignment="bottom")
-with part_column:
-    part = ui.choice("Show", view.PARTS, Keys.PART)
+part = ui.choice("Show", view.PARTS, Keys.PART)
 test = ui.get_dataset().test
 if part == "compare":
     compare_section(runs, test)
 else:
-    with run_column:
-        run = ui.run_picker("Model", runs, key=Keys.RUN)
+    run = ui.run_picker("Model", runs, key=Keys.RUN)
     probs = ui.test_probabilities(store, run)
     (map_section if part == "map" else suspects_section)(run, probs, test)
 ui.sync_query_params(view.link_params(state))

@@ -45,7 +45,7 @@ def open_explore(page, server, part: str | None = None) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{server.url}/explore" + (f"?part={part}" if part else ""))
     wait_for_app(page)
-    expect(page.get_by_text("Explore what the model learned")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.get_by_text("Explore the model")).to_be_visible(timeout=TIMEOUT_MS)
     wait_for_app(page)
     assert_no_exception(page)
 

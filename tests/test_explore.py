@@ -494,3 +494,33 @@ def test_the_background_job_runs_in_a_worker_and_can_be_stopped(tmp_path):
         lambda: suspects.job_state(tmp_path, longer).status == "stopped", 60, "the stop"
     )
     assert stopped and suspects.read_result(tmp_path, longer) is None
+
+
+def test_the_training_split_shows_a_finished_check_and_offers_one_otherwise(
+    two_runs, monkeypatch, dataset
+):
+    root, _, _ = two_runs
+    state = {"explore_part": "suspects", "explore_split": "train", "explore_cv_folds": 2}
+    at = open_explore(root, monkeypatch, state)
+    assert any(button.label == "Check the training labels" for button in at.button)
+    assert any("Not computed yet" in caption.value for caption in at.caption)
+    # A finished check in the store (made up: the model is sure of the given label, except
+    # for pictures 10 and 20, which it takes for a Bag).
+    job = suspects.CrossValidation("Tutorial MLP", folds=2)
+    labels = dataset.train.labels.astype(np.int64)
+    probs = np.full((60_000, 10), 0.01, dtype=np.float32)
+    probs[np.arange(60_000), labels] = 0.91
+    probs[[10, 20]] = 0.01
+    probs[[10, 20], 8] = 0.91
+    folder = suspects.job_dir(root, job)
+    folder.mkdir(parents=True)
+    np.save(folder / "probabilities.npy", probs)
+    at.run()
+    assert not at.exception, at.exception
+    assert any("**2** of the 60,000 training pictures" in e.value for e in at.markdown)
+    assert at.session_state["explore_suspect"] == 10
+    assert any(element.value == "Training picture 10" for element in at.subheader)
+    nearest = chart(at, "explore_suspect_nearest")["data"]
+    numbers = next(trace for trace in nearest if trace.get("name") == "tiles")["customdata"]
+    assert 10 not in numbers and len(numbers) == 8  # the picture itself is left out
+    shutil.rmtree(folder)
