@@ -60,10 +60,12 @@ def map_figure(
     drag: str = "select",
     shown: int | None = None,
     title: str = "",
+    region: Sequence[int] | None = None,
 ) -> go.Figure:
     """Every picture as a dot at `points` (N, 2), coloured by "true" class, "predicted"
     class or "right" (right in blue, wrong in red). Hover names the picture and its
-    classes; `shown` gets an orange ring."""
+    classes; `shown` gets an orange ring; the pictures of `region` (a box or lasso drawn
+    before) stay bright, the others fade."""
     points = np.asarray(points, dtype=np.float64)
     labels, predicted = np.asarray(labels), np.asarray(predicted)
     numbers = np.arange(len(points))
@@ -98,6 +100,9 @@ def map_figure(
                 "unselected": {"marker": {"opacity": 0.15}},
             }
         )
+        if region is not None and len(region):
+            chosen = np.isin(numbers[mask], np.asarray(region))
+            traces[-1]["selectedpoints"] = np.flatnonzero(chosen).tolist()
     if shown is not None and 0 <= shown < len(points):
         traces.append(
             {

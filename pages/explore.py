@@ -35,8 +35,8 @@ def map_section(run, probs, test) -> None:
     points, job = ui.explore_map(store, run, method)
     if job is not None:
         ui.background_status(job, view.TSNE_WAITING, view.TSNE_FAILED)
-    index, predicted = state[Keys.INDEX], probs.argmax(axis=1)
-    figure = figures.map_figure(points, test.labels, predicted, colour, drag, index)
+    index, predicted, region = state[Keys.INDEX], probs.argmax(axis=1), state[Keys.REGION]
+    figure = figures.map_figure(points, test.labels, predicted, colour, drag, index, "", region)
     ui.region_chart(
         figure, "explore_map", lambda: view.apply_map_selection(state, state.explore_map.selection)
     )
@@ -47,7 +47,6 @@ def map_section(run, probs, test) -> None:
         query = ui.explore_features(store, run, "test")[index]
         nearest_section(run, query, int(predicted[index]), "explore_nearest")
     with region_column:
-        region = state[Keys.REGION]
         st.markdown(view.region_caption(len(region), len(test), probs[region], test.labels[region]))
         if region and st.button("Clear the region", key="explore_clear"):
             state[Keys.REGION] = []
