@@ -257,8 +257,8 @@ class JobState:
     @property
     def text(self) -> str:
         if self.status == RUNNING:
-            where = f"model {self.fold} of {self.folds}" if self.fold else "starting"
-            return f"Training {where}: {self.fraction:.0%} done"
+            where = f"Training model {self.fold} of {self.folds}" if self.fold else "Starting"
+            return f"{where}: {self.fraction:.0%} done"
         if self.status == COMPLETED:
             took = f" in {self.seconds:.0f} s" if self.seconds else ""
             return f"Done{took}: every picture was scored by a model that never saw it."

@@ -27,7 +27,6 @@ def nearest_section(run, query, predicted: int, key: str, exclude=None) -> None:
 
 
 def map_section(run, probs, test) -> None:
-    st.caption(view.MAP_NOTE)
     with st.container(horizontal=True, gap="large"):
         method = ui.choice("Map", view.METHODS, Keys.METHOD, help=view.METHOD_HELP)
         colour = ui.choice("Colour by", view.COLOURS, Keys.COLOUR)
@@ -40,6 +39,7 @@ def map_section(run, probs, test) -> None:
     ui.region_chart(
         figure, "explore_map", lambda: view.apply_map_selection(state, state.explore_map.selection)
     )
+    st.caption(view.MAP_NOTE)
     picture_column, region_column = st.columns(2, gap="large")
     with picture_column:
         st.subheader(f"Test picture {index:,}")
