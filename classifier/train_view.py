@@ -5,13 +5,15 @@ train_figures.py."""
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from classifier.grid_view import first_param
 from classifier.history import LIVE_SETS, TEST_COUNT, live_indices
 from classifier.models import OPTIMIZERS, PRESETS, SCHEDULES, TrainConfig
 from classifier.runs import SAVING, TESTING, RunInfo
@@ -36,6 +38,7 @@ class Keys:
     SHOWN_RUN = "train_shown_run"  # the run whose results are shown after a job ends
     URL_RUN = "train_url_run"  # the ?run= value this session last wrote or followed
     VIEW_RUN = "train_view_run"
+    MORE_EPOCHS = "train_more_epochs"  # how far to continue a finished run
     DETAILS = "train_details"  # the per-batch curves of a finished run are shown
     COMPARE = "train_compare"
     COMPARE_METRIC = "train_compare_metric"
@@ -53,6 +56,7 @@ METRIC_NAMES = {
     "val_loss": "Validation loss",
     "test_loss": "Test loss",
 }
+AGAIN_LABEL = "Train again with these settings"
 COMPARE_CURVES = ["test_accuracy", "val_accuracy", "accuracy", "loss"]
 LOSS_EXPLAINED = (
     "How far the model's confidence is from the right answers, averaged over the pictures: "
@@ -123,6 +127,51 @@ def preset_state(preset: str) -> dict[str, Any]:
     """The session state that sets every setting's widget to a preset's value."""
     defaults = PRESETS[preset].defaults.to_dict()
     return {setting_key(setting.field): defaults[setting.field] for setting in SETTINGS}
+
+
+def settings_params(config: TrainConfig) -> dict[str, str]:
+    """A run's settings as link parameters: opens the Train page with exactly these."""
+    values = config.to_dict()
+    return {"preset": config.preset} | {s.field: str(values[s.field]) for s in SETTINGS}
+
+
+def settings_from_link(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The session state that a settings link asks for: its preset's values, then each
+    setting of the link that its widget can show. Anything odd is left out; a link without
+    a known preset asks for nothing."""
+    preset = first_param(params.get("preset"))
+    if preset not in PRESETS:
+        return {}
+    state = {Keys.PRESET: preset} | preset_state(preset)
+    for setting in SETTINGS:
+        value = _setting_value(setting, first_param(params.get(setting.field)))
+        if value is not None:
+            state[setting.key] = value
+    return state
+
+
+def _setting_value(setting: Setting, text: str):
+    """The value a setting's widget can show for a link's text, or None."""
+    kind = type(getattr(PRESETS["Tutorial MLP"].defaults, setting.field))
+    try:
+        if kind is bool:
+            value = {"true": True, "false": False}[text.lower()]
+        elif kind is int:
+            value = int(text) if text.isascii() and len(text) <= 12 else None
+        elif kind is float:
+            value = float(text) if len(text) <= 24 else None
+        else:
+            value = text
+    except (KeyError, ValueError):
+        return None
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    if setting.widget in ("select_slider", "selectbox"):
+        return value if value in setting.options else None
+    if setting.widget in ("slider", "number"):
+        low, high = setting.options[:2]
+        return value if low <= value <= high else None
+    return value
 
 
 def settings_config(preset: str, values: dict[str, Any]) -> TrainConfig:

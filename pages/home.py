@@ -72,4 +72,4 @@ for column, (title, text, page, picture) in zip(columns, STEPS, strict=True):
         if (SCREENSHOTS / picture).is_file():
             st.image(str(SCREENSHOTS / picture), width="stretch")
         st.write(text)
-        st.page_link(page, label="Open this page")
+        st.page_link(page, label=f"Open the {Path(page).stem.capitalize()} page")

@@ -5,10 +5,10 @@ import streamlit as st
 import ui
 from classifier import train_figures as figures
 from classifier import train_view as view
-from classifier.jobs import JobBusyError, get_job_manager
+from classifier.jobs import JobBusyError, continued_config, get_job_manager
 from classifier.models import PRESETS, TrainConfig
-from classifier.runs import RUNNING, RunError, RunStore, is_stop_requested, read_run_file
-from classifier.text import escape_markdown, run_labels
+from classifier.runs import RUNNING, RunError, RunStore, is_stop_requested
+from classifier.text import escape_markdown
 from classifier.train_view import Keys
 
 ui.start_page()
@@ -68,7 +68,9 @@ def results_panel(run_id: str) -> None:
         column.metric(label, value, help=hint)
     if info.error and info.status != "completed":
         st.warning(escape_markdown(info.error))
-    if metrics := store.read_metrics(run_id):
+    if len(line := store.lineage(run_id)) > 1:  # a continued run: its curves joined
+        st.caption("Continues " + " → ".join(escape_markdown(run.name) for run in line[:-1]))
+    if metrics := store.joined_metrics(run_id):
         st.plotly_chart(figures.epoch_curves_figure(metrics), key="train_result_epochs")
         st.caption(view.OVERFITTING_NOTE)
         # A toggle, not an expander: an expander's content is built on every rerun, and a
@@ -77,50 +79,31 @@ def results_panel(run_id: str) -> None:
             batches = figures.batch_curves_figure(store.read_batches(run_id))
             st.plotly_chart(batches, key="train_result_batches")
             st.dataframe(view.epoch_table(metrics), hide_index=True)
-    left, right = st.columns(2)
-    if info.has_model:
-        model = lambda: read_run_file(store.model_path(run_id))  # noqa: E731
-        with left:
-            ui.run_download("Download model (.keras)", store, run_id, model, f"{run_id}.keras")
-    if metrics:
-        with right:
-            csv = lambda: store.metrics_csv(run_id)  # noqa: E731
-            ui.run_download("Download metrics (CSV)", store, run_id, csv, f"{run_id}-metrics.csv")
+    ui.run_downloads(store, info, bool(metrics))
+    next_steps_section(info)
 
 
-def runs_section(runs) -> None:
-    """Every run: a table, curves to compare, and deleting one."""
-    st.subheader("Runs")
-    if not runs:
-        st.info("No runs yet. Choose settings above and press Train.")
-        return
-    st.dataframe(view.run_table(runs), hide_index=True)
-    labels = run_labels(runs)
-    compare = st.multiselect("Compare runs", list(labels), format_func=labels.get, key=Keys.COMPARE)
-    if compare:
-        curves, names = view.COMPARE_CURVES, view.METRIC_NAMES
-        metric = st.segmented_control(
-            "Curve", curves, format_func=names.get, default="test_accuracy", key=Keys.COMPARE_METRIC
-        )
-        metrics = {run: (labels[run], store.read_metrics(run)) for run in compare}
-        figure = figures.compare_runs_figure(metrics, metric or "test_accuracy")
-        st.plotly_chart(figure, key="train_compare_fig")
-    if ui.is_presenter():  # viewers cannot delete
-        delete_section(runs)
+def next_steps_section(info) -> None:
+    """Train the same again from a link, or train this model further (a linked new run)."""
+    again, more = st.columns(2, vertical_alignment="bottom")
+    link = view.settings_params(TrainConfig.from_dict(info.config))
+    again.page_link(
+        "pages/train.py", label=view.AGAIN_LABEL, query_params=link, icon=":material/replay:"
+    )
+    if info.usable and ui.is_presenter():
+        epochs = more.number_input("More epochs", 1, 50, 5, key=Keys.MORE_EPOCHS)
+        if ui.presenter_button("Continue training", "train_continue"):
+            start(lambda: continued_config(store, info.run_id, epochs), f"{info.name} continued")
 
 
-def delete_section(runs) -> None:
-    with st.expander("Delete a run"):
-        doomed = ui.run_picker("Run to delete", runs, key=Keys.DELETE_RUN).run_id
-        sure = "Yes, delete this run and its model for good"
-        confirm = st.checkbox(sure, key=Keys.DELETE_CONFIRM)
-        if ui.presenter_button("Delete", key="train_delete", disabled=not confirm, type="primary"):
-            try:
-                store.delete(doomed)
-                state.pop(Keys.DELETE_CONFIRM, None)
-                st.rerun()
-            except RunError as error:
-                st.error(escape_markdown(str(error)))
+def start(make_config, name: str) -> None:
+    """Start a training job; the page then shows it live. The job manager validates the
+    config once, and the worker again."""
+    try:
+        state[Keys.SHOWN_RUN] = manager.start(make_config(), name)
+        st.rerun()
+    except (JobBusyError, ValueError, RunError) as error:
+        st.error(escape_markdown(str(error)))
 
 
 def shown_run(runs) -> str:
@@ -132,6 +115,8 @@ def shown_run(runs) -> str:
     return shown
 
 
+if Keys.PRESET not in state:  # the first run: a link may carry settings ("Train again")
+    state.update(view.settings_from_link(st.query_params.to_dict()))
 st.title("Train a model")
 st.expander("What is training? (plain-language explanation)").markdown(view.TRAINING_EXPLAINED)
 active = store.active_runs()
@@ -142,11 +127,7 @@ with settings:
     st.caption(view.config_summary(config))
     train = {"type": "primary", "disabled": bool(active), "icon": ":material/play_arrow:"}
     if ui.presenter_button("Train", "train_start", **train):
-        try:  # the job manager validates the config once, and the worker again
-            state[Keys.SHOWN_RUN] = manager.start(config, name)
-            st.rerun()
-        except (JobBusyError, ValueError, RunError) as error:
-            st.error(escape_markdown(str(error)))
+        start(lambda: config, name)
     if active:
         st.caption("One model trains at a time on this machine.")
 with main:
@@ -157,4 +138,4 @@ with main:
     else:
         st.info("Pick a model and press **Train**. The curves appear here as it learns.")
 st.divider()
-runs_section(runs)
+ui.runs_overview(store, runs)
