@@ -84,7 +84,7 @@ DEFAULTS = {
 PART_PARAM, RUN_PARAM, IMAGE_PARAM = "part", "run", "image"
 
 
-def restore_state(state: MutableMapping, params: Mapping[str, Any], run_ids: list[str]) -> None:
+def fill_state(state: MutableMapping, params: Mapping[str, Any], run_ids: list[str]) -> None:
     """Fill the page's state for a script run: from the link on the first run of a session,
     then the defaults; a run that is gone becomes the first."""
     if Keys.PART not in state:
