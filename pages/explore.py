@@ -40,7 +40,7 @@ def map_section(run, probs, test) -> None:
         figure, "explore_map", lambda: view.apply_map_selection(state, state.explore_map.selection)
     )
     st.caption(view.MAP_NOTE)
-    picture_column, region_column = st.columns(2, gap="large")
+    picture_column, region_column = ui.side_by_side(2)
     with picture_column:
         st.subheader(f"Test picture {index:,}")
         ui.prediction_pair(test.images[index], probs[index], int(test.labels[index]), "explore")
@@ -97,7 +97,7 @@ def suspects_section(run, probs, test) -> None:
     st.markdown(view.suspect_caption(ranking, split, done))
     if (index := view.shown_suspect(state, ranking)) is None:
         return
-    grid_column, review_column = st.columns(2, gap="large")
+    grid_column, review_column = ui.side_by_side(2)
     with grid_column:
         key = f"explore_suspects_grid_{state[Keys.SUSPECT_NONCE]}"
         click = view.grid_click(state, Keys.SUSPECT)
@@ -111,7 +111,7 @@ def suspects_section(run, probs, test) -> None:
 def compare_section(runs, test) -> None:
     if len(runs) < 2:
         return st.info(view.ONE_RUN_NOTE)
-    a_column, b_column = st.columns(2)
+    a_column, b_column = ui.side_by_side(2, width=420)
     with a_column:
         run_a = ui.run_picker("Model A", runs, key=Keys.RUN_A)
     with b_column:
@@ -139,7 +139,7 @@ runs = store.usable_runs()
 if not runs:
     ui.quick_training(store, view.NO_MODEL_NOTE)
     st.stop()
-view.restore_state(state, st.query_params.to_dict(), [run.run_id for run in runs])
+view.fill_state(state, st.query_params.to_dict(), [run.run_id for run in runs])
 part = ui.choice("Show", view.PARTS, Keys.PART)
 test = ui.get_dataset().test
 if part == "compare":

@@ -125,3 +125,25 @@ def test_two_runs_are_compared_and_only_b_right_fills_the_grid(page, explore_ser
     assert tiles.locator("path.point").count() == 12
     assert_no_exception(page)
     save_screenshot(page, "explore-compare.png", show=chart(page, "explore_table_"))
+
+
+@pytest.mark.parametrize("width,height", [(1024, 768), (1280, 720), (1920, 1080)])
+@pytest.mark.parametrize("part", ["map", "suspects", "compare"])
+def test_no_label_overlaps_or_is_cut_off(page, explore_server, part, width, height):
+    """The checks of test_browser_layout.py on each part of the page, at a projector's sizes:
+    the pictures and the grid stack where two columns would be too narrow."""
+    from test_browser_layout import CHART_PROBLEMS, CUT_LABELS
+
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"{explore_server.url}/explore?part={part}")
+    wait_for_app(page)
+    expect(page.get_by_text("Explore the model")).to_be_visible(timeout=TIMEOUT_MS)
+    page.wait_for_timeout(1500)  # charts lay out after the script run
+    wait_for_app(page)
+    assert_no_exception(page)
+    for _ in range(5):  # a chart still laying itself out on a busy machine: look again
+        problems = page.evaluate(CHART_PROBLEMS) + page.evaluate(CUT_LABELS)
+        if not problems:
+            break
+        page.wait_for_timeout(1000)
+    assert problems == []
