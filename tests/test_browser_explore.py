@@ -82,7 +82,8 @@ def test_a_box_drawn_on_the_map_fills_the_grid(page, explore_server):
     expect(tiles.locator("path.point").first).to_be_attached()
     assert tiles.locator("path.point").count() == 12  # a full first page
     assert_no_exception(page)
-    page.set_viewport_size({"width": 1280, "height": 1500})  # the map and the grid
+    page.set_viewport_size({"width": 1440, "height": 1400})  # the map and the grid beside
+    page.wait_for_timeout(1000)
     save_screenshot(page, "explore-map.png", show=chart(page, "explore_map"))
 
 
@@ -104,6 +105,8 @@ def test_a_suspect_is_opened_and_marked(page, explore_server):
     assert reviews[f"test:{picture}"]["decision"] == "wrong"
     expect(page.get_by_text("You have reviewed 1")).to_be_visible()
     assert_no_exception(page)
+    page.set_viewport_size({"width": 1440, "height": 1000})  # the grid and the review beside
+    page.wait_for_timeout(1000)
     save_screenshot(page, "explore-suspects.png", show=page.get_by_text("have a label the model"))
 
 
