@@ -810,8 +810,8 @@ def cross_validation_job(store: RunStore, job) -> None:
             st.warning(escape_markdown(str(error)))
 
 
-def side_by_side(count: int, width: int = 460) -> list:
+def side_by_side(count: int, width: int = 445) -> list:
     """`count` containers of `width` px side by side where the screen has room for them,
-    one under the other where it has not (a picture grid needs about 450 px)."""
-    row = st.container(horizontal=True, gap="large")
+    one under the other where it has not (a picture grid needs 440 px)."""
+    row = st.container(horizontal=True, gap="medium")
     return [row.container(width=width) for _ in range(count)]
