@@ -810,8 +810,10 @@ def cross_validation_job(store: RunStore, job) -> None:
             st.warning(escape_markdown(str(error)))
 
 
-def side_by_side(count: int, width: int = 445) -> list:
-    """`count` containers of `width` px side by side where the screen has room for them,
-    one under the other where it has not (a picture grid needs 440 px)."""
+def side_by_side(count: int, width: int | tuple[int, ...] = 445) -> list:
+    """`count` containers of `width` px (or one width each) side by side where the screen
+    has room for them, wrapping to the next line where it has not (a picture grid needs
+    440 px)."""
+    widths = width if isinstance(width, tuple) else (width,) * count
     row = st.container(horizontal=True, gap="medium")
-    return [row.container(width=width) for _ in range(count)]
+    return [row.container(width=each) for each in widths]

@@ -27,7 +27,7 @@ MAX_COLUMNS = 10
 PIXEL_LEVELS = 256
 
 PIXEL_VIEWS = ("Raw 0-255", "Scaled 0-1")
-GRID_WIDTH_PX = 560  # tiles shrink as columns are added, so the grid stays about this wide
+GRID_WIDTH_PX = 480  # tiles shrink as columns are added, so the grid stays about this wide
 
 
 class Keys:

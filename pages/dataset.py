@@ -114,7 +114,7 @@ def statistics_section(split: str) -> None:
     """How many photos per class, how bright they are, and the average photo of each class."""
     stats = ui.get_split_stats(split)
     st.header(f"Statistics of the {split} split")
-    charts_column, means_column = st.columns(2, gap="large")
+    charts_column, means_column = ui.side_by_side(2, width=470)
     with charts_column:
         st.subheader("Photos per class")
         counts = figures.class_counts_figure(stats.class_counts, CLASS_NAMES)
@@ -143,7 +143,7 @@ split, class_name, rows, columns = choices_bar()
 data = dataset.split(split)
 indices = view.class_indices(data.labels, class_name)
 current = view.DatasetView(split, class_name, state[Keys.INDEX])
-grid_column, inspector_column = st.columns([3, 2], gap="large")
+grid_column, inspector_column = ui.side_by_side(2, width=560)  # stacked when narrow
 with grid_column:
     grid_section(data, indices, current, rows, columns)
 with inspector_column:

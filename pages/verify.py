@@ -22,7 +22,7 @@ def on_click(chart_key: str, chart: str) -> None:
 
 def filter_bar(epochs: int, epoch: int | None) -> tuple[view.FilterSpec, str]:
     """Which pictures the grid shows, and in what order; a change shows its first picture."""
-    show, true, pred, confidence, sort = st.columns([3, 2, 2, 2, 2])
+    show, true, pred, confidence, sort = ui.side_by_side(5, (200, 160, 160, 220, 180))
     modes, orders, classes = view.filter_modes(epochs, epoch), view.SORT_ORDERS, view.CLASS_OPTIONS
     on = {"on_change": lambda: state.update({Keys.PAGE: 1, Keys.JUMP_FIRST: True})}
     tip = view.FILTER_HELP if epochs else None
@@ -107,7 +107,7 @@ def mistakes_section(matrix, accuracy: float, spec: view.FilterSpec, changes) ->
     """The confusion matrix and the per-class accuracy; a click filters the grid."""
     st.header("Where the model goes wrong")
     st.caption("Click a square to list exactly those images in the grid above.")
-    matrix_column, classes_column = st.columns([3, 2], gap="large")
+    matrix_column, classes_column = ui.side_by_side(2, width=560)
     pair = (spec.true_class, spec.pred_class)
     with matrix_column:
         key = f"verify_confusion_{state[Keys.MATRIX_NONCE]}"
@@ -141,7 +141,7 @@ st.markdown(view.filter_caption(spec, len(ordered), len(test), accuracy, epoch, 
 index = view.shown_index(state, ordered)
 if state.pop(Keys.CLICKED, False):  # a click further down changed the grid: go up to it
     ui.announce(Keys.CLICKED, view.CLICKED_NOTE)
-grid_column, single_column = st.columns(2, gap="large")
+grid_column, single_column = ui.side_by_side(2)  # one under the other on a narrow screen
 with grid_column:
     prediction_grid_section(ordered, probs, test, index)
 with single_column:

@@ -54,21 +54,10 @@ CUT_LABELS = """() => [...document.querySelectorAll(
     + '[data-testid="stBaseButton-primary"] p, [data-testid="stSelectbox"] [value], '
     + '[data-baseweb="select"] div[title]')]
   .filter(e => e.offsetWidth > 0 && e.scrollWidth > e.clientWidth + 1)
-  .map(e => e.textContent.trim() || e.getAttribute('title'))"""
+  .map(e => e.value || e.textContent.trim() || e.getAttribute('title'))"""
 
 
-# Known: the picture grids are drawn for a column of at least ~440 px; at 1024 px with the
-# sidebar open their captions overflow (README, "Known limits"). strict: a fix shows here.
-NARROW_GRIDS = pytest.mark.xfail(strict=True, reason="picture grids too wide at 1024 px")
-CASES = [
-    pytest.param(
-        path,
-        *size,
-        marks=[NARROW_GRIDS] if path in ("dataset", "verify") and size[0] == 1024 else [],
-    )
-    for path in PAGES
-    for size in SIZES
-]
+CASES = [(path, *size) for path in PAGES for size in SIZES]
 
 
 @pytest.mark.parametrize("path,width,height", CASES)
