@@ -43,9 +43,19 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Raise ValueError with a message a user can act on; return self when fine."""
-        if self.preset not in PRESETS:
+        if not isinstance(self.preset, str) or self.preset not in PRESETS:
             raise ValueError(f"Unknown preset {self.preset!r}; choose one of {list(PRESETS)}.")
-        checks = [
+        try:
+            checks = self._checks()
+        except TypeError as error:  # a stored config with text where a number belongs
+            raise ValueError("Some settings have values of the wrong kind.") from error
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+        return self
+
+    def _checks(self) -> list[tuple[bool, str]]:
+        return [
             (self.architecture in ARCHITECTURES, f"The model must be one of {ARCHITECTURES}."),
             (1 <= self.epochs <= 200, "Epochs must be between 1 and 200."),
             (1 <= self.batch_size <= 4096, "Batch size must be between 1 and 4096."),
@@ -60,10 +70,6 @@ class TrainConfig:
             (1 <= self.devices <= 64, "Devices must be between 1 and 64."),
             (isinstance(self.parent, str) and len(self.parent) <= 64, "Not a run to continue."),
         ]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
-        return self
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -76,7 +82,8 @@ class TrainConfig:
         """
         known = {f.name for f in fields(cls)}
         given = {key: value for key, value in values.items() if key in known}
-        if "architecture" not in given and given.get("preset") in PRESETS:
+        preset = given.get("preset")
+        if "architecture" not in given and isinstance(preset, str) and preset in PRESETS:
             given["architecture"] = PRESETS[given["preset"]].defaults.architecture
         return cls(**given)
 

@@ -132,7 +132,7 @@ def preset_state(preset: str) -> dict[str, Any]:
 def settings_params(config: TrainConfig) -> dict[str, str]:
     """A run's settings as link parameters: opens the Train page with exactly these."""
     values = config.to_dict()
-    return {"preset": config.preset} | {s.field: str(values[s.field]) for s in SETTINGS}
+    return {"preset": str(config.preset)} | {s.field: str(values[s.field]) for s in SETTINGS}
 
 
 def settings_from_link(params: Mapping[str, Any]) -> dict[str, Any]:

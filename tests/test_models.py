@@ -109,3 +109,13 @@ def test_the_architecture_field_not_the_preset_name_chooses_the_layers():
     assert "BatchNormalization" in layers["cnn-bn"]
     with pytest.raises(ValueError, match="model must be one of"):
         replace(preset_config("Small CNN"), architecture="transformer").validate()
+
+
+def test_a_config_written_by_hand_or_another_version_still_reads():
+    """A list as the preset (unhashable) crashed the Train page showing that run."""
+    odd = TrainConfig.from_dict({"preset": ["x"], "epochs": "abc"})
+    assert odd.architecture == "mlp"  # nothing derived from an odd preset
+    with pytest.raises(ValueError, match="preset"):
+        odd.validate()
+    with pytest.raises(ValueError, match="wrong kind"):
+        TrainConfig(epochs="abc").validate()
