@@ -26,6 +26,7 @@ SHOWS = {
     "mistakes": "Only the model's mistakes",
     "confidently_wrong": "Most confidently wrong first",
     "class": "One kind of clothing",
+    "suspicious": "Pictures whose label may be wrong",
 }
 
 
@@ -57,6 +58,10 @@ def slide_order(probs: np.ndarray, labels: np.ndarray, show: str, class_number: 
         return mistakes[np.argsort(-confidence, kind="stable")]
     if show == "class":
         return np.flatnonzero(labels == class_number)
+    if show == "suspicious":  # the Explore page's ranking, most suspicious first
+        from classifier.suspects import rank_suspects
+
+        return rank_suspects(probs, labels).indices
     return np.arange(len(labels))
 
 

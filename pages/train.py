@@ -8,7 +8,7 @@ from classifier import train_view as view
 from classifier.jobs import JobBusyError, continued_config, get_job_manager
 from classifier.models import PRESETS, TrainConfig
 from classifier.runs import RUNNING, RunError, RunStore, is_stop_requested
-from classifier.text import escape_markdown
+from classifier.text import escape_markdown, run_labels
 from classifier.train_view import Keys
 
 ui.start_page()
@@ -40,7 +40,7 @@ def live_panel(run_id: str) -> None:
         state[Keys.SHOWN_RUN] = run_id
         st.rerun()  # the whole page: show the results and enable Train again
     batches, metrics = store.read_batches(run_id), store.read_metrics(run_id)
-    st.markdown(f"**Training** {escape_markdown(info.name)} ({escape_markdown(info.preset)})")
+    st.markdown(f"**Training** {escape_markdown(run_labels([info])[run_id])}")
     ui.progress_bar(info, batches)
     if is_stop_requested(info.path):
         st.info("Stopping after the current batch...")
@@ -61,7 +61,7 @@ def results_panel(run_id: str) -> None:
     except RunError as error:
         st.warning(escape_markdown(str(error)))
         return
-    st.markdown(f"#### {escape_markdown(info.name)}")
+    st.markdown(f"#### {escape_markdown(run_labels([info])[run_id])}")  # never a bare id
     st.badge(info.status, color=view.STATUS_COLORS.get(info.status, "gray"))
     two_rows = [column for _ in range(2) for column in st.columns(2)]  # "3 min 39 s" fits
     for column, (label, value, hint) in zip(two_rows, view.score_cards(info), strict=True):

@@ -70,7 +70,7 @@ def test_the_live_grid_and_the_right_count_follow_the_training(app_server, page,
         page.get_by_label("Run name (optional)").fill("browser live grid")
         page.keyboard.press("Enter")
         page.get_by_text("for 3 epochs on all 60,000 training images").wait_for(timeout=10_000)
-        page.get_by_role("button", name="Train").click()
+        page.get_by_role("button", name="Train", exact=True).click()
 
         # The first live sample: the tutorial's first 15 pictures, captioned.
         first = wait_until(lambda: live_captions(page), 90, "the first live sample", 0.3)

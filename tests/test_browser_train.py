@@ -47,7 +47,7 @@ def test_one_epoch_run_on_a_slice_shows_its_results(app_server, page):
     page.keyboard.press("Enter")
     # The server's view of the settings, before pressing Train.
     page.get_by_text("for 1 epoch on 5,000 training images").wait_for(timeout=10_000)
-    page.get_by_role("button", name="Train").click()
+    page.get_by_role("button", name="Train", exact=True).click()
     wait_for_app(page)
     run = RunStore(app_server.runs_dir).list_runs()[0]
     assert (run.config["epochs"], run.config["train_limit"]) == (1, 5000)
@@ -84,7 +84,7 @@ def test_one_epoch_run_on_a_slice_shows_its_results(app_server, page):
 def test_live_job_survives_page_switches_and_stops_from_a_second_tab(app_server, page):
     open_page(page, f"{app_server.url}/train")
     choose(page, "Model", "Small CNN")
-    page.get_by_role("button", name="Train").click()
+    page.get_by_role("button", name="Train", exact=True).click()
 
     # Live charts gain points while it trains.
     page.get_by_text("Loss per batch").first.wait_for(timeout=60_000)

@@ -107,7 +107,7 @@ def test_a_server_killed_mid_training_comes_back_with_the_run_interrupted(cli_ru
         page.get_by_label("Run name (optional)").fill("killed with the server")
         page.keyboard.press("Enter")
         wait_for_app(page)
-        page.get_by_role("button", name="Train").click()
+        page.get_by_role("button", name="Train", exact=True).click()
 
         def first_epoch_saved():
             live = [run for run in store.list_runs() if run.preset == "Small CNN"]
@@ -286,7 +286,7 @@ def test_the_train_page_lists_and_shows_every_run_of_a_damaged_store(damaged_sto
         # "train_shown_run" is how the page is told which run to show after a job.
         app = train_page({"train_shown_run": run_id})
         assert app.selectbox(key="train_view_run").value == run_id
-        assert f"#### {name}" in [markdown.value for markdown in app.markdown]
+        assert any(m.value.startswith(f"#### {name} · ") for m in app.markdown)
         badges = [m.value for m in app.markdown if re.fullmatch(r":\w+-badge\[.*\]", m.value)]
         assert badges and all(value.endswith(f"-badge[{badge}]") for value in badges), badges
         shown = shown_run_texts(app) + " ".join(b.label for b in app.get("download_button"))

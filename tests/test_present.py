@@ -26,6 +26,11 @@ def test_the_slideshow_steps_through_all_mistakes_or_one_class():
     assert view.slide_order(PROBS, LABELS, "confidently_wrong").tolist() == [3, 1]
     assert view.slide_order(PROBS, LABELS, "class", 2).tolist() == [2]
     assert [view.step(4, 5, 1), view.step(0, 5, -1), view.step(0, 0, 1)] == [0, 4, 0]
+    # The Explore page's suspicious labels, most suspicious first (suspects.rank_suspects).
+    from classifier.suspects import rank_suspects
+
+    suspicious = view.slide_order(PROBS, LABELS, "suspicious")
+    assert suspicious.tolist() == rank_suspects(PROBS, LABELS).indices.tolist()
 
 
 def test_a_slide_says_what_the_model_says_and_whether_it_is_right():
