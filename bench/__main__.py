@@ -1,6 +1,6 @@
 """Run every benchmark, one after the other, and record the figures in docs/benchmarks.md.
 
-    .venv/bin/python -m bench            # all of them (about 10-15 minutes)
+    .venv/bin/python -m bench            # all of them (about 15-20 minutes)
     .venv/bin/python -m bench images     # only those whose file name contains "images"
 
 Each script prints its own medians and ratios, measured side by side in one run; this
@@ -26,6 +26,7 @@ ORDER = [
     "bench_verify",
     "bench_explore",
     "bench_training",
+    "bench_memory",
     "load_test",
 ]
 

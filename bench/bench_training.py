@@ -1,27 +1,41 @@
-"""Benchmark of the training back end: what does the job path cost over a plain `model.fit`?
+"""Benchmark of the training back end: what does the job path, with its recording, cost over
+a plain `model.fit`?
 
-    .venv/bin/python bench/bench_training.py [--epochs 3] [--rounds 2] [--batch-size 32]
+    .venv/bin/python bench/bench_training.py [--only mlp|cnn] [--rounds 5] [--cnn-rounds 3]
 
-In one run, side by side and alternating the order each round, it trains the same model on
-the same data twice:
+For two models, in one run, side by side and alternating the order each round, it trains
+the same model on the same data with the same seed twice:
 
-* plain: `model.fit` in this process, same seed, no callbacks, verbose=0;
-* job:   `JobManager.start` + `wait`: a worker process with all live reporting on
-         (a JSON line per batch, one per epoch, a checkpoint per epoch, the stop-flag check),
-         while this process polls the run store every 50 ms as a page would.
+* plain: `model.fit` in this process, as the worker calls it (same batch size, validation
+         split, learning-rate schedule), no callbacks, verbose=0;
+* job:   `JobManager.start` + `wait`: a worker process with all live reporting on (a JSON
+         line per batch, one per epoch, a checkpoint per epoch, the stop-flag check) and the
+         recording of what the model predicts (history.py): at the end of every epoch the
+         probabilities of all 10,000 test pictures (`model.predict`, batch 1000, appended to
+         predictions.f16), every 2 s the live sample of about 40 pictures (live.json), while
+         this process polls the run store every 50 ms as a page would.
+
+The two models: (a) the Tutorial MLP at batch 32 (1,875 small steps an epoch: the per-batch
+work weighs most), target ratio <= 1.08; (b) a CNN preset (Small CNN on 20,000 images, 2
+epochs: a few minutes), target <= 1.05.
 
 Fit time is compared like for like: the plain fit's wall time per epoch against the job's
-`epoch_seconds` from metrics.jsonl (process start, TensorFlow import, data loading, the
-final save and the test evaluation are excluded, and reported separately as start-up and
-wrap-up). It also measures how long a finished epoch takes to show in the store, and how
-long Stop takes. This machine's speed jumps between levels: trust the ratios, not the
-absolute times.
+`epoch_seconds` from metrics.jsonl, which include the epoch's test-set recording (process
+start, TensorFlow import, data loading, the per-epoch checkpoint and the final save are
+excluded, and reported separately). To show where the time goes, each plain round also
+times, on its trained model, what the recording adds per epoch: the test-set prediction
+(first call, which traces, and again) and one live-sample prediction.
+
+It also measures how long a finished epoch takes to show in the store, and how long Stop
+takes. This machine's speed jumps between levels: trust the paired ratios, not the absolute
+times.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import statistics
@@ -34,35 +48,63 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from classifier.history import HISTORY_FILE, record_bytes  # noqa: E402
 from classifier.jobs import JobManager  # noqa: E402
 from classifier.models import preset_config  # noqa: E402
 from classifier.runs import BATCHES_FILE, RUNNING, RunStore  # noqa: E402
 
 POLL_SECONDS = 0.05
-TARGET_RATIO = 1.05
+TARGET_RATIO_MLP = 1.08  # Tutorial MLP, batch 32
+TARGET_RATIO_CNN = 1.05
 TARGET_VISIBLE_S = 1.0
+RECORD_BATCH = 1000  # the worker predicts the test set in batches of 1000 (training.py)
+LIVE_PICTURES = 40  # about the size of the worker's live sample (history.live_indices)
+LIVE_SECONDS = 2.0  # how often the worker predicts it (history.LIVE_SECONDS)
 
 
-def plain_fit(config, x, y) -> dict:
-    """`model.fit` exactly as the worker calls it, minus the callbacks."""
+def plain_fit(config, x, y, x_test) -> dict:
+    """`model.fit` exactly as the worker calls it, minus the callbacks; then, on the trained
+    model, what the recording costs: the test-set prediction and a live-sample one."""
     import keras
 
+    from classifier.inference import softmax
     from classifier.models import build_model
 
-    steps = -(-len(x) // config.batch_size)
+    # As training._train counts: Keras trains on the first floor(n * (1 - split)) samples.
+    train_count = int(math.floor(len(x) * (1.0 - config.validation_split)))
+    steps = math.ceil(train_count / config.batch_size)
     keras.backend.clear_session()
     keras.utils.set_random_seed(config.seed)
     model = build_model(config, steps)
     started, cpu_started = time.perf_counter(), time.process_time()
     history = model.fit(
-        x, y, epochs=config.epochs, batch_size=config.batch_size, verbose=0
+        x,
+        y,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        validation_split=config.validation_split,
+        verbose=0,
     )  # same call as the worker, without callbacks
     seconds = time.perf_counter() - started
+    cpu_s = time.process_time() - cpu_started
+
+    def timed(images) -> float:
+        begun = time.perf_counter()
+        softmax(model.predict(images, batch_size=RECORD_BATCH, verbose=0))
+        return time.perf_counter() - begun
+
+    predict_first_s = timed(x_test)  # the worker's first epoch traces the predict function
+    predict_s = median([timed(x_test) for _ in range(2)])
+    timed(x_test[:LIVE_PICTURES])  # another input shape: a retrace, as in the worker
+    live_s = median([timed(x_test[:LIVE_PICTURES]) for _ in range(3)])
     return {
         "fit_s": seconds,
-        "cpu_s": time.process_time() - cpu_started,
+        "cpu_s": cpu_s,
         "per_epoch_s": seconds / config.epochs,
         "final_loss": float(history.history["loss"][-1]),
+        "predict_first_s": predict_first_s,
+        "predict_s": predict_s,
+        "live_s": live_s,
     }
 
 
@@ -96,19 +138,22 @@ def job_fit(manager: JobManager, config) -> dict:
     epoch_seconds = [row["epoch_seconds"] for row in metrics]
     first_start = metrics[0]["time"] - metrics[0]["epoch_seconds"]
     cpu_s = interpolate(cpu_samples, metrics[-1]["time"]) - interpolate(cpu_samples, first_start)
+    history_bytes = (info.path / HISTORY_FILE).stat().st_size
     return {
         "cpu_s": cpu_s,
         "run_id": run_id,
         "fit_s": sum(epoch_seconds),
         "per_epoch_s": sum(epoch_seconds) / len(epoch_seconds),
+        "epoch_seconds": epoch_seconds,
         # From the first epoch's start to the last one's end: adds the per-epoch checkpoints.
         "span_s": metrics[-1]["time"] - first_start,
         "startup_s": first_start - launched,  # spawn, TF import, data, model build
-        "wrapup_s": info.finished_at - metrics[-1]["time"],  # final save + test evaluation
+        "wrapup_s": info.finished_at - metrics[-1]["time"],  # the last checkpoint, status
         "total_s": ended - launched,
         "visible_delays_s": [seen_at[row["epoch"]] - row["time"] for row in metrics],
         "final_loss": metrics[-1]["loss"],
         "test_accuracy": info.test_accuracy,
+        "recorded_epochs": history_bytes // record_bytes(),
     }
 
 
@@ -169,130 +214,219 @@ def interpolate(samples: list[tuple[float, float]], when: float) -> float:
     return before[1] + (after[1] - before[1]) * (when - before[0]) / (after[0] - before[0])
 
 
+def code_state() -> str:
+    """The commit measured, and whether the working tree had uncommitted changes."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        result = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return result.stdout.strip()
+
+    changed = git("status", "--porcelain", "--untracked-files=no").splitlines()
+    note = f" + uncommitted changes in {len(changed)} files" if changed else ""
+    return f"Code: commit {git('rev-parse', '--short', 'HEAD') or 'unknown'}{note}"
+
+
 def median(values) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def compare(manager: JobManager, label: str, config, x, y, x_test, rounds: int) -> dict:
+    """`rounds` plain/job pairs, alternating which goes first."""
+    print(
+        f"{label}: batch {config.batch_size}, {len(x):,} images "
+        f"(validation split {config.validation_split}), {config.epochs} epochs, "
+        f"{rounds} alternating rounds",
+        flush=True,
+    )
+    plain, job = [], []
+    for round_no in range(rounds):
+        order = ("plain", "job") if round_no % 2 == 0 else ("job", "plain")
+        for kind in order:
+            if kind == "plain":
+                plain.append(plain_fit(config, x, y, x_test))
+                result = plain[-1]
+            else:
+                job.append(job_fit(manager, config))
+                result = job[-1]
+            epochs = "/".join(f"{s:.2f}" for s in result.get("epoch_seconds", []))
+            print(
+                f"  round {round_no + 1} {kind:5}: {result['fit_s']:6.2f} s of fit, "
+                f"{result['per_epoch_s']:.2f} s/epoch, final loss {result['final_loss']:.4f}"
+                + (f" (epoch_seconds {epochs})" if epochs else ""),
+                flush=True,
+            )
+    return {"label": label, "config": config, "images": len(x), "plain": plain, "job": job}
+
+
+def case_rows(case: dict, target: float) -> tuple[list[tuple[str, str, str]], float]:
+    plain, job, config = case["plain"], case["job"], case["config"]
+    epochs = config.epochs
+    plain_epoch = median([r["per_epoch_s"] for r in plain])
+    job_epoch = median([r["per_epoch_s"] for r in job])
+    ratios = [j["per_epoch_s"] / p["per_epoch_s"] for p, j in zip(plain, job, strict=True)]
+    span_ratios = [j["span_s"] / p["fit_s"] for p, j in zip(plain, job, strict=True)]
+    cpu_ratios = [j["cpu_s"] / p["cpu_s"] for p, j in zip(plain, job, strict=True)]
+    ratio = median(ratios)
+    predict_s = median([r["predict_s"] for r in plain])
+    trace_s = median([r["predict_first_s"] - r["predict_s"] for r in plain])
+    live_s = median([r["live_s"] for r in plain])
+    # What the recording should add to an epoch of the plain fit's length: the test-set
+    # predict every epoch, its first call's tracing spread over the epochs, the live sample
+    # every 2 s (plus, in the job, the per-batch lines: the rest of the overhead).
+    live_per_epoch = plain_epoch / LIVE_SECONDS
+    expected = predict_s + trace_s / epochs + live_per_epoch * live_s
+    train_images = int(math.floor(case["images"] * (1.0 - config.validation_split)))
+    full_scale = 60_000 * (1.0 - config.validation_split) / train_images
+    rows = [
+        ("Plain model.fit, s/epoch (median)", f"{plain_epoch:.3f}", ""),
+        ("Job, epoch_seconds per epoch (median)", f"{job_epoch:.3f}", "incl. recording"),
+        ("Job / plain fit time, paired (median)", f"{ratio:.3f}", f"<= {target}"),
+        ("  per pair", ", ".join(f"{r:.3f}" for r in ratios), ""),
+        ("Job / plain CPU seconds of fit (median)", f"{median(cpu_ratios):.3f}",
+         "less sensitive to other load"),
+        ("  per pair", ", ".join(f"{r:.3f}" for r in cpu_ratios), ""),
+        ("Where it goes (timed on the plain model):", "", ""),
+        ("  test-set predict, 10,000 at batch 1000, s", f"{predict_s:.3f}",
+         f"{predict_s / plain_epoch:.1%} of a plain epoch"),
+        ("  its first call's tracing, s", f"{trace_s:.3f}", f"once per run ({epochs} epochs)"),
+        (f"  live sample, {LIVE_PICTURES} pictures, s", f"{live_s:.4f}",
+         f"x {live_per_epoch:.1f} an epoch (every {LIVE_SECONDS:.0f} s)"),
+        ("  = expected recording, s/epoch", f"{expected:.3f}",
+         f"ratio {1 + expected / plain_epoch:.3f} from it alone"),
+        ("  measured job - plain, s/epoch (median)", f"{job_epoch - plain_epoch:.3f}",
+         "the rest: per-batch lines, noise"),
+        ("  test predict / plain epoch at 60,000 images",
+         f"{predict_s / plain_epoch / full_scale:.1%}",
+         f"estimate: epoch x {full_scale:.2f}" if full_scale > 1.01 else "as measured"),
+        ("Job incl. per-epoch checkpoints, s/epoch",
+         f"{median([r['span_s'] / epochs for r in job]):.3f}", ""),
+        ("  ... / plain fit time (median)", f"{median(span_ratios):.3f}", "(informative)"),
+        ("Job start-up: spawn to first epoch, s", f"{median([r['startup_s'] for r in job]):.2f}",
+         "excluded above"),
+        ("Job wrap-up: last checkpoint to done, s", f"{median([r['wrapup_s'] for r in job]):.2f}",
+         "excluded above"),
+        ("Job wall time, start to exit, s", f"{median([r['total_s'] for r in job]):.2f}", ""),
+        ("Epochs recorded in predictions.f16", ", ".join(str(r["recorded_epochs"]) for r in job),
+         f"{epochs} expected"),
+        ("Final training loss plain / job (last round)",
+         f"{plain[-1]['final_loss']:.4f} / {job[-1]['final_loss']:.4f}", "same seed"),
+    ]  # fmt: skip
+    return rows, ratio
+
+
+def print_table(title: str, rows: list[tuple[str, str, str]]) -> None:
+    width = max(len(row[0]) for row in rows)
+    value_width = max(len(row[1]) for row in rows)
+    print()
+    print(title)
+    print(f"{'Measure':{width}}  {'Value':>{value_width}}  Target / note")
+    print("-" * (width + value_width + 24))
+    for label, value, note in rows:
+        print(f"{label:{width}}  {value:>{value_width}}  {note}".rstrip())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=3, help="alternating plain/job pairs")
+    parser.add_argument("--only", choices=["mlp", "cnn"], help="one of the two models")
+    parser.add_argument("--epochs", type=int, default=3, help="Tutorial MLP epochs")
+    parser.add_argument("--rounds", type=int, default=5, help="Tutorial MLP plain/job pairs")
     parser.add_argument("--batch-size", type=int, default=32, help="32 stresses per-batch work")
-    parser.add_argument("--train-limit", type=int, default=0, help="0 = all 60,000 images")
+    parser.add_argument("--train-limit", type=int, default=0, help="MLP; 0 = all 60,000")
+    parser.add_argument("--cnn-preset", default="Small CNN")
+    parser.add_argument("--cnn-epochs", type=int, default=2)
+    parser.add_argument("--cnn-rounds", type=int, default=3)
+    parser.add_argument("--cnn-train-limit", type=int, default=20_000, help="0 = all 60,000")
     parser.add_argument("--stop-trials", type=int, default=2)
     parser.add_argument("--runs-dir", help="keep the runs here (default: a temporary folder)")
     parser.add_argument("--json", help="also write the raw figures to this file")
     args = parser.parse_args(argv)
 
-    config = preset_config(
-        "Tutorial MLP",
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        train_limit=args.train_limit,
-    )
+    cases = []
+    if args.only in (None, "mlp"):
+        mlp = preset_config(
+            "Tutorial MLP",
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            train_limit=args.train_limit,
+        )
+        cases.append(("Tutorial MLP", mlp, args.rounds, TARGET_RATIO_MLP))
+    if args.only in (None, "cnn"):
+        cnn = preset_config(
+            args.cnn_preset, epochs=args.cnn_epochs, train_limit=args.cnn_train_limit
+        )
+        cases.append((args.cnn_preset, cnn, args.cnn_rounds, TARGET_RATIO_CNN))
     runs_dir = Path(args.runs_dir or tempfile.mkdtemp(prefix="bench-runs-"))
     manager = JobManager(RunStore(runs_dir))
 
+    print(code_state())
     print(f"Loading data and TensorFlow in the benchmark process ({os.cpu_count()} CPUs)...")
     from classifier.data import load_dataset, scale_images
 
     dataset = load_dataset()
-    limit = config.train_limit or len(dataset.train)
-    x = scale_images(dataset.train.images[:limit])
-    y = dataset.train.labels[:limit].astype("int32")
+    x_test = scale_images(dataset.test.images)
     import keras  # noqa: F401 - imported here so no timing below includes it
 
-    plain, job = [], []
+    results, stops = [], []
     try:
-        for round_no in range(args.rounds):
-            order = ("plain", "job") if round_no % 2 == 0 else ("job", "plain")
-            for kind in order:
-                if kind == "plain":
-                    plain.append(plain_fit(config, x, y))
-                    result = plain[-1]
-                else:
-                    job.append(job_fit(manager, config))
-                    result = job[-1]
-                print(
-                    f"  round {round_no + 1} {kind:5}: {result['fit_s']:6.2f} s of fit, "
-                    f"{result['per_epoch_s']:.2f} s/epoch, final loss {result['final_loss']:.4f}"
-                )
-        stop_config = preset_config(
-            "Tutorial MLP", epochs=50, batch_size=args.batch_size, train_limit=args.train_limit
-        )
-        stops = []
-        for trial in range(args.stop_trials):
-            stops.append(stop_trial(manager, stop_config, train_first_s=1.0 + 0.37 * trial))
-            print(f"  stop trial {trial + 1}: {stops[-1]}")
+        for label, config, rounds, target in cases:
+            limit = config.train_limit or len(dataset.train)
+            x = scale_images(dataset.train.images[:limit])
+            y = dataset.train.labels[:limit].astype("int32")
+            results.append((compare(manager, label, config, x, y, x_test, rounds), target))
+        if args.stop_trials and args.only in (None, "mlp"):
+            stop_config = preset_config(
+                "Tutorial MLP", epochs=50, batch_size=args.batch_size, train_limit=args.train_limit
+            )
+            for trial in range(args.stop_trials):
+                stops.append(stop_trial(manager, stop_config, train_first_s=1.0 + 0.37 * trial))
+                print(f"  stop trial {trial + 1}: {stops[-1]}")
     finally:
         if not args.runs_dir:
             shutil.rmtree(runs_dir, ignore_errors=True)
 
-    plain_epoch = median([r["per_epoch_s"] for r in plain])
-    job_epoch = median([r["per_epoch_s"] for r in job])
-    job_span = median([r["span_s"] / args.epochs for r in job])
-    ratios = [j["per_epoch_s"] / p["per_epoch_s"] for p, j in zip(plain, job, strict=True)]
-    span_ratios = [j["span_s"] / p["fit_s"] for p, j in zip(plain, job, strict=True)]
-    delays = [d for r in job for d in r["visible_delays_s"]]
-    cpu_ratios = [j["cpu_s"] / p["cpu_s"] for p, j in zip(plain, job, strict=True)]
-    ratio = median(ratios)
-    visible = max(delays)
-
-    rows = [
-        ("Plain model.fit, s/epoch (median)", f"{plain_epoch:.3f}", ""),
-        ("Job, epoch_seconds per epoch (median)", f"{job_epoch:.3f}", ""),
-        ("Job / plain fit time, paired (median)", f"{ratio:.3f}", f"<= {TARGET_RATIO}"),
-        ("  per pair", ", ".join(f"{r:.3f}" for r in ratios), ""),
-        ("Job / plain CPU seconds of fit (median)", f"{median(cpu_ratios):.3f}",
-         "less sensitive to other load"),
-        ("  per pair", ", ".join(f"{r:.3f}" for r in cpu_ratios), ""),
-        ("Job incl. per-epoch checkpoints, s/epoch", f"{job_span:.3f}", ""),
-        ("  ... / plain fit time (median)", f"{median(span_ratios):.3f}", "(informative)"),
-        ("Job start-up: spawn to first epoch, s", f"{median([r['startup_s'] for r in job]):.2f}",
-         "excluded above"),
-        ("Job wrap-up: final save + test eval, s", f"{median([r['wrapup_s'] for r in job]):.2f}",
-         "excluded above"),
-        ("Job wall time, start to exit, s", f"{median([r['total_s'] for r in job]):.2f}", ""),
-        ("Epoch end -> visible in store, s (max)", f"{visible:.3f}", f"< {TARGET_VISIBLE_S}"),
-        ("  median over epochs", f"{median(delays):.3f}", f"{len(delays)} epochs"),
-        ("Stop -> last batch written, s (median)",
-         f"{median([s['to_last_batch_s'] for s in stops]):.3f}", ""),
-        ("Stop -> status not running, s (median)",
-         f"{median([s['to_status_s'] for s in stops]):.3f}", "incl. save + test eval"),
-        ("Stop -> worker exited, s (median)", f"{median([s['to_exit_s'] for s in stops]):.3f}",
-         ""),
-        ("Stopped runs ended as", ", ".join(s["status"] for s in stops), ""),
-        ("Final training loss plain / job (last round)",
-         f"{plain[-1]['final_loss']:.4f} / {job[-1]['final_loss']:.4f}", "same seed"),
-    ]  # fmt: skip
-    print()
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print()
     print(
         f"Load average at the end: {load} on {os.cpu_count()} CPUs "
         "(other work on the machine makes the wall-time ratios noisy)"
     )
-    print(
-        f"Tutorial MLP, batch {config.batch_size}, {len(x):,} images, {args.epochs} epochs, "
-        f"{args.rounds} alternating rounds"
-    )
-    width = max(len(row[0]) for row in rows)
-    value_width = max(len(row[1]) for row in rows)
-    print(f"{'Measure':{width}}  {'Value':>{value_width}}  Target / note")
-    print("-" * (width + value_width + 24))
-    for label, value, note in rows:
-        print(f"{label:{width}}  {value:>{value_width}}  {note}")
-    verdicts = [
-        ("fit overhead", ratio <= TARGET_RATIO),
-        ("epoch visible", visible < TARGET_VISIBLE_S),
-        ("stop", all(s["status"] == "stopped" for s in stops)),
+    verdicts = []
+    delays = []
+    for case, target in results:
+        rows, ratio = case_rows(case, target)
+        config = case["config"]
+        title = (
+            f"{case['label']}, batch {config.batch_size}, {case['images']:,} images, "
+            f"{config.epochs} epochs, {len(case['plain'])} alternating rounds"
+        )
+        print_table(title, rows)
+        verdicts.append((f"{case['label']} recording overhead {ratio:.3f}", ratio <= target))
+        delays += [d for r in case["job"] for d in r["visible_delays_s"]]
+
+    rows = [
+        ("Epoch end -> visible in store, s (max)", f"{max(delays):.3f}", f"< {TARGET_VISIBLE_S}"),
+        ("  median over epochs", f"{median(delays):.3f}", f"{len(delays)} epochs"),
     ]
+    verdicts.append(("epoch visible", max(delays) < TARGET_VISIBLE_S))
+    if stops:
+        rows += [
+            ("Stop -> last batch written, s (median)",
+             f"{median([s['to_last_batch_s'] for s in stops]):.3f}", ""),
+            ("Stop -> status not running, s (median)",
+             f"{median([s['to_status_s'] for s in stops]):.3f}", "incl. save + test eval"),
+            ("Stop -> worker exited, s (median)",
+             f"{median([s['to_exit_s'] for s in stops]):.3f}", ""),
+            ("Stopped runs ended as", ", ".join(s["status"] for s in stops), ""),
+        ]  # fmt: skip
+        verdicts.append(("stop", all(s["status"] == "stopped" for s in stops)))
+    print_table("Every job above, and the Stop trials (Tutorial MLP)", rows)
     print()
     print("  ".join(f"{name}: {'PASS' if ok else 'MISS'}" for name, ok in verdicts))
 
     if args.json:
-        Path(args.json).write_text(
-            json.dumps({"plain": plain, "job": job, "stops": stops}, indent=2)
-        )
+        raw = {case["label"]: {"plain": case["plain"], "job": case["job"]} for case, _ in results}
+        Path(args.json).write_text(json.dumps({**raw, "stops": stops}, indent=2))
     return 0 if all(ok for _, ok in verdicts) else 1
 
 
