@@ -77,11 +77,14 @@ def make_strategy(config: TrainConfig):
 class TestSet:
     """The test pictures, and how to ask the model in training about them."""
 
-    def __init__(self, images, labels, predict, live: list[int]):
+    def __init__(self, images, labels, predict, predict_few, live: list[int]):
         import numpy as np
 
         self.images, self.labels = images, np.asarray(labels)
         self.predict = predict  # images -> logits, with the weights of this moment
+        # The same for a few pictures: a direct forward pass. model.predict costs 30-130 ms
+        # a call in set-up (bench/bench_training.py), too much every 2 s.
+        self.predict_few = predict_few
         self.live = live  # the live sample: test picture numbers
         self.live_images = images[live]
 
@@ -133,7 +136,7 @@ def make_recorder(writer: RunWriter, config: TrainConfig, steps_per_epoch: int, 
                 self.batches.flush()
                 self.last_flush = now
             if now - self.last_live >= LIVE_SECONDS:
-                probabilities = softmax(test.predict(test.live_images))
+                probabilities = softmax(test.predict_few(test.live_images))
                 write_live(writer.path / LIVE_FILE, self.epoch, batch + 1, test.live, probabilities)
                 self.last_live = now
             if writer.stop_requested:
@@ -427,8 +430,12 @@ def _train(writer: RunWriter, config: TrainConfig, verbose) -> dict:
             model = build_model(config, steps_per_epoch)
     # Keras' fit cannot run MultiWorkerMirroredStrategy: see CustomLoop.
     loop = CustomLoop(strategy, model, global_batch, config.seed) if multi_worker else None
-    predict = loop.predict_here if loop else lambda x: model.predict(x, batch_size=1000, verbose=0)
-    test = TestSet(x_test, y_test, predict, live_sample(writer, y_test))
+    if loop:
+        predict = predict_few = loop.predict_here
+    else:
+        predict = lambda x: model.predict(x, batch_size=1000, verbose=0)  # noqa: E731
+        predict_few = lambda x: model(x, training=False).numpy()  # noqa: E731
+    test = TestSet(x_test, y_test, predict, predict_few, live_sample(writer, y_test))
     recorder = make_recorder(writer, config, steps_per_epoch, test)
     try:
         if loop:
