@@ -39,18 +39,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from bench_training import code_state  # noqa: E402  (bench/ is this script's folder)
+from load_test import CHROMIUM, FLAGS  # noqa: E402
+
 from classifier.runs import RunStore  # noqa: E402
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-FLAGS = [  # as tests/conftest.py CHROMIUM_FLAGS
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TARGET_MB = 1500
 GROWTH_LIMIT = 0.15  # RSS after all vs after half of them
 DETAILS = "Show the per-batch curves and the epoch table"  # the Train page's toggle
@@ -245,19 +238,6 @@ def open_verify(page, url: str, run_id: str) -> None:
     check_page(page, f"Verify page of {run_id}")
     if f"run={run_id}" not in page.url:
         raise SystemExit(f"the Verify page shows another model: {page.url}")
-
-
-def code_state() -> str:
-    """The commit measured, and whether the working tree had uncommitted changes."""
-    import subprocess
-
-    def git(*args: str) -> str:
-        result = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-        return result.stdout.strip()
-
-    changed = git("status", "--porcelain", "--untracked-files=no").splitlines()
-    note = f" + uncommitted changes in {len(changed)} files" if changed else ""
-    return f"Code: commit {git('rev-parse', '--short', 'HEAD') or 'unknown'}{note}"
 
 
 # --- Report ---------------------------------------------------------------------------------
