@@ -41,6 +41,29 @@ def runs_root(tmp_path, monkeypatch):
     return root
 
 
+def chart_spec(at, key_prefix: str) -> dict:
+    """The plotly spec (JSON) of an AppTest chart whose key starts with `key_prefix`."""
+    import json
+
+    for element in at.get("plotly_chart"):
+        if element.proto.id.rsplit("-", 1)[-1].startswith(key_prefix):
+            return json.loads(element.proto.spec)
+    raise AssertionError(f"No chart with key {key_prefix}*")
+
+
+def decode(value):
+    """A plotly JSON array: a list, or numpy's bytes in base64 ({"dtype", "bdata", "shape"})."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(value, dict) and "bdata" in value:
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        shape = value.get("shape")
+        return array.reshape([int(n) for n in str(shape).split(",")]) if shape else array
+    return np.asarray(value)
+
+
 def wait_until(condition, timeout: float, what: str = "condition", interval: float = 0.05):
     """Poll `condition()` until it returns something truthy, which is returned."""
     deadline = time.monotonic() + timeout

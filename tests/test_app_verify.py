@@ -7,13 +7,11 @@ callbacks set it; what the grid shows is read from the chart's plotly spec.
 
 from __future__ import annotations
 
-import base64
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import shirt_png
+from conftest import chart_spec, decode, shirt_png
 from streamlit.testing.v1 import AppTest
 
 from classifier import inference
@@ -56,26 +54,9 @@ def open_verify(query: dict | None = None) -> AppTest:
     return at
 
 
-def chart(at: AppTest, key_prefix: str) -> dict:
-    """The plotly spec of the chart whose key starts with `key_prefix`."""
-    for element in at.get("plotly_chart"):
-        if element.proto.id.rsplit("-", 1)[-1].startswith(key_prefix):
-            return json.loads(element.proto.spec)
-    raise AssertionError(f"No chart with key {key_prefix}*")
-
-
-def decode(value) -> np.ndarray:
-    """A plotly JSON array: a list, or numpy's bytes in base64 ({"dtype", "bdata", "shape"})."""
-    if isinstance(value, dict) and "bdata" in value:
-        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-        shape = value.get("shape")
-        return array.reshape([int(n) for n in str(shape).split(",")]) if shape else array
-    return np.asarray(value)
-
-
 def grid_indices(at: AppTest) -> list[int]:
     """The test-set numbers of the pictures in the grid, in order."""
-    traces = chart(at, "verify_grid_")["data"]
+    traces = chart_spec(at, "verify_grid_")["data"]
     images = next(trace for trace in traces if trace.get("name") == "tiles")
     return decode(images["customdata"]).tolist()
 
@@ -96,9 +77,9 @@ def test_opens_on_the_best_run_with_the_first_test_image(store_with_run, truth, 
     assert "**10,000 of 10,000**" in caption(at)
     assert single_view_title(at) == "Image 0: Ankle boot"
     assert grid_indices(at) == list(range(15))  # the tutorial's 5 rows x 3 columns
-    label = chart(at, "verify_image")["layout"]["xaxis"]["title"]["text"]
+    label = chart_spec(at, "verify_image")["layout"]["xaxis"]["title"]["text"]
     assert label.endswith("(Ankle boot)") and label.startswith(CLASS_NAMES[truth[1][0]])
-    assert len(decode(chart(at, "verify_bars")["data"][0]["y"])) == 10
+    assert len(decode(chart_spec(at, "verify_bars")["data"][0]["y"])) == 10
     assert at.query_params["run"] == store_with_run.run_id
 
 
@@ -168,7 +149,7 @@ def test_a_confusion_cell_filters_the_grid_to_exactly_its_images(store_with_run,
     assert f"**{matrix[SHIRT, TSHIRT]:,} of 10,000**" in caption(at)
     assert grid_indices(at) == expected[:15].tolist()
     # The square is framed, and the link carries the cell.
-    frame = chart(at, "verify_confusion_")["layout"]["shapes"][0]
+    frame = chart_spec(at, "verify_confusion_")["layout"]["shapes"][0]
     assert frame["x0"] < TSHIRT < frame["x1"] and frame["y0"] < SHIRT < frame["y1"]
     assert at.query_params["true"] == "Shirt" and at.query_params["pred"] == "T-shirt/top"
 
@@ -192,10 +173,10 @@ def test_upload_a_good_picture_and_bad_ones(store_with_run):
     at = open_verify()
     at.file_uploader(key="verify_upload").upload("shirt.png", shirt_png(), "image/png").run()
     assert not at.error and not at.exception
-    sees = chart(at, "verify_upload_image")
+    sees = chart_spec(at, "verify_upload_image")
     assert sees["layout"]["title"]["text"] == "What the model sees"
     assert decode(sees["data"][0]["z"]).shape == (28, 28)
-    assert len(decode(chart(at, "verify_upload_bars")["data"][0]["y"])) == 10
+    assert len(decode(chart_spec(at, "verify_upload_bars")["data"][0]["y"])) == 10
     assert any("Photos differ from the dataset" in info.value for info in at.info)
 
     at.file_uploader(key="verify_upload").clear()

@@ -7,13 +7,12 @@ MLP trained for 3 epochs on 3,000 images, and on a copy of it without its histor
 
 from __future__ import annotations
 
-import base64
-import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import chart_spec, decode
 from streamlit.testing.v1 import AppTest
 
 from classifier import verify_view as view
@@ -271,23 +270,9 @@ def page(replay_run, monkeypatch):
     return open_verify()
 
 
-def chart(at: AppTest, key_prefix: str) -> dict:
-    for element in at.get("plotly_chart"):
-        if element.proto.id.rsplit("-", 1)[-1].startswith(key_prefix):
-            return json.loads(element.proto.spec)
-    raise AssertionError(f"No chart with key {key_prefix}*")
-
-
-def decode(value) -> np.ndarray:
-    """A plotly JSON array: a list, or numpy's bytes in base64 ({"dtype", "bdata"})."""
-    if isinstance(value, dict) and "bdata" in value:
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-    return np.asarray(value, dtype=float)
-
-
 def grid(at: AppTest) -> tuple[list[int], list[int]]:
     """The pictures in the grid, and those among them captioned in red (wrong)."""
-    traces = {trace.get("name"): trace for trace in chart(at, "verify_grid_")["data"]}
+    traces = {trace.get("name"): trace for trace in chart_spec(at, "verify_grid_")["data"]}
     wrong = traces["captions wrong"]["customdata"]
     return decode(traces["tiles"]["customdata"]).astype(int).tolist(), [int(i) for i in wrong]
 
@@ -313,12 +298,12 @@ def test_the_epoch_slider_sets_what_the_page_shows(page, truth, dataset):
         assert red == [i for i in shown if not correct[epoch - 1, i]]
         assert at.query_params["epoch"] == str(epoch)
         # The single picture and the per-class chart follow the epoch too.
-        bars = decode(chart(at, "verify_bars")["data"][0]["y"])
+        bars = decode(chart_spec(at, "verify_bars")["data"][0]["y"])
         assert np.allclose(bars, history[epoch - 1, 0].astype(float), atol=1e-3)
-        note = chart(at, "verify_classes_")["layout"]["annotations"][0]["text"]
+        note = chart_spec(at, "verify_classes_")["layout"]["annotations"][0]["text"]
         assert note == f"all classes {correct[epoch - 1].mean():.1%}"
     # The confusion matrix tells how each cell changed since the epoch before.
-    hover = chart(at, "verify_confusion_")["data"][0]["hovertext"]
+    hover = chart_spec(at, "verify_confusion_")["data"][0]["hovertext"]
     assert all("since epoch 1" in text for text in hover)
 
 
@@ -343,7 +328,7 @@ def test_a_picture_shows_its_history(page, truth, dataset):
     at = page
     wrong_at_first = int(np.flatnonzero(~correct[0])[0])
     at.number_input(key=Keys.INDEX).set_value(wrong_at_first).run()
-    figure = chart(at, "verify_history_chart")
+    figure = chart_spec(at, "verify_history_chart")
     true_line, wrong_line = figure["data"]
     label = int(dataset.test.labels[wrong_at_first])
     expected = history[:, wrong_at_first, label].astype(float)
