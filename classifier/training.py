@@ -365,6 +365,22 @@ class CustomLoop:
             raise RuntimeError(_short_tf_error(error)) from error
 
 
+def compiled_predict(model, batch: int = 1000):
+    """images -> logits through one traced forward pass per batch: half the time of
+    model.predict for the 10,000 test pictures every epoch (measured here on the Small CNN:
+    0.65 s against 1.35 s), which the recording adds to each epoch."""
+    import numpy as np
+    import tensorflow as tf
+
+    forward = tf.function(lambda images: model(images, training=False), reduce_retracing=True)
+
+    def predict(images):
+        parts = [forward(tf.constant(images[i : i + batch])) for i in range(0, len(images), batch)]
+        return np.concatenate([part.numpy() for part in parts])
+
+    return predict
+
+
 def live_sample(writer: RunWriter, labels) -> list[int]:
     """Every picture of every live set (history.live_indices), the hardest ones taken from
     the newest other run with a recorded history; the page picks the set it shows."""
@@ -433,7 +449,7 @@ def _train(writer: RunWriter, config: TrainConfig, verbose) -> dict:
     if loop:
         predict = predict_few = loop.predict_here
     else:
-        predict = lambda x: model.predict(x, batch_size=1000, verbose=0)  # noqa: E731
+        predict = compiled_predict(model)
         predict_few = lambda x: model(x, training=False).numpy()  # noqa: E731
     test = TestSet(x_test, y_test, predict, predict_few, live_sample(writer, y_test))
     recorder = make_recorder(writer, config, steps_per_epoch, test)
