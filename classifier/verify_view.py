@@ -499,7 +499,10 @@ UPLOAD_NOTE = (
     "angle can mislead the model, so expect more mistakes here than on the test images."
 )
 EPOCH_LABEL = "Predictions after epoch"
-NO_REPLAY_NOTE = "This model was trained before the app recorded its progress: no replay."
+NO_REPLAY_NOTE = (
+    "No replay: this model has no recorded epoch (it was trained before the app recorded "
+    "its progress, or stopped during its first epoch)."
+)
 ONE_EPOCH_NOTE = "This model trained for one epoch: there is nothing to replay."
 REPLAY_HELP = (
     "What the model predicted after each epoch of its training: the grid, the single "

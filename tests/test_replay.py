@@ -360,7 +360,7 @@ def test_play_starts_from_the_first_epoch_and_steps_to_the_last(page):
 
 def test_a_run_without_history_shows_a_note_and_works_as_before(old_run_root, replay_run):
     at = open_verify({"filter": "forgotten", "epoch": "2"})
-    assert any("no replay" in text.value for text in at.caption)
+    assert any("No replay" in text.value for text in at.caption)
     assert not [s for s in at.slider if s.key == Keys.EPOCH]
     assert at.selectbox(key=Keys.MODE).options == [
         "All images",
