@@ -41,6 +41,18 @@ def runs_root(tmp_path, monkeypatch):
     return root
 
 
+def open_app_page(page: str, query: dict | None = None):
+    """A page in AppTest, reached through app.py's router, opened with these link parameters."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params.update(query or {})
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
 def chart_spec(at, key_prefix: str) -> dict:
     """The plotly spec (JSON) of an AppTest chart whose key starts with `key_prefix`."""
     import json

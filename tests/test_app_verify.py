@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import chart_spec, decode, shirt_png
+from conftest import chart_spec, decode, open_app_page, shirt_png
 from streamlit.testing.v1 import AppTest
 
 from classifier import inference
@@ -46,12 +46,7 @@ def truth(trained_run, dataset):
 
 
 def open_verify(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.query_params.update(query or {})
-    at.run()
-    at.switch_page("pages/verify.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_app_page("pages/verify.py", query)
 
 
 def grid_indices(at: AppTest) -> list[int]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import chart_spec
 
 from classifier import features, model_compare, suspects
 from classifier.data import CLASS_NAMES, scale_images
@@ -325,16 +326,8 @@ def open_explore(root: Path, monkeypatch, state: dict | None = None):
     return at
 
 
-def chart(at, key_prefix: str) -> dict:
-    """The plotly spec of the chart whose key starts with `key_prefix`."""
-    for element in at.get("plotly_chart"):
-        if element.proto.id.rsplit("-", 1)[-1].startswith(key_prefix):
-            return json.loads(element.proto.spec)
-    raise AssertionError(f"No chart with key {key_prefix}*")
-
-
 def grid_pictures(at, key_prefix: str) -> list[int]:
-    traces = chart(at, key_prefix)["data"]
+    traces = chart_spec(at, key_prefix)["data"]
     tiles = next(trace for trace in traces if trace.get("name") == "tiles")
     return list(tiles["customdata"])
 
@@ -344,7 +337,7 @@ def test_a_box_on_the_map_fills_the_grid_with_exactly_those_pictures(two_runs, m
 
     root, _, _ = two_runs
     at = open_explore(root, monkeypatch)
-    spec = chart(at, "explore_map")
+    spec = chart_spec(at, "explore_map")
     points = [
         n for trace in spec["data"] if trace["type"] == "scattergl" for n in trace["customdata"]
     ]
@@ -372,7 +365,7 @@ def test_a_click_on_a_dot_shows_that_picture_and_its_nearest_training_pictures(
     root, _, _ = two_runs
     at = open_explore(root, monkeypatch, {"explore_index": 42})
     assert any(element.value == "Test picture 42" for element in at.subheader)
-    nearest = chart(at, "explore_nearest")["data"]
+    nearest = chart_spec(at, "explore_nearest")["data"]
     numbers = next(trace for trace in nearest if trace.get("name") == "tiles")["customdata"]
     assert len(numbers) == 8 and all(0 <= n < 60_000 for n in numbers)
     assert any("training pictures" in e.value for e in at.markdown)
@@ -520,7 +513,7 @@ def test_the_training_split_shows_a_finished_check_and_offers_one_otherwise(
     assert any("**2** of the 60,000 training pictures" in e.value for e in at.markdown)
     assert at.session_state["explore_suspect"] == 10
     assert any(element.value == "Training picture 10" for element in at.subheader)
-    nearest = chart(at, "explore_suspect_nearest")["data"]
+    nearest = chart_spec(at, "explore_suspect_nearest")["data"]
     numbers = next(trace for trace in nearest if trace.get("name") == "tiles")["customdata"]
     assert 10 not in numbers and len(numbers) == 8  # the picture itself is left out
     shutil.rmtree(folder)

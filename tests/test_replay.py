@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import chart_spec, decode
+from conftest import chart_spec, decode, open_app_page
 from streamlit.testing.v1 import AppTest
 
 from classifier import verify_view as view
@@ -256,12 +256,7 @@ def old_run_root(replay_run, tmp_path, monkeypatch):
 
 
 def open_verify(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.query_params.update(query or {})
-    at.run()
-    at.switch_page("pages/verify.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_app_page("pages/verify.py", query)
 
 
 @pytest.fixture
