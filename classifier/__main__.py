@@ -18,7 +18,14 @@ import sys
 import tempfile
 
 from classifier.data import DatasetError
-from classifier.jobs import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, continued_config, run_worker
+from classifier.jobs import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    busy_reason,
+    continued_config,
+    run_worker,
+)
 from classifier.models import OPTIMIZERS, PRESETS, SCHEDULES, STRATEGIES, preset_config
 from classifier.runs import RunError, RunStore
 
@@ -128,9 +135,9 @@ def command_train(args, store: RunStore) -> int:
     if _is_non_chief_worker():
         # Multi-worker training: only the chief writes to the shared store (as TF advises).
         store = RunStore(tempfile.mkdtemp(prefix="classifier-worker-"))
-    active = store.active_runs()
-    if active:
-        raise RunError(f"Run '{active[0].name}' is still training; one run at a time.")
+    busy = busy_reason(store)
+    if busy:
+        raise RunError(busy)
     from classifier.training import run_training  # late: imports TensorFlow
 
     writer = store.create_run(config.to_dict(), args.name)

@@ -30,7 +30,27 @@ EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
 
 class JobBusyError(RuntimeError):
-    """Another run is training; this machine trains one at a time."""
+    """Another run, or a check of the training labels, is training; one at a time."""
+
+
+def busy_reason(store: RunStore) -> str | None:
+    """Why no training may start now, or None. Two trainings on two cores slow each other
+    down, so a run waits for another run and for a label check (Explore), which trains
+    its own models."""
+    from classifier.suspects import check_running
+
+    active = store.active_runs()
+    if active:
+        return (
+            f"Run '{active[0].name}' is still training, and this machine trains one "
+            "model at a time. Wait for it to finish, or stop it first."
+        )
+    if check_running(store.root):
+        return (
+            "A check of the training labels (Explore page) is training its models. Wait "
+            "for it to finish, or stop it first."
+        )
+    return None
 
 
 class JobManager:
@@ -44,17 +64,14 @@ class JobManager:
     def start(self, config: TrainConfig, name: str = "") -> str:
         """Start training `config` in a worker process; return the new run's id.
 
-        Raises ValueError for an invalid config, JobBusyError while another run trains.
+        Raises ValueError for an invalid config, JobBusyError while the machine is busy.
         """
         config.validate()
         with self._lock:
             self._reap()
-            active = self.store.active_runs()
-            if active:
-                raise JobBusyError(
-                    f"Run '{active[0].name}' is still training, and this machine trains one "
-                    "model at a time. Wait for it to finish, or stop it first."
-                )
+            reason = busy_reason(self.store)
+            if reason:
+                raise JobBusyError(reason)
             writer = self.store.create_run(config.to_dict(), name)
             try:
                 process = self._spawn(writer)

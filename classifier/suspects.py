@@ -338,6 +338,15 @@ def _take_lock(folder: Path) -> int | None:
     return fd
 
 
+def check_running(root: Path) -> bool:
+    """Whether a cross-validation job holds its lock under this runs folder."""
+    folder = explore_dir(root)
+    try:
+        return any(job.is_dir() and is_locked(job) for job in folder.iterdir())
+    except OSError:  # no such folder yet
+        return False
+
+
 def _prepare(root: Path, job: CrossValidation) -> tuple[Path, int]:
     """Create the job folder and take its lock; JobBusy while it or a run is live."""
     from classifier.runs import RunStore

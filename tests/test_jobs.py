@@ -83,6 +83,28 @@ def test_a_job_runs_to_completion_and_a_second_one_is_refused(manager):
     assert store.active_runs() == []
 
 
+def test_no_training_starts_while_a_label_check_trains_its_models(manager):
+    """The label check (Explore) trains K models: a training run beside it would share the
+    two cores and slow both, so the Train page and the command line wait for it."""
+    from classifier import suspects
+
+    root = manager.store.root
+    check = suspects.CrossValidation(limit=100)
+    folder, lock = suspects._prepare(root, check)  # what a running check holds
+    try:
+        with pytest.raises(JobBusyError, match="check of the training labels"):
+            manager.start(preset_config("Tutorial MLP", epochs=1, train_limit=100), "blocked")
+        command = [sys.executable, "-m", "classifier", "--runs-dir", str(root.resolve())]
+        command += ["train", "--epochs", "1", "--train-limit", "100"]
+        cli = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert cli.returncode != 0 and "check of the training labels" in cli.stderr
+    finally:
+        os.close(lock)
+    assert manager.store.list_runs() == []  # the refused runs left nothing behind
+    run_id = manager.start(preset_config("Tutorial MLP", epochs=1, train_limit=100), "later")
+    assert manager.wait(run_id, timeout=120) == 0, worker_log(manager.store, run_id)
+
+
 def test_a_worker_that_cannot_start_leaves_a_failed_run_not_a_busy_store(manager, monkeypatch):
     monkeypatch.setattr(sys, "executable", "/nonexistent/python3")
     with pytest.raises(FileNotFoundError):
