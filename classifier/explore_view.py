@@ -318,8 +318,12 @@ TSNE_WAITING = (
 TSNE_FAILED = "The t-SNE map could not be computed"
 SUSPECTS_NOTE = (
     "Datasets have wrong labels too. A label is suspicious when a model that never saw the "
-    "picture is unusually unsure of it, while it is as sure of another class as it usually "
-    "is for that class (confident learning)."
+    "picture is less sure of it than it usually is of that class (confident learning); the "
+    "least sure come first."
+)
+CV_PRESET_HELP = (
+    "The Small CNN finds more of the wrong labels (86 of 100 in a test with labels changed "
+    "on purpose, against 78 for the Tutorial MLP); the Tutorial MLP takes a fifth of the time."
 )
 TRAIN_SUSPECTS_NOTE = (
     "For the training pictures, several models are trained, each on all but a part of the "

@@ -7,9 +7,11 @@ Confident learning, as done here. `probs[i]` must be out-of-sample: from a model
 not train on picture i (the test set with any run's model; the training set through K-fold
 cross-validation). For each class j, its threshold t[j] is the mean probability of j over
 the pictures labelled j (the class's "self-confidence"). Picture i, labelled y, is a
-suspect when probs[i, y] < t[y] while some other class k has probs[i, k] >= t[k]; its
-suggested label is the most probable such k, and its score is probs[i, y]: the lower,
-the more suspicious.
+suspect when probs[i, y] < t[y]; its score is probs[i, y] (the lower, the more suspicious)
+and its suggested label the most probable other class (among the classes some picture has).
+Northcutt et al. also ask that another class k be confident (probs[i, k] >= t[k]); on
+Fashion-MNIST with flipped labels that dropped real flips and cost precision (README,
+"Suspicious labels"), so it is left out.
 
 The cross-validation job. Its folder is `<runs folder>/.explore/<key>/` (a hidden folder,
 which the run list ignores), named by preset, folds, epochs, pictures and seed, so the same
@@ -70,7 +72,7 @@ JOB_FILE, STATUS_FILE, RESULT_FILE, STOP_FILE, LOCK_FILE = (
     ".lock",
 )
 WORKER_LOG = "worker.log"
-DEFAULT_PRESET = "Tutorial MLP"
+DEFAULT_PRESET = "Small CNN"  # 0.86 of flipped labels found, against 0.78 (README)
 DEFAULT_FOLDS = 4
 STATUS_SECONDS = 0.5  # how often the worker rewrites its status while it trains
 NONE, RUNNING, COMPLETED, STOPPED, FAILED, INTERRUPTED = (
@@ -154,11 +156,10 @@ def rank_suspects(probs: np.ndarray, labels: np.ndarray) -> Ranking:
     thresholds = class_thresholds(probs, labels)
     rows = np.arange(len(labels))
     given = probs[rows, labels]
-    confident = probs >= thresholds[None, :]
-    confident[rows, labels] = False  # another class than the given one
-    suspect = (given < thresholds[labels]) & confident.any(axis=1)
-    candidates = np.where(confident, probs, -np.inf)
+    candidates = np.where(np.isfinite(thresholds)[None, :], probs, -np.inf)
+    candidates[rows, labels] = -np.inf  # another class than the given one
     suggested = candidates.argmax(axis=1)
+    suspect = (given < thresholds[labels]) & np.isfinite(candidates[rows, suggested])
     chosen = np.flatnonzero(suspect)
     order = np.lexsort((chosen, given[chosen]))
     chosen = chosen[order]

@@ -86,7 +86,13 @@ def suspects_section(run, probs, test) -> None:
     if split == "train":
         st.caption(view.TRAIN_SUSPECTS_NOTE)
         with st.container(horizontal=True):
-            preset = st.selectbox("Model for the check", list(PRESETS), key=Keys.CV_PRESET)
+            preset = st.selectbox(
+                "Model for the check",
+                list(PRESETS),
+                index=list(PRESETS).index(suspects.DEFAULT_PRESET),
+                help=view.CV_PRESET_HELP,
+                key=Keys.CV_PRESET,
+            )
             folds = st.selectbox("Models (parts)", view.FOLD_CHOICES, key=Keys.CV_FOLDS)
         job = suspects.CrossValidation(preset, folds)
         if (result := ui.train_suspects(store, job)) is None:

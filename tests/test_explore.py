@@ -15,7 +15,7 @@ from conftest import chart_spec
 
 from classifier import features, model_compare, suspects
 from classifier.data import CLASS_NAMES, scale_images
-from classifier.models import preset_config
+from classifier.models import PRESETS, preset_config
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIRT, TSHIRT, COAT = (CLASS_NAMES.index(name) for name in ("Shirt", "T-shirt/top", "Coat"))
@@ -27,24 +27,25 @@ SHIRT, TSHIRT, COAT = (CLASS_NAMES.index(name) for name in ("Shirt", "T-shirt/to
 def test_suspects_ranking_on_a_hand_made_example():
     # Three classes. Thresholds (mean probability of a class over the pictures labelled with
     # it): 0 -> (0.9 + 0.8 + 0.1) / 3 = 0.6, 1 -> (0.7 + 0.3 + 0.3) / 3 = 0.433, 2 -> 0.85.
+    # A suspect's given label is below its class's threshold; the lowest comes first.
     probs = np.array(
         [
             [0.9, 0.05, 0.05],  # 0, labelled 0: fine
             [0.8, 0.1, 0.1],  # 1, labelled 0: fine
-            [0.1, 0.85, 0.05],  # 2, labelled 0: confidently a 1 -> suspect, score 0.1
+            [0.1, 0.85, 0.05],  # 2, labelled 0: 0.1 < 0.6 -> suspect, score 0.1, a 1
             [0.2, 0.7, 0.1],  # 3, labelled 1: above its threshold -> fine
-            [0.7, 0.3, 0.0],  # 4, labelled 1: 0.3 < 0.433 and 0.7 >= 0.6 -> suspect, score 0.3
+            [0.7, 0.3, 0.0],  # 4, labelled 1: 0.3 < 0.433 -> suspect, score 0.3, a 0
             [0.0, 0.1, 0.9],  # 5, labelled 2: fine
-            [0.3, 0.3, 0.4],  # 6, labelled 1: unsure, but no other class above its threshold
-            [0.05, 0.15, 0.8],  # 7, labelled 2: below 0.85, but no other class is confident
+            [0.3, 0.3, 0.4],  # 6, labelled 1: 0.3 < 0.433 -> suspect, score 0.3, a 2
+            [0.05, 0.15, 0.8],  # 7, labelled 2: 0.8 < 0.85 -> suspect, score 0.8, a 1
         ]
     )
     labels = np.array([0, 0, 0, 1, 1, 2, 1, 2])
     ranking = suspects.rank_suspects(probs, labels)
     np.testing.assert_allclose(ranking.thresholds, [0.6, 1.3 / 3, 0.85])
-    assert ranking.indices.tolist() == [2, 4]
-    assert ranking.suggested.tolist() == [1, 0]
-    np.testing.assert_allclose(ranking.scores, [0.1, 0.3], rtol=1e-6)
+    assert ranking.indices.tolist() == [2, 4, 6, 7]  # a tie (0.3) keeps picture order
+    assert ranking.suggested.tolist() == [1, 0, 2, 1]
+    np.testing.assert_allclose(ranking.scores, [0.1, 0.3, 0.3, 0.8], rtol=1e-6)
     rows = ranking.rows(top=1)
     assert rows == [
         {
@@ -281,7 +282,8 @@ def test_a_damaged_reviews_file_reads_as_none(tmp_path):
 def test_job_keys_name_what_they_compute():
     job = suspects.CrossValidation("Tutorial MLP", folds=3, epochs=2, limit=2000)
     assert job.key == "cv-Tutorial-MLP-k3-e2-n2000-s0"
-    assert suspects.CrossValidation().key == "cv-Tutorial-MLP-k4-e10-nall-s0"
+    epochs = PRESETS["Small CNN"].defaults.epochs
+    assert suspects.CrossValidation().key == f"cv-Small-CNN-k4-e{epochs}-nall-s0"
     with pytest.raises(ValueError):
         suspects.CrossValidation(folds=1).validate()
 
@@ -499,7 +501,7 @@ def test_the_training_split_shows_a_finished_check_and_offers_one_otherwise(
     assert any("Not computed yet" in caption.value for caption in at.caption)
     # A finished check in the store (made up: the model is sure of the given label, except
     # for pictures 10 and 20, which it takes for a Bag).
-    job = suspects.CrossValidation("Tutorial MLP", folds=2)
+    job = suspects.CrossValidation(folds=2)  # the page's default model
     labels = dataset.train.labels.astype(np.int64)
     probs = np.full((60_000, 10), 0.01, dtype=np.float32)
     probs[np.arange(60_000), labels] = 0.91
