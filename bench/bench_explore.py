@@ -7,8 +7,8 @@
 4. Flipped labels found: a copy of the dataset whose training labels are flipped at random
    for FLIPS of the first 12,000 pictures (FASHION_MNIST_DIR points at it), then
    `python -m classifier suspects --split train --limit 12000` with the default preset and
-   folds: the share of flipped pictures among the top FLIPS suspects (precision); and the
-   same with the Small CNN preset (12 epochs), side by side.
+   folds (the Small CNN, 4 folds): the share of flipped pictures among the top FLIPS
+   suspects (precision); and the same with the Tutorial MLP, side by side.
 
 Run: .venv/bin/python bench/bench_explore.py [--flips 300] [--skip-tsne] [--skip-flips]
      [--also PRESET ...]
@@ -115,11 +115,12 @@ def main() -> int:
     parser.add_argument("--skip-tsne", action="store_true")
     parser.add_argument("--skip-flips", action="store_true")
     parser.add_argument(
-        "--also", nargs="*", default=["Small CNN"], help="presets compared with the default"
+        "--also", nargs="*", default=["Tutorial MLP"], help="presets compared with the default"
     )
     args = parser.parse_args()
 
     from classifier.features import NeighbourIndex, principal_components, tsne_map
+    from classifier.suspects import DEFAULT_FOLDS, DEFAULT_PRESET
 
     test, train, test_seconds, train_seconds = trained_features()
     rows = [
@@ -156,7 +157,10 @@ def main() -> int:
             rows.append((f"  its cross-validation of {LIMIT:,} pictures, s", f"{seconds:.0f}", ""))
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"Load average at the end: {load} on {os.cpu_count()} CPUs")
-    print("Tutorial MLP features (128 per picture); default cross-validation: 4 folds, 10 epochs")
+    print(
+        "Tutorial MLP features (128 per picture); default cross-validation: "
+        f"{DEFAULT_FOLDS} folds of the {DEFAULT_PRESET}"
+    )
     print(f"{'Measure':<55} {'Value':>9}  Target / note")
     print("-" * 80)
     for measure, value, target in rows:
