@@ -6,6 +6,7 @@ Keras is imported inside `build_model` only, so pages that merely show the setti
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass, fields, replace
 
 # What build_model builds: the tutorial's dense network, two plain convolution blocks, or
@@ -14,6 +15,10 @@ ARCHITECTURES = ("mlp", "cnn", "cnn-bn")
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 SCHEDULES = ("constant", "cosine")
 STRATEGIES = ("default", "mirrored", "multi-worker")
+# "bfloat16": Keras' mixed_bfloat16 policy (float32 weights, bfloat16 arithmetic, float32
+# logits); on a CPU with AVX-512 BF16 the CNNs train about 1.25 times faster, as accurately
+# (README, "Models").
+PRECISIONS = ("float32", "bfloat16")
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class TrainConfig:
     devices: int = 1  # logical devices for the "mirrored" strategy on a CPU-only machine
     # The run this one continues (its saved model and optimizer state), or "" for a new model.
     parent: str = ""
+    precision: str = "float32"  # one of PRECISIONS
 
     def validate(self) -> TrainConfig:
         """Raise ValueError with a message a user can act on; return self when fine."""
@@ -69,6 +75,7 @@ class TrainConfig:
             (self.strategy in STRATEGIES, f"The strategy must be one of {STRATEGIES}."),
             (1 <= self.devices <= 64, "Devices must be between 1 and 64."),
             (isinstance(self.parent, str) and len(self.parent) <= 64, "Not a run to continue."),
+            (self.precision in PRECISIONS, f"The arithmetic must be one of {PRECISIONS}."),
         ]
 
     def to_dict(self) -> dict:
@@ -146,7 +153,26 @@ def preset_config(name: str, **overrides) -> TrainConfig:
 
 
 def build_model(config: TrainConfig, steps_per_epoch: int):
-    """A compiled Keras model that outputs 10 logits, as the tutorial's does."""
+    """A compiled Keras model that outputs 10 logits (float32), as the tutorial's does."""
+    with _dtype_policy("mixed_bfloat16" if config.precision == "bfloat16" else "float32"):
+        return _build_model(config, steps_per_epoch)
+
+
+@contextlib.contextmanager
+def _dtype_policy(name: str):
+    """Keras' global dtype policy set while layers are built (each layer keeps its own),
+    then put back: nothing else in the process changes."""
+    import keras
+
+    before = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(before)
+
+
+def _build_model(config: TrainConfig, steps_per_epoch: int):
     import keras
     from keras import layers
 
@@ -168,7 +194,7 @@ def build_model(config: TrainConfig, steps_per_epoch: int):
         x = layers.Dropout(config.dropout)(x)
         x = layers.Dense(config.hidden_units, activation="relu")(x)
         x = layers.Dropout(config.dropout)(x)
-    outputs = layers.Dense(10, name="logits")(x)
+    outputs = layers.Dense(10, name="logits", dtype="float32")(x)
     model = keras.Model(inputs, outputs, name=config.preset.lower().replace(" ", "_"))
     model.compile(
         optimizer=_optimizer(config, steps_per_epoch),

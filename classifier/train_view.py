@@ -15,7 +15,7 @@ import numpy as np
 
 from classifier.grid_view import first_param
 from classifier.history import LIVE_SETS, TEST_COUNT, live_indices
-from classifier.models import OPTIMIZERS, PRESETS, SCHEDULES, TrainConfig
+from classifier.models import OPTIMIZERS, PRECISIONS, PRESETS, SCHEDULES, TrainConfig
 from classifier.runs import SAVING, TESTING, RunInfo
 from classifier.text import format_clock, format_duration, format_moment
 
@@ -114,6 +114,13 @@ SETTINGS = (
         "train_limit", "Training images (0 = all 60,000)", "slider", (0, 60_000, 1000), more=True
     ),
     Setting("augment", "Augment (random flips and small shifts)", "checkbox", more=True),
+    Setting(
+        "precision",
+        "Arithmetic (bfloat16: shorter numbers, faster on recent CPUs, as accurate here)",
+        "selectbox",
+        PRECISIONS,
+        more=True,
+    ),
     Setting("seed", "Random seed", "number", (0, 2**31 - 1), more=True),
 )
 

@@ -70,6 +70,7 @@ def test_preset_config_applies_overrides_and_validates_them():
         ({"train_limit": 60_001}, "training limit"),
         ({"strategy": "tpu"}, "strategy must be one of"),
         ({"devices": 0}, "Devices"),
+        ({"precision": "float8"}, "arithmetic must be one of"),
     ],
 )
 def test_validate_rejects_bad_values_with_a_message_a_user_can_act_on(change, message):
@@ -119,3 +120,27 @@ def test_a_config_written_by_hand_or_another_version_still_reads():
         odd.validate()
     with pytest.raises(ValueError, match="wrong kind"):
         TrainConfig(epochs="abc").validate()
+
+
+def test_a_bfloat16_model_trains_outputs_float32_and_loads_in_plain_keras(tmp_path):
+    """bfloat16 arithmetic (a CPU with AVX-512 BF16 does it faster) keeps float32 weights
+    and float32 logits, and leaves the next model built in the process in float32."""
+    import keras
+
+    model = build_model(preset_config("Small CNN", precision="bfloat16"), steps_per_epoch=2)
+    conv = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
+    assert (conv.compute_dtype, conv.variable_dtype) == ("bfloat16", "float32")
+    assert model.get_layer("logits").compute_dtype == "float32"
+    assert keras.mixed_precision.global_policy().name == "float32"
+    plain = build_model(preset_config("Small CNN", precision="float32"), steps_per_epoch=2)
+    assert all(layer.compute_dtype == "float32" for layer in plain.layers)
+
+    rng = np.random.default_rng(0)
+    images = rng.random((64, 28, 28), dtype=np.float32)
+    model.fit(images, rng.integers(0, 10, 64), batch_size=32, epochs=1, verbose=0)
+    logits = model.predict(images, verbose=0)
+    assert logits.dtype == np.float32 and np.isfinite(logits).all()
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(images, verbose=0), logits, rtol=1e-5, atol=1e-5)
