@@ -46,6 +46,9 @@ class TrainConfig:
     # The run this one continues (its saved model and optimizer state), or "" for a new model.
     parent: str = ""
     precision: str = "float32"  # one of PRECISIONS
+    # Train towards 1 - s for the right class and s / 10 spread over all classes instead
+    # of 100% (Szegedy et al., 2016): a model less sure of itself generalises better.
+    label_smoothing: float = 0.0
 
     def validate(self) -> TrainConfig:
         """Raise ValueError with a message a user can act on; return self when fine."""
@@ -76,6 +79,7 @@ class TrainConfig:
             (1 <= self.devices <= 64, "Devices must be between 1 and 64."),
             (isinstance(self.parent, str) and len(self.parent) <= 64, "Not a run to continue."),
             (self.precision in PRECISIONS, f"The arithmetic must be one of {PRECISIONS}."),
+            (0 <= self.label_smoothing < 0.5, "Label smoothing must be at least 0 and below 0.5."),
         ]
 
     def to_dict(self) -> dict:
@@ -198,10 +202,33 @@ def _build_model(config: TrainConfig, steps_per_epoch: int):
     model = keras.Model(inputs, outputs, name=config.preset.lower().replace(" ", "_"))
     model.compile(
         optimizer=_optimizer(config, steps_per_epoch),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        loss=_loss(config),
         metrics=["accuracy"],
     )
     return model
+
+
+def _loss(config: TrainConfig):
+    import keras
+
+    if config.label_smoothing:  # Keras' sparse loss has no smoothing: see loss_targets
+        return keras.losses.CategoricalCrossentropy(
+            from_logits=True, label_smoothing=config.label_smoothing
+        )
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def loss_targets(model, labels):
+    """The labels as the model's compiled loss takes them: class numbers, or one-hot rows
+    for a loss with label smoothing. Read from the model, so a loaded run continues with
+    the targets it was trained on."""
+    import keras
+    import numpy as np
+
+    labels = np.asarray(labels)
+    if isinstance(model.loss, keras.losses.CategoricalCrossentropy):
+        return np.eye(10, dtype=np.float32)[labels]
+    return labels
 
 
 def _conv_blocks(x, batch_norm: bool):

@@ -474,7 +474,7 @@ def cross_validate(
     import keras
 
     from classifier.inference import softmax
-    from classifier.models import build_model
+    from classifier.models import build_model, loss_targets
 
     count = len(labels)
     labels = np.asarray(labels).astype("int32")
@@ -496,7 +496,7 @@ def cross_validate(
         progress = _progress_callback(folder, fold, folds, config.epochs, steps)
         model.fit(
             images[training],
-            labels[training],
+            loss_targets(model, labels[training]),
             epochs=config.epochs,
             batch_size=config.batch_size,
             callbacks=[progress],

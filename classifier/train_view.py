@@ -115,6 +115,13 @@ SETTINGS = (
     ),
     Setting("augment", "Augment (random flips and small shifts)", "checkbox", more=True),
     Setting(
+        "label_smoothing",
+        "Label smoothing (aim for 90% sure of the label, not 100%: often more accurate)",
+        "slider",
+        (0.0, 0.3, 0.05),
+        more=True,
+    ),
+    Setting(
         "precision",
         "Arithmetic (bfloat16: shorter numbers, faster on recent CPUs, as accurate here)",
         "selectbox",

@@ -24,7 +24,7 @@ from classifier.history import (
     write_live,
 )
 from classifier.inference import softmax
-from classifier.models import TrainConfig, build_model, continue_model
+from classifier.models import TrainConfig, build_model, continue_model, loss_targets
 from classifier.runs import (
     BATCHES_FILE,
     COMPLETED,
@@ -193,6 +193,7 @@ class CustomLoop:
     """
 
     def __init__(self, strategy, model, global_batch: int, seed: int):
+        import keras
         import tensorflow as tf
 
         self.strategy = strategy
@@ -201,8 +202,12 @@ class CustomLoop:
         self.seed = seed
         with strategy.scope():
             model.optimizer.build(model.trainable_variables)  # not inside the first step
-        # The compiled loss, unreduced: one value per example, averaged below.
-        per_example_loss = model.loss.call
+        # The compiled loss, unreduced: one value per example, averaged below. A loss with
+        # label smoothing takes one-hot rows (models.loss_targets).
+        one_hot = isinstance(model.loss, keras.losses.CategoricalCrossentropy)
+
+        def per_example_loss(y, logits):
+            return model.loss.call(tf.one_hot(y, 10) if one_hot else y, logits)
 
         variables = model.trainable_variables
 
@@ -474,7 +479,7 @@ def _train(writer: RunWriter, config: TrainConfig, verbose) -> dict:
         else:
             model.fit(
                 x_train,
-                y_train,
+                loss_targets(model, y_train),
                 epochs=config.epochs,
                 batch_size=global_batch,
                 validation_split=config.validation_split,

@@ -58,6 +58,29 @@ def test_a_cosine_schedule_restarts_lower_and_decays_over_the_new_epochs(parent_
     assert at[2 * steps] == pytest.approx(0.0, abs=1e-7)
 
 
+def test_the_best_cnns_recipe_records_reloads_and_continues(tmp_path, dataset):
+    """Label smoothing and bfloat16 (the Best CNN's recipe), on the small model: the job
+    records what the saved model predicts, and the run continues with one-hot targets."""
+    from classifier.data import scale_images
+    from classifier.inference import softmax
+
+    store = RunStore(tmp_path)
+    recipe = {"label_smoothing": 0.1, "precision": "bfloat16"}
+    config = preset_config("Tutorial MLP", epochs=1, train_limit=LIMIT, **recipe)
+    parent = store.create_run(config.to_dict(), "smooth")
+    assert run_training(parent)["test_accuracy"] > 0.6
+    model = store.load_model(parent.run_id)
+    assert model.loss.get_config()["label_smoothing"] == pytest.approx(0.1)
+    recorded = read_history(store.run_dir(parent.run_id) / HISTORY_FILE)[-1]
+    predicted = softmax(model.predict(scale_images(dataset.test.images), verbose=0))
+    np.testing.assert_allclose(recorded, predicted, atol=2e-3)
+
+    child = store.create_run(continued_config(store, parent.run_id, 1).to_dict(), "more")
+    assert run_training(child)["status"] == COMPLETED
+    losses = [store.read_metrics(run)[-1]["loss"] for run in (parent.run_id, child.run_id)]
+    assert losses[1] < losses[0]
+
+
 def test_only_a_finished_run_with_a_model_can_be_continued(runs_root):
     store = RunStore(runs_root)
     writer = store.create_run(preset_config("Tutorial MLP").to_dict(), "running")

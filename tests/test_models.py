@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from classifier.models import PRESETS, TrainConfig, build_model, preset_config
+from classifier.models import PRESETS, TrainConfig, build_model, loss_targets, preset_config
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
@@ -71,6 +71,8 @@ def test_preset_config_applies_overrides_and_validates_them():
         ({"strategy": "tpu"}, "strategy must be one of"),
         ({"devices": 0}, "Devices"),
         ({"precision": "float8"}, "arithmetic must be one of"),
+        ({"label_smoothing": 0.5}, "Label smoothing"),
+        ({"label_smoothing": -0.1}, "Label smoothing"),
     ],
 )
 def test_validate_rejects_bad_values_with_a_message_a_user_can_act_on(change, message):
@@ -144,3 +146,42 @@ def test_a_bfloat16_model_trains_outputs_float32_and_loads_in_plain_keras(tmp_pa
     model.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True)
     np.testing.assert_allclose(loaded.predict(images, verbose=0), logits, rtol=1e-5, atol=1e-5)
+
+
+def test_label_smoothing_trains_on_one_hot_targets_and_reports_plain_accuracy():
+    """Keras' sparse loss has no label smoothing, so a smoothed model takes one-hot rows;
+    its accuracy is still the share of pictures whose top class is the label."""
+    labels = np.array([3, 0, 9])
+    plain = build_model(preset_config("Tutorial MLP"), steps_per_epoch=2)
+    assert loss_targets(plain, labels).tolist() == [3, 0, 9]
+    smooth = build_model(preset_config("Tutorial MLP", label_smoothing=0.1), steps_per_epoch=2)
+    assert smooth.loss.get_config()["label_smoothing"] == pytest.approx(0.1)
+    assert smooth.loss.get_config()["from_logits"] is True
+    assert loss_targets(smooth, labels).tolist() == np.eye(10)[labels].tolist()
+
+    rng = np.random.default_rng(0)
+    images, labels = rng.random((64, 28, 28), dtype=np.float32), rng.integers(0, 10, 64)
+    smooth.fit(images, loss_targets(smooth, labels), epochs=1, verbose=0)
+    _, accuracy = smooth.evaluate(images, loss_targets(smooth, labels), verbose=0)
+    top = smooth.predict(images, verbose=0).argmax(axis=1)
+    assert accuracy == pytest.approx(np.mean(top == labels))
+
+
+def test_the_multi_worker_loop_smooths_labels_as_fit_does():
+    """Multi-worker runs train in training.CustomLoop, which calls the compiled loss itself:
+    with label smoothing it must measure the loss Keras' own fit and evaluate measure."""
+    import keras
+    import tensorflow as tf
+
+    from classifier.training import CustomLoop
+
+    rng = np.random.default_rng(0)
+    images, labels = rng.random((256, 28, 28), dtype=np.float32), rng.integers(0, 10, 256)
+    model = build_model(preset_config("Tutorial MLP", label_smoothing=0.1), steps_per_epoch=4)
+    loop = CustomLoop(tf.distribute.get_strategy(), model, global_batch=64, seed=0)
+    loop.fit(images, labels.astype("int32"), epochs=1, callbacks=keras.callbacks.CallbackList())
+    loss, accuracy = loop.evaluate(images, labels.astype("int32"), batch_size=64)
+    targets = loss_targets(model, labels)
+    expected_loss, expected_accuracy = model.evaluate(images, targets, batch_size=64, verbose=0)
+    assert loss == pytest.approx(expected_loss, rel=1e-4)
+    assert accuracy == pytest.approx(expected_accuracy)
