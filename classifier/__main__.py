@@ -26,7 +26,14 @@ from classifier.jobs import (
     continued_config,
     run_worker,
 )
-from classifier.models import OPTIMIZERS, PRESETS, SCHEDULES, STRATEGIES, preset_config
+from classifier.models import (
+    OPTIMIZERS,
+    PRECISIONS,
+    PRESETS,
+    SCHEDULES,
+    STRATEGIES,
+    preset_config,
+)
 from classifier.runs import RunError, RunStore
 
 # Flags of `train`, each overriding the preset's value when given.
@@ -43,8 +50,15 @@ TRAIN_FLAGS = {
     "train_limit": int,
     "strategy": str,
     "devices": int,
+    "precision": str,
+    "label_smoothing": float,
 }
-CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "strategy": STRATEGIES}
+CHOICES = {
+    "optimizer": OPTIMIZERS,
+    "schedule": SCHEDULES,
+    "strategy": STRATEGIES,
+    "precision": PRECISIONS,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

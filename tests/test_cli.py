@@ -95,6 +95,7 @@ def test_evaluate_prints_json_with_the_test_accuracy(trained):
         (["stop", "no-such-run"], "No run named"),
         (["delete", "no-such-run"], "No run named"),
         (["train", "--epochs", "0"], "Epochs must be between 1 and 200"),
+        (["train", "--label-smoothing", "0.5"], "Label smoothing must be"),
     ],
 )
 def test_a_bad_request_is_one_error_line_and_exit_code_1(tmp_path, args, message):
@@ -112,6 +113,7 @@ def test_a_bad_request_is_one_error_line_and_exit_code_1(tmp_path, args, message
         ["train", "--preset", "GPT"],
         ["train", "--epochs", "many"],
         ["train", "--optimizer", "lion"],
+        ["train", "--precision", "float8"],
         ["frobnicate"],
         [],
     ],
