@@ -118,16 +118,18 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "Small CNN",
             "A small convolutional network that looks at pixel neighbourhoods: "
-            "about 91-92% right in about 2 minutes on two CPU cores.",
+            "about 93% right in about 1.5 minutes on two CPU cores.",
             TrainConfig(
                 preset="Small CNN",
                 architecture="cnn",
-                epochs=12,
+                epochs=14,
                 batch_size=128,
                 learning_rate=0.002,
                 schedule="cosine",
                 dropout=0.3,
-                validation_split=0.1,
+                validation_split=0.0,
+                precision="bfloat16",
+                label_smoothing=0.1,
             ),
         ),
         Preset(

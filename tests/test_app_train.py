@@ -51,7 +51,7 @@ def test_page_renders_settings_from_the_preset(runs_root):
     assert app.slider(key="train_epochs").value == best.epochs != 10
     assert app.select_slider(key="train_batch_size").value == best.batch_size == 128
     assert app.selectbox(key="train_schedule").value == best.schedule == "cosine"
-    assert "for 15 epochs on all 60,000 training images, 10% held out" in texts(app)
+    assert f"for {best.epochs} epochs on all 60,000 training images, 128 images" in texts(app)
 
 
 @pytest.mark.slow

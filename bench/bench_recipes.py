@@ -1,0 +1,239 @@
+"""The recipe search behind the "Best CNN" and "Small CNN" presets: train one recipe on all
+60,000 training pictures and report its test accuracy, its time and its size.
+
+    .venv/bin/python bench/bench_recipes.py RECIPE [RECIPE ...] [--seeds 1 2] [--epochs N]
+    .venv/bin/python bench/bench_recipes.py --list
+
+Each recipe is a named set of knobs (RECIPES below), so every row of the frontier table in
+docs/benchmarks.md can be measured again. The model is built here, from Keras' own layers,
+so that recipes that did not win need no place in classifier/models.py; the chosen ones
+are the presets there. Each run prints one JSON line: test accuracy per epoch, with and
+without averaging the picture and its mirror (test-time augmentation), seconds per epoch,
+parameters. Wall times are only comparable within one run of this script on a quiet
+machine: its speed jumps between two levels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+BASE = {
+    "filters": (32, 64),  # channels of each block; a block is `convs` Conv-BN-ReLU + pool
+    "convs": 2,
+    "head": "dense",  # "dense": flatten, dense 128; "gap": global average pooling
+    "dropout": 0.3,
+    "batch": 128,
+    "lr": 0.002,
+    "epochs": 15,
+    "optimizer": "adam",
+    "warmup": 0.0,  # share of the steps with a linear warm-up before the cosine decay
+    "smoothing": 0.0,  # label smoothing
+    "flip": False,  # random horizontal flips while training
+    "shift": 0.0,  # random shifts while training, as a share of the side (0.07 = 2 px)
+    "ema": False,  # evaluate an exponential moving average of the weights
+    "bf16": False,  # mixed_bfloat16 compute
+    "validation": 0.1,  # share of the training pictures held out (the presets' old 0.1)
+    "limit": 0,  # first N training pictures (0 = all)
+}
+
+RECIPES: dict[str, dict] = {
+    "best-cnn-old": {},  # the Best CNN preset before this search
+    "all-data": {"validation": 0.0},
+    "bf16": {"validation": 0.0, "bf16": True},
+    "wide": {"validation": 0.0, "filters": (64, 128)},
+    "wide-bf16": {"validation": 0.0, "filters": (64, 128), "bf16": True},
+    "three-blocks": {"validation": 0.0, "filters": (32, 64, 128), "head": "gap"},
+    "smooth": {"validation": 0.0, "smoothing": 0.1},
+    "flip": {"validation": 0.0, "flip": True},
+    "flip-shift": {"validation": 0.0, "flip": True, "shift": 0.07},
+    "ema": {"validation": 0.0, "ema": True},
+    "batch256": {"validation": 0.0, "batch": 256, "lr": 0.003},
+    "adamw-warmup": {"validation": 0.0, "optimizer": "adamw", "warmup": 0.1},
+    # The 10-minute candidates: bf16 buys about 18 epochs of the old architecture.
+    "bf16-18": {"validation": 0.0, "bf16": True, "epochs": 18},
+    "bf16-18-smooth-flip": {
+        "validation": 0.0,
+        "bf16": True,
+        "epochs": 18,
+        "smoothing": 0.1,
+        "flip": True,
+    },
+    "bf16-18-smooth-flip-shift": {
+        "validation": 0.0,
+        "bf16": True,
+        "epochs": 18,
+        "smoothing": 0.1,
+        "flip": True,
+        "shift": 0.07,
+    },
+    "bf16-18-smooth": {"validation": 0.0, "bf16": True, "epochs": 18, "smoothing": 0.1},
+    "bf16-20-smooth": {"validation": 0.0, "bf16": True, "epochs": 20, "smoothing": 0.1},
+    "bf16-18-ema": {"validation": 0.0, "bf16": True, "epochs": 18, "ema": True},
+    "bf16-18-smooth-flip-ema": {
+        "validation": 0.0,
+        "bf16": True,
+        "epochs": 18,
+        "smoothing": 0.1,
+        "flip": True,
+        "ema": True,
+    },
+}
+
+
+def recipe(name: str, **overrides) -> dict:
+    if name not in RECIPES:
+        raise SystemExit(f"unknown recipe {name!r}; --list shows them")
+    return {**BASE, **RECIPES[name], **{k: v for k, v in overrides.items() if v is not None}}
+
+
+def build(knobs: dict, steps_per_epoch: int):
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(28, 28))
+    x = layers.Reshape((28, 28, 1))(inputs)
+    if knobs["flip"]:
+        x = layers.RandomFlip("horizontal")(x)
+    if knobs["shift"]:
+        x = layers.RandomTranslation(knobs["shift"], knobs["shift"], fill_mode="constant")(x)
+    for filters in knobs["filters"]:
+        for _ in range(knobs["convs"]):
+            x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.Activation("relu")(x)
+        x = layers.MaxPooling2D()(x)
+    if knobs["head"] == "gap":
+        x = layers.GlobalAveragePooling2D()(x)
+        x = layers.Dropout(knobs["dropout"])(x)
+    else:
+        x = layers.Flatten()(x)
+        x = layers.Dropout(knobs["dropout"])(x)
+        x = layers.Dense(128, activation="relu")(x)
+        x = layers.Dropout(knobs["dropout"])(x)
+    outputs = layers.Dense(10, dtype="float32")(x)
+    model = keras.Model(inputs, outputs)
+    total = knobs["epochs"] * steps_per_epoch
+    warmup = int(knobs["warmup"] * total)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0 if warmup else knobs["lr"],
+        decay_steps=max(1, total - warmup),
+        warmup_target=knobs["lr"] if warmup else None,
+        warmup_steps=warmup,
+    )
+    optimizers = {
+        "adam": keras.optimizers.Adam,
+        "adamw": keras.optimizers.AdamW,
+        "nesterov": lambda **kw: keras.optimizers.SGD(momentum=0.9, nesterov=True, **kw),
+    }
+    optimizer = optimizers[knobs["optimizer"]](learning_rate=schedule, use_ema=knobs["ema"])
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.CategoricalCrossentropy(
+            from_logits=True, label_smoothing=knobs["smoothing"]
+        ),
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def run(name: str, knobs: dict, seed: int) -> dict:
+    import keras
+    import numpy as np
+
+    from classifier.data import load_dataset, scale_images
+
+    started = time.perf_counter()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if knobs["bf16"] else "float32")
+    dataset = load_dataset(allow_download=False)
+    limit = knobs["limit"] or len(dataset.train)
+    x = scale_images(dataset.train.images[:limit])
+    y = keras.utils.to_categorical(dataset.train.labels[:limit], 10)
+    x_test = scale_images(dataset.test.images)
+    y_test = dataset.test.labels
+    keep = int(len(x) * (1 - knobs["validation"]))
+    x, y = x[:keep], y[:keep]
+    steps = -(-len(x) // knobs["batch"])
+    keras.utils.set_random_seed(seed)
+    model = build(knobs, steps)
+    mirrored = x_test[:, :, ::-1]
+    rows = []
+
+    class Score(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            fit_seconds = time.perf_counter() - self.start
+            if knobs["ema"]:  # score the averaged weights, then train on with the live ones
+                live = [v.numpy() for v in self.model.trainable_variables]
+                self.model.optimizer.finalize_variable_values(self.model.trainable_variables)
+            plain = self.model.predict(x_test, batch_size=1000, verbose=0)
+            flipped = self.model.predict(mirrored, batch_size=1000, verbose=0)
+            if knobs["ema"]:
+                for variable, value in zip(self.model.trainable_variables, live, strict=True):
+                    variable.assign(value)
+            rows.append(
+                {
+                    "epoch": epoch + 1,
+                    "seconds": round(fit_seconds, 2),
+                    "accuracy": float(np.mean(plain.argmax(1) == y_test)),
+                    "tta": float(np.mean((plain + flipped).argmax(1) == y_test)),
+                }
+            )
+            print(json.dumps({"recipe": name, "seed": seed, **rows[-1]}), flush=True)
+
+    model.fit(x, y, batch_size=knobs["batch"], epochs=knobs["epochs"], verbose=0,
+              callbacks=[Score()])  # fmt: skip
+    return {
+        "recipe": name,
+        "seed": seed,
+        "knobs": {k: v for k, v in knobs.items()},
+        "parameters": int(model.count_params()),
+        "epoch_seconds": sorted(r["seconds"] for r in rows)[len(rows) // 2],
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "accuracy": rows[-1]["accuracy"],
+        "tta": rows[-1]["tta"],
+        "epochs": rows,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("recipes", nargs="*")
+    parser.add_argument("--list", action="store_true")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1])
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--limit", type=int)
+    parser.add_argument("--threads", type=int, help="TensorFlow threads (0 = all cores)")
+    parser.add_argument("--json", help="append each result as a JSON line to this file")
+    args = parser.parse_args()
+    if args.list or not args.recipes:
+        for name in RECIPES:
+            print(name, json.dumps(recipe(name)))
+        return
+    if args.threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    for name in args.recipes:
+        for seed in args.seeds:
+            result = run(name, recipe(name, epochs=args.epochs, limit=args.limit), seed)
+            line = json.dumps({k: v for k, v in result.items() if k != "epochs"})
+            print(line, flush=True)
+            if args.json:
+                with open(args.json, "a") as out:
+                    out.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()
