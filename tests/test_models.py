@@ -139,7 +139,8 @@ def test_a_bfloat16_model_trains_outputs_float32_and_loads_in_plain_keras(tmp_pa
 
     rng = np.random.default_rng(0)
     images = rng.random((64, 28, 28), dtype=np.float32)
-    model.fit(images, rng.integers(0, 10, 64), batch_size=32, epochs=1, verbose=0)
+    labels = loss_targets(model, rng.integers(0, 10, 64))
+    model.fit(images, labels, batch_size=32, epochs=1, verbose=0)
     logits = model.predict(images, verbose=0)
     assert logits.dtype == np.float32 and np.isfinite(logits).all()
     path = tmp_path / "model.keras"
