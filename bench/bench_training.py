@@ -68,7 +68,7 @@ def plain_fit(config, x, y, x_test) -> dict:
     import keras
 
     from classifier.inference import softmax
-    from classifier.models import build_model
+    from classifier.models import build_model, loss_targets
 
     # As training._train counts: Keras trains on the first floor(n * (1 - split)) samples.
     train_count = int(math.floor(len(x) * (1.0 - config.validation_split)))
@@ -79,7 +79,7 @@ def plain_fit(config, x, y, x_test) -> dict:
     started, cpu_started = time.perf_counter(), time.process_time()
     history = model.fit(
         x,
-        y,
+        loss_targets(model, y),
         epochs=config.epochs,
         batch_size=config.batch_size,
         validation_split=config.validation_split,
