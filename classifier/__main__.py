@@ -189,13 +189,14 @@ def command_runs(args, store: RunStore) -> int:
 
 def command_evaluate(args, store: RunStore) -> int:
     from classifier.data import load_dataset, scale_images
+    from classifier.inference import accuracy, cross_entropy, probabilities
 
     model = store.load_model(args.run)
     test = load_dataset().test
-    loss, accuracy = model.evaluate(
-        scale_images(test.images), test.labels.astype("int32"), batch_size=256, verbose=0
-    )
-    print(json.dumps({"run": args.run, "test_loss": loss, "test_accuracy": accuracy}))
+    probs = probabilities(model, scale_images(test.images))
+    scores = {"test_loss": cross_entropy(probs, test.labels)}
+    scores["test_accuracy"] = accuracy(probs, test.labels)
+    print(json.dumps({"run": args.run, **scores}))
     return EXIT_OK
 
 

@@ -40,6 +40,14 @@ def probabilities(model, images: np.ndarray, batch_size: int = PREDICT_BATCH_SIZ
     return softmax(logits).astype(np.float32)
 
 
+def cross_entropy(probs: np.ndarray, labels: np.ndarray) -> float:
+    """Mean cross-entropy of the given labels: the test loss every run reports, whatever
+    label smoothing it trained with."""
+    labels = np.asarray(labels)
+    given = probs[np.arange(len(labels)), labels]
+    return float(-np.mean(np.log(np.clip(given, 1e-12, 1.0))))
+
+
 def predicted_classes(probs: np.ndarray) -> np.ndarray:
     return np.asarray(probs).argmax(axis=1)
 

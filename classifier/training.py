@@ -23,7 +23,7 @@ from classifier.history import (
     read_history,
     write_live,
 )
-from classifier.inference import softmax
+from classifier.inference import accuracy, cross_entropy, softmax
 from classifier.models import TrainConfig, build_model, continue_model, loss_targets
 from classifier.runs import (
     BATCHES_FILE,
@@ -90,12 +90,7 @@ class TestSet:
 
     def score(self, probabilities) -> tuple[float, float]:
         """Loss (cross-entropy) and accuracy of float32 probabilities of every picture."""
-        import numpy as np
-
-        rows = np.arange(len(self.labels))
-        true_probability = np.clip(probabilities[rows, self.labels], 1e-12, 1.0)
-        accuracy = float(np.mean(probabilities.argmax(axis=1) == self.labels))
-        return float(-np.mean(np.log(true_probability))), accuracy
+        return cross_entropy(probabilities, self.labels), accuracy(probabilities, self.labels)
 
 
 def make_recorder(writer: RunWriter, config: TrainConfig, steps_per_epoch: int, test: TestSet):

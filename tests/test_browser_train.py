@@ -14,7 +14,10 @@ from conftest import (
     wait_for_app,
 )
 
+from classifier.models import PRESETS
 from classifier.runs import RunStore
+
+SMALL_CNN_EPOCHS = PRESETS["Small CNN"].defaults.epochs
 
 pytestmark = pytest.mark.browser
 
@@ -97,13 +100,13 @@ def test_live_job_survives_page_switches_and_stops_from_a_second_tab(app_server,
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Dataset").click()
     wait_for_app(page)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Train").click()
-    page.get_by_text(re.compile(r"Epoch \d+ of 12")).wait_for(timeout=30_000)
+    page.get_by_text(re.compile(rf"Epoch \d+ of {SMALL_CNN_EPOCHS}")).wait_for(timeout=30_000)
     assert_no_exception(page)
 
     # A second tab sees the same job and stops it.
     second = page.context.new_page()
     open_page(second, f"{app_server.url}/train")
-    second.get_by_text(re.compile(r"Epoch \d+ of 12")).wait_for(timeout=30_000)
+    second.get_by_text(re.compile(rf"Epoch \d+ of {SMALL_CNN_EPOCHS}")).wait_for(timeout=30_000)
     second.get_by_role("button", name="Stop").click()
     status_badge(second, "stopped").wait_for(timeout=60_000)
     # The first tab's polling notices too.

@@ -87,6 +87,21 @@ def test_evaluate_prints_json_with_the_test_accuracy(trained):
     assert scores["test_loss"] == pytest.approx(recorded.test_loss, rel=1e-3)
 
 
+def test_evaluate_scores_a_label_smoothed_run_as_its_training_did(tmp_path):
+    """A smoothed model's loss takes one-hot targets: `evaluate` must still score it, with
+    the plain cross-entropy that the run recorded."""
+    runs_dir = tmp_path / "runs"
+    result = cli(runs_dir, "train", "--epochs", "1", "--train-limit", "2000", "--quiet",
+                 "--label-smoothing", "0.1")  # fmt: skip
+    run_id = re.search(r"^run id: (\S+)$", result.stdout, re.MULTILINE).group(1)
+    result = cli(runs_dir, "evaluate", run_id)
+    assert result.returncode == 0, result.stderr
+    scores = json.loads(result.stdout.strip().splitlines()[-1])
+    recorded = RunStore(runs_dir).get(run_id)
+    assert scores["test_accuracy"] == pytest.approx(recorded.test_accuracy, abs=1e-4)
+    assert scores["test_loss"] == pytest.approx(recorded.test_loss, rel=1e-3)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
