@@ -76,6 +76,14 @@ RECIPES: dict[str, dict] = {
         "shift": 0.07,
     },
     "bf16-18-smooth": {"validation": 0.0, "bf16": True, "epochs": 18, "smoothing": 0.1},
+    "bf16-18-smooth02": {"validation": 0.0, "bf16": True, "epochs": 18, "smoothing": 0.2},
+    "bf16-18-smooth-adamw": {
+        "validation": 0.0,
+        "bf16": True,
+        "epochs": 18,
+        "smoothing": 0.1,
+        "optimizer": "adamw",
+    },
     "bf16-20-smooth": {"validation": 0.0, "bf16": True, "epochs": 20, "smoothing": 0.1},
     "bf16-18-ema": {"validation": 0.0, "bf16": True, "epochs": 18, "ema": True},
     "bf16-18-smooth-flip-ema": {
