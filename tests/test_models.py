@@ -186,3 +186,16 @@ def test_the_multi_worker_loop_smooths_labels_as_fit_does():
     expected_loss, expected_accuracy = model.evaluate(images, targets, batch_size=64, verbose=0)
     assert loss == pytest.approx(expected_loss, rel=1e-4)
     assert accuracy == pytest.approx(expected_accuracy)
+
+
+def test_saliency_and_features_work_on_a_bfloat16_model():
+    """The Verify page's saliency and the Explore page's map read bfloat16 models too."""
+    from classifier.features import feature_model, features
+    from classifier.inference import saliency
+
+    model = build_model(preset_config("Small CNN", precision="bfloat16"), steps_per_epoch=2)
+    images = np.random.default_rng(0).random((3, 28, 28), dtype=np.float32)
+    heat = saliency(model, images[0])
+    assert heat.shape == (28, 28) and heat.dtype == np.float32 and heat.max() == 1.0
+    seen = features(feature_model(model), images)
+    assert seen.shape == (3, 128) and seen.dtype == np.float32 and np.isfinite(seen).all()
