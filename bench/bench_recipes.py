@@ -4,8 +4,8 @@
     .venv/bin/python bench/bench_recipes.py RECIPE [RECIPE ...] [--seeds 1 2] [--epochs N]
     .venv/bin/python bench/bench_recipes.py --list
 
-Each recipe is a named set of knobs (RECIPES below), so every row of the frontier table in
-docs/benchmarks.md can be measured again. The model is built here, from Keras' own layers,
+Each recipe is a named set of knobs (RECIPES below): the rows of the frontier table in
+docs/benchmarks.md, so each can be measured again. The model is built here, from Keras' own layers,
 so that recipes that did not win need no place in classifier/models.py; the chosen ones
 are the presets there. Each run prints one JSON line: test accuracy per epoch, with and
 without averaging the picture and its mirror (test-time augmentation), seconds per epoch,
@@ -52,12 +52,7 @@ RECIPES: dict[str, dict] = {
     "wide": {"validation": 0.0, "filters": (64, 128)},
     "wide-bf16": {"validation": 0.0, "filters": (64, 128), "bf16": True},
     "three-blocks": {"validation": 0.0, "filters": (32, 64, 128), "head": "gap"},
-    "smooth": {"validation": 0.0, "smoothing": 0.1},
-    "flip": {"validation": 0.0, "flip": True},
     "flip-shift": {"validation": 0.0, "flip": True, "shift": 0.07},
-    "ema": {"validation": 0.0, "ema": True},
-    "batch256": {"validation": 0.0, "batch": 256, "lr": 0.003},
-    "adamw-warmup": {"validation": 0.0, "optimizer": "adamw", "warmup": 0.1},
     # The 10-minute candidates: bf16 buys about 18 epochs of the old architecture.
     "bf16-18": {"validation": 0.0, "bf16": True, "epochs": 18},
     "bf16-18-smooth-flip": {
