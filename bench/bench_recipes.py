@@ -81,14 +81,6 @@ RECIPES: dict[str, dict] = {
     },
     "bf16-20-smooth": {"validation": 0.0, "bf16": True, "epochs": 20, "smoothing": 0.1},
     "bf16-18-ema": {"validation": 0.0, "bf16": True, "epochs": 18, "ema": True},
-    "bf16-18-smooth-flip-ema": {
-        "validation": 0.0,
-        "bf16": True,
-        "epochs": 18,
-        "smoothing": 0.1,
-        "flip": True,
-        "ema": True,
-    },
 }
 
 
