@@ -131,6 +131,18 @@ class AppServer:
             stderr=subprocess.STDOUT,
         )
 
+    def __enter__(self) -> AppServer:
+        """Serving once healthy; stopped on leaving, also when it never got healthy."""
+        try:
+            self.wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
     def wait_healthy(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -157,12 +169,8 @@ class AppServer:
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory):
     runs_dir = tmp_path_factory.mktemp("browser-runs")
-    server = AppServer(runs_dir, tmp_path_factory.mktemp("logs") / "streamlit.log")
-    try:
-        server.wait_healthy()
+    with AppServer(runs_dir, tmp_path_factory.mktemp("logs") / "streamlit.log") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

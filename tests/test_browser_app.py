@@ -9,9 +9,7 @@ pytestmark = pytest.mark.browser
 def test_deep_link_on_a_fresh_server_goes_through_the_router(tmp_path, page):
     # The first request after start-up is a page URL, not "/": Streamlit's old pages/ mode
     # would run the page without app.py (no title, a raw file list as navigation).
-    server = AppServer(tmp_path / "runs", tmp_path / "streamlit.log")
-    try:
-        server.wait_healthy()
+    with AppServer(tmp_path / "runs", tmp_path / "streamlit.log") as server:
         page.goto(f"{server.url}/train")
         wait_for_app(page)
         navigation = page.get_by_test_id("stSidebarNav")
@@ -20,8 +18,6 @@ def test_deep_link_on_a_fresh_server_goes_through_the_router(tmp_path, page):
         assert page.title() == "Fashion-MNIST Studio"
         assert page.locator("h1").first.inner_text() == "Train a model"
         assert_no_exception(page)
-    finally:
-        server.stop()
 
 
 def test_home_links_to_every_page(app_server, page):

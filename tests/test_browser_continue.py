@@ -22,12 +22,8 @@ def continue_server(tmp_path_factory, trained_run):
     """A server of its own: a store holding only the trained run, to continue."""
     runs = tmp_path_factory.mktemp("continue-runs")
     shutil.copytree(trained_run.root / trained_run.run_id, runs / trained_run.run_id)
-    server = AppServer(runs, tmp_path_factory.mktemp("continue-logs") / "streamlit.log")
-    try:
-        server.wait_healthy()
+    with AppServer(runs, tmp_path_factory.mktemp("continue-logs") / "streamlit.log") as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_a_train_again_link_opens_the_page_with_those_settings(continue_server, page):

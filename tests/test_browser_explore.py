@@ -33,12 +33,8 @@ def explore_server(trained_run, tmp_path_factory):
     shutil.copytree(trained_run.root / trained_run.run_id, root / trained_run.run_id)
     config = preset_config("Tutorial MLP", epochs=2, train_limit=6000)
     run_training(RunStore(root).create_run(config.to_dict(), "better"))
-    server = AppServer(root, tmp_path_factory.mktemp("explore-logs") / "streamlit.log")
-    try:
-        server.wait_healthy()
+    with AppServer(root, tmp_path_factory.mktemp("explore-logs") / "streamlit.log") as server:
         yield server
-    finally:
-        server.stop()
 
 
 def open_explore(page, server, part: str | None = None) -> None:

@@ -17,12 +17,8 @@ PASSWORD = "correct horse battery staple"
 def presenter_server(tmp_path_factory):
     runs_dir = tmp_path_factory.mktemp("presenter-runs")
     log = tmp_path_factory.mktemp("presenter-logs") / "streamlit.log"
-    server = AppServer(runs_dir, log, env={ENV_PASSWORD_HASH: hash_password(PASSWORD)})
-    try:
-        server.wait_healthy()
+    with AppServer(runs_dir, log, env={ENV_PASSWORD_HASH: hash_password(PASSWORD)}) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_a_viewer_watches_and_the_presenter_trains(presenter_server, page):

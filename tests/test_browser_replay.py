@@ -36,13 +36,9 @@ def replay_server(tmp_path_factory):
     config = preset_config("Tutorial MLP", epochs=EPOCHS, train_limit=3000)
     writer = RunStore(root).create_run(config.to_dict(), "replay")
     run_training(writer)
-    server = AppServer(root, tmp_path_factory.mktemp("replay-logs") / "streamlit.log")
-    try:
-        server.wait_healthy()
+    with AppServer(root, tmp_path_factory.mktemp("replay-logs") / "streamlit.log") as server:
         server.history = read_history(root / writer.run_id / HISTORY_FILE)
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
