@@ -33,13 +33,13 @@ class JobBusyError(RuntimeError):
     """Another run, or a check of the training labels, is training; one at a time."""
 
 
-def busy_reason(store: RunStore) -> str | None:
+def busy_reason(store: RunStore, active: list | None = None) -> str | None:
     """Why no training may start now, or None. Two trainings on two cores slow each other
     down, so a run waits for another run and for a label check (Explore), which trains
-    its own models."""
+    its own models. `active`: the store's active runs, when the caller has them."""
     from classifier.suspects import check_running
 
-    active = store.active_runs()
+    active = store.active_runs() if active is None else active
     if active:
         return (
             f"Run '{active[0].name}' is still training, and this machine trains one "

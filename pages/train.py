@@ -5,7 +5,7 @@ import streamlit as st
 import ui
 from classifier import train_figures as figures
 from classifier import train_view as view
-from classifier.jobs import JobBusyError, continued_config, get_job_manager
+from classifier.jobs import JobBusyError, busy_reason, continued_config, get_job_manager
 from classifier.models import PRESETS, TrainConfig
 from classifier.runs import RUNNING, RunError, RunStore, is_stop_requested
 from classifier.text import escape_markdown, run_labels
@@ -125,11 +125,12 @@ settings, main = st.columns([1, 2], gap="large")
 with settings:
     config, name = settings_ui()
     st.caption(view.config_summary(config))
-    train = {"type": "primary", "disabled": bool(active), "icon": ":material/play_arrow:"}
+    busy = busy_reason(store, active)  # another run, or a label check, is training
+    train = {"type": "primary", "disabled": bool(busy), "icon": ":material/play_arrow:"}
     if ui.presenter_button("Train", "train_start", **train):
         start(lambda: config, name)
-    if active:
-        st.caption("One model trains at a time on this machine.")
+    if busy:
+        st.caption(escape_markdown(busy))
 with main:
     if active:
         live_panel(active[0].run_id)

@@ -107,9 +107,25 @@ def test_second_job_is_refused_with_a_clear_message(runs_root):
         app = open_train_page()
         assert RunStore(runs_root).get(writer.run_id).status == RUNNING
         assert app.button(key="train_start").disabled
-        assert "One model trains at a time" in texts(app)
+        assert "trains one model at a time" in texts(app)
     finally:
         writer.release()
+
+
+def test_train_waits_while_a_label_check_trains_its_models(runs_root):
+    import os
+
+    from classifier import suspects
+
+    _, lock = suspects._prepare(runs_root, suspects.CrossValidation(limit=100))
+    try:
+        app = open_train_page()
+        assert app.button(key="train_start").disabled
+        assert "check of the training labels" in texts(app)
+    finally:
+        os.close(lock)
+    app.run()
+    assert not app.button(key="train_start").disabled
 
 
 def test_hostile_run_name_is_shown_as_text(runs_root):
