@@ -24,6 +24,7 @@ from classifier.jobs import (
     EXIT_OK,
     busy_reason,
     continued_config,
+    continued_name,
     run_worker,
 )
 from classifier.models import (
@@ -144,6 +145,7 @@ def command_train(args, store: RunStore) -> int:
         if args.epochs is None:
             raise ValueError("Say how many more epochs: --continue RUN --epochs N.")
         config = continued_config(store, args.continue_run, args.epochs)
+        args.name = args.name or continued_name(store.get(args.continue_run).name)
     else:
         config = preset_config(args.preset, **overrides)
     if _is_non_chief_worker():

@@ -127,6 +127,11 @@ class JobManager:
                 del self._processes[run_id]
 
 
+def continued_name(parent_name: str) -> str:
+    """The name a continued run gets unless it is given one."""
+    return f"{parent_name} continued"
+
+
 def continued_config(store: RunStore, run_id: str, epochs: int) -> TrainConfig:
     """The settings of a run that trains `run_id`'s saved model for `epochs` more epochs:
     the parent's settings, linked to it (README, "Continue training")."""

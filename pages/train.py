@@ -5,7 +5,13 @@ import streamlit as st
 import ui
 from classifier import train_figures as figures
 from classifier import train_view as view
-from classifier.jobs import JobBusyError, busy_reason, continued_config, get_job_manager
+from classifier.jobs import (
+    JobBusyError,
+    busy_reason,
+    continued_config,
+    continued_name,
+    get_job_manager,
+)
 from classifier.models import PRESETS, TrainConfig
 from classifier.runs import RUNNING, RunError, RunStore, is_stop_requested
 from classifier.text import escape_markdown, run_labels
@@ -93,7 +99,7 @@ def next_steps_section(info) -> None:
     if info.usable and ui.is_presenter():
         epochs = more.number_input("More epochs", 1, 50, 5, key=Keys.MORE_EPOCHS)
         if ui.presenter_button("Continue training", "train_continue"):
-            start(lambda: continued_config(store, info.run_id, epochs), f"{info.name} continued")
+            start(lambda: continued_config(store, info.run_id, epochs), continued_name(info.name))
 
 
 def start(make_config, name: str) -> None:

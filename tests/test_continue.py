@@ -106,7 +106,9 @@ def test_the_command_line_continues_a_run(parent_and_child):
     )
     assert result.returncode == 0, result.stderr
     run_id = re.search(r"^run id: (\S+)$", result.stdout, re.MULTILINE).group(1)
-    assert store.get(run_id).config["parent"] == parent
+    continued = store.get(run_id)
+    assert continued.config["parent"] == parent
+    assert continued.name == "parent continued"  # as the Train page names it, not the preset
     missing = subprocess.run([*command, "--continue", parent], capture_output=True, text=True)
     assert missing.returncode == 1 and missing.stderr.startswith("error: Say how many")
 
