@@ -28,7 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 BASE = {
     "filters": (32, 64),  # channels of each block; a block is `convs` Conv-BN-ReLU + pool
-    "convs": 2,
+    "convs": 2,  # or one count per block
     "head": "dense",  # "dense": flatten, dense 128; "gap": global average pooling
     "dropout": 0.3,
     "batch": 128,
@@ -44,6 +44,8 @@ BASE = {
     "validation": 0.1,  # share of the training pictures held out (the presets' old 0.1)
     "limit": 0,  # first N training pictures (0 = all)
 }
+
+SMOOTH_18 = {"validation": 0.0, "bf16": True, "epochs": 18, "smoothing": 0.1}
 
 RECIPES: dict[str, dict] = {
     "best-cnn-old": {},  # the Best CNN preset before this search
@@ -81,6 +83,15 @@ RECIPES: dict[str, dict] = {
     },
     "bf16-20-smooth": {"validation": 0.0, "bf16": True, "epochs": 20, "smoothing": 0.1},
     "bf16-18-ema": {"validation": 0.0, "bf16": True, "epochs": 18, "ema": True},
+    # Around the Best CNN's recipe (bf16-18-smooth), one knob at a time, several seeds.
+    "bf16-18-smooth-drop02": {**SMOOTH_18, "dropout": 0.2},
+    "bf16-18-smooth-lr3e3": {**SMOOTH_18, "lr": 0.003},
+    "bf16-18-smooth-nesterov": {**SMOOTH_18, "optimizer": "nesterov", "lr": 0.05},
+    "bf16-18-smooth-shift1": {**SMOOTH_18, "shift": 0.036},
+    "bf16-18-smooth-ema": {**SMOOTH_18, "ema": True},
+    # A deeper, narrower-at-the-top network at about the same cost: one conv at 28x28 (the
+    # costliest resolution), then two at 14x14 and two at 7x7.
+    "bf16-smooth-1-2-2": {**SMOOTH_18, "filters": (32, 64, 128), "convs": (1, 2, 2)},
 }
 
 
@@ -100,8 +111,9 @@ def build(knobs: dict, steps_per_epoch: int):
         x = layers.RandomFlip("horizontal")(x)
     if knobs["shift"]:
         x = layers.RandomTranslation(knobs["shift"], knobs["shift"], fill_mode="constant")(x)
-    for filters in knobs["filters"]:
-        for _ in range(knobs["convs"]):
+    convs = knobs["convs"]
+    for block, filters in enumerate(knobs["filters"]):
+        for _ in range(convs[block] if isinstance(convs, list | tuple) else convs):
             x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
             x = layers.BatchNormalization()(x)
             x = layers.Activation("relu")(x)
