@@ -11,6 +11,7 @@ OTHER_COLOR = "#777777"  # the tutorial's grey bars
 UNKNOWN_COLOR = "#ff7f0e"
 HIGHLIGHT_COLOR = "#ff7f0e"
 VALIDATION_COLOR = "#ff7f0e"
+TEST_COLOR = "#2ca02c"  # the test pictures' curve, next to training (blue) and validation
 TEXT_COLOR = "#1b1f24"
 GRID_COLOR = "#e5e5e5"
 HISTOGRAM_COLOR = "#5b6770"

@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from classifier.style import RIGHT_COLOR, VALIDATION_COLOR, run_color
+from classifier.style import RIGHT_COLOR, TEST_COLOR, VALIDATION_COLOR, run_color
 from classifier.text import plotly_text
 from classifier.train_view import METRIC_NAMES, batch_series
 from classifier.verify_figures import prediction_grid_figure
@@ -55,17 +55,20 @@ def batch_curves_figure(batches: list[dict]) -> go.Figure:
 
 
 def epoch_curves_figure(metrics: list[dict]) -> go.Figure:
-    """Training and validation loss and accuracy at the end of each epoch."""
+    """Loss and accuracy at the end of each epoch: on the training pictures, on the
+    validation pictures when some were held out, and on the test pictures (scored every
+    epoch by the recorder; the presets hold no validation pictures out)."""
     figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss per epoch", "Accuracy per epoch"))
     epochs = [row["epoch"] for row in metrics]
     for column, key in ((1, "loss"), (2, "accuracy")):
         for prefix, label, color in (
             ("", "training", TRAIN_COLOR),
             ("val_", "validation", VALIDATION_COLOR),
+            ("test_", "test", TEST_COLOR),
         ):
             values = [row.get(prefix + key) for row in metrics]
             if all(value is None for value in values):
-                continue  # no validation split: no validation curve
+                continue  # no validation split (or an old run): no such curve
             figure.add_trace(
                 go.Scatter(
                     x=epochs,

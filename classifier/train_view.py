@@ -439,6 +439,7 @@ TRAINING_EXPLAINED = (
     "the model never learns from them, so they show how well it does on new pictures."
 )
 OVERFITTING_NOTE = (
-    "If training accuracy keeps rising while validation accuracy stalls, the model is "
+    "Training: the pictures the model learns from. Test: 10,000 pictures it never learns "
+    "from. If training accuracy keeps rising while test accuracy stalls, the model is "
     "memorising the training images (overfitting): more epochs will not help."
 )

@@ -81,3 +81,21 @@ def test_charts_use_percent_and_people_words_and_each_run_keeps_its_colour():
     swapped = compare_runs_figure(dict(reversed(list(curves.items()))), "val_accuracy")
     assert colors == {trace.name: trace.line.color for trace in swapped.data}  # not by order
     assert WRONG_COLOR not in RUN_COLORS and run_color("run-a") == colors["A"]
+
+
+def test_the_epoch_curves_show_the_test_pictures_and_the_note_explains_them():
+    # The presets hold no validation pictures out: without the test curve, the chart would
+    # show the training line alone and the note under it would speak of a missing line.
+    from classifier.train_figures import epoch_curves_figure
+    from classifier.train_view import OVERFITTING_NOTE
+
+    metrics = [
+        {"epoch": 1, "loss": 0.5, "accuracy": 0.82, "test_loss": 0.45, "test_accuracy": 0.84},
+        {"epoch": 2, "loss": 0.3, "accuracy": 0.9, "test_loss": 0.4, "test_accuracy": 0.86},
+    ]
+    figure = epoch_curves_figure(metrics)
+    curves = {(trace.name, trace.xaxis): list(trace.y) for trace in figure.data}
+    assert curves[("test", "x2")] == [0.84, 0.86] and curves[("test", "x")] == [0.45, 0.4]
+    assert ("validation", "x") not in curves  # no validation split, no validation line
+    assert WRONG_COLOR not in {trace.line.color for trace in figure.data}
+    assert "test accuracy" in OVERFITTING_NOTE and "never" in OVERFITTING_NOTE
