@@ -322,11 +322,11 @@ def run_downloads(store: RunStore, info: RunInfo, has_metrics: bool) -> None:
     if info.has_model:
         model = lambda: read_run_file(store.model_path(run_id))  # noqa: E731
         with left:
-            run_download("Download model (.keras)", store, run_id, model, f"{run_id}.keras")
+            run_download("Model (.keras)", store, run_id, model, f"{run_id}.keras")
     if has_metrics:
         csv = lambda: store.metrics_csv(run_id)  # noqa: E731
         with right:
-            run_download("Download metrics (CSV)", store, run_id, csv, f"{run_id}-metrics.csv")
+            run_download("Metrics (CSV)", store, run_id, csv, f"{run_id}-metrics.csv")
 
 
 def run_download(label: str, store: RunStore, run_id: str, produce, file_name: str) -> None:
@@ -347,6 +347,7 @@ def run_download(label: str, store: RunStore, run_id: str, produce, file_name: s
         mime=mime,
         key=key,
         on_click=check_run_still_exists,
+        icon=":material/download:",  # the icon says "download": the label fits a narrow column
     )
 
 

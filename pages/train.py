@@ -91,15 +91,17 @@ def results_panel(run_id: str) -> None:
 
 def next_steps_section(info) -> None:
     """Train the same again from a link, or train this model further (a linked new run)."""
-    again, more = st.columns(2, vertical_alignment="bottom")
     link = view.settings_params(TrainConfig.from_dict(info.config))
-    again.page_link(
+    st.page_link(
         "pages/train.py", label=view.AGAIN_LABEL, query_params=link, icon=":material/replay:"
     )
     if info.usable and ui.is_presenter():
-        epochs = more.number_input("More epochs", 1, 50, 5, key=Keys.MORE_EPOCHS)
-        if ui.presenter_button("Continue training", "train_continue"):
-            start(lambda: continued_config(store, info.run_id, epochs), continued_name(info.name))
+        how_many, go = st.columns(2, vertical_alignment="bottom")
+        epochs = how_many.number_input("More epochs", 1, 50, 5, key=Keys.MORE_EPOCHS)
+        with go:
+            if ui.presenter_button("Continue training", "train_continue"):
+                make_config = lambda: continued_config(store, info.run_id, epochs)  # noqa: E731
+                start(make_config, continued_name(info.name))
 
 
 def start(make_config, name: str) -> None:

@@ -52,7 +52,9 @@ CHART_PROBLEMS = """() => {
 CUT_LABELS = """() => [...document.querySelectorAll(
     '[data-testid="stWidgetLabel"] p, [data-testid="stBaseButton-secondary"] p, '
     + '[data-testid="stBaseButton-primary"] p, [data-testid="stSelectbox"] [value], '
-    + '[data-baseweb="select"] div[title]')]
+    + '[data-baseweb="select"] div[title], '
+    + '[data-testid="stDownloadButton"] [data-testid="stMarkdownContainer"], '
+    + '[data-testid="stPageLink"] p')]
   .filter(e => e.offsetWidth > 0 && e.scrollWidth > e.clientWidth + 1)
   .map(e => e.value || e.textContent.trim() || e.getAttribute('title'))"""
 

@@ -67,20 +67,20 @@ def test_one_epoch_run_on_a_slice_shows_its_results(app_server, page):
 
     # The downloads are produced on click: the metrics CSV, then a real .keras archive.
     with page.expect_download() as download:
-        page.get_by_role("button", name="Download metrics (CSV)").click()
+        page.get_by_role("button", name="Metrics (CSV)").click()
     csv_lines = open(download.value.path()).read().splitlines()
     assert csv_lines[0].startswith("epoch,loss,accuracy") and len(csv_lines) == 2
     page.wait_for_timeout(500)  # the click reruns the page: let that run start and end
     wait_for_app(page)
     with page.expect_download() as download:
-        page.get_by_role("button", name="Download model (.keras)").click()
+        page.get_by_role("button", name="Model (.keras)").click()
     assert open(download.value.path(), "rb").read(2) == b"PK"  # a .keras file is a zip
 
     # Deleted meanwhile (another tab, the command line): the click says so, it did nothing.
     page.wait_for_timeout(500)
     wait_for_app(page)
     shutil.rmtree(RunStore(app_server.runs_dir).run_dir(run.run_id))
-    page.get_by_role("button", name="Download metrics (CSV)").click()
+    page.get_by_role("button", name="Metrics (CSV)").click()
     page.get_by_text("This run was deleted meanwhile").wait_for(timeout=15_000)
 
 

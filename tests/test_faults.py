@@ -149,7 +149,7 @@ def test_a_server_killed_mid_training_comes_back_with_the_run_interrupted(cli_ru
         page.goto(f"{second.url}/train?run={completed_id}")
         wait_for_app(page)
         status_badge(page, "completed").wait_for(timeout=30_000)
-        page.get_by_text("Download model (.keras)").wait_for(timeout=30_000)
+        page.get_by_text("Model (.keras)").wait_for(timeout=30_000)
         assert_no_exception(page)
         completed = store.get(completed_id)
         assert (completed.status, completed.epochs_done, completed.usable) == (COMPLETED, 1, True)
@@ -280,7 +280,7 @@ def test_the_train_page_lists_and_shows_every_run_of_a_damaged_store(damaged_sto
         GOOD: ("good run", COMPLETED, "1 of 1"),
         GARBAGE: ("garbage in its metrics", COMPLETED, "2 of 1"),  # two epochs in its log
         BAD_STATUS: ("status not json", FAILED, "status file is missing or damaged"),
-        FLIPPED: ("one byte flipped", COMPLETED, "Download model (.keras)"),
+        FLIPPED: ("one byte flipped", COMPLETED, "Model (.keras)"),
     }
     for run_id, (name, badge, detail) in expected.items():
         # "train_shown_run" is how the page is told which run to show after a job.
