@@ -6,8 +6,11 @@ a plain `model.fit`?
 For two models, in one run, side by side and alternating the order each round, it trains
 the same model on the same data with the same seed twice:
 
-* plain: `model.fit` in this process, as the worker calls it (same batch size, validation
-         split, learning-rate schedule), no callbacks, verbose=0;
+* plain: `model.fit` in a fresh process, as the worker calls it in its own (same batch
+         size, validation split, learning-rate schedule), no callbacks, verbose=0. A fresh
+         process, because TensorFlow in a process that has already trained (here: loaded
+         data, built other models) used about 1.2 of the 2 cores in bfloat16, where the
+         worker uses 1.9: that made the job look faster than a plain fit;
 * job:   `JobManager.start` + `wait`: a worker process with all live reporting on (a JSON
          line per batch, one per epoch, a checkpoint per epoch, the stop-flag check) and the
          recording of what the model predicts (history.py): at the end of every epoch the
@@ -106,6 +109,28 @@ def plain_fit(config, x, y, x_test) -> dict:
         "predict_s": predict_s,
         "live_s": live_s,
     }
+
+
+def plain_fit_in_child(config) -> dict:
+    """plain_fit, run in the fresh process `fresh_plain_fit` starts, on the pictures the
+    worker trains on."""
+    from classifier.data import load_dataset, scale_images
+
+    dataset = load_dataset()
+    limit = config.train_limit or len(dataset.train)
+    x = scale_images(dataset.train.images[:limit])
+    y = dataset.train.labels[:limit].astype("int32")
+    return plain_fit(config, x, y, scale_images(dataset.test.images))
+
+
+def fresh_plain_fit(config) -> dict:
+    """plain_fit in a new Python process, like the worker's (its start-up is not timed)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(plain_fit_in_child, config).result()
 
 
 def job_fit(manager: JobManager, config) -> dict:
@@ -231,10 +256,10 @@ def median(values) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def compare(manager: JobManager, label: str, config, x, y, x_test, rounds: int) -> dict:
+def compare(manager: JobManager, label: str, config, images: int, rounds: int) -> dict:
     """`rounds` plain/job pairs, alternating which goes first."""
     print(
-        f"{label}: batch {config.batch_size}, {len(x):,} images "
+        f"{label}: batch {config.batch_size}, {images:,} images "
         f"(validation split {config.validation_split}), {config.epochs} epochs, "
         f"{rounds} alternating rounds",
         flush=True,
@@ -244,7 +269,7 @@ def compare(manager: JobManager, label: str, config, x, y, x_test, rounds: int) 
         order = ("plain", "job") if round_no % 2 == 0 else ("job", "plain")
         for kind in order:
             if kind == "plain":
-                plain.append(plain_fit(config, x, y, x_test))
+                plain.append(fresh_plain_fit(config))
                 result = plain[-1]
             else:
                 job.append(job_fit(manager, config))
@@ -256,7 +281,7 @@ def compare(manager: JobManager, label: str, config, x, y, x_test, rounds: int) 
                 + (f" (epoch_seconds {epochs})" if epochs else ""),
                 flush=True,
             )
-    return {"label": label, "config": config, "images": len(x), "plain": plain, "job": job}
+    return {"label": label, "config": config, "images": images, "plain": plain, "job": job}
 
 
 def case_rows(case: dict, target: float) -> tuple[list[tuple[str, str, str]], float]:
@@ -360,20 +385,15 @@ def main(argv: list[str] | None = None) -> int:
     manager = JobManager(RunStore(runs_dir))
 
     print(code_state())
-    print(f"Loading data and TensorFlow in the benchmark process ({os.cpu_count()} CPUs)...")
-    from classifier.data import load_dataset, scale_images
+    print(f"{os.cpu_count()} CPUs; each plain fit and each job runs in a fresh process")
+    from classifier.data import load_dataset
 
-    dataset = load_dataset()
-    x_test = scale_images(dataset.test.images)
-    import keras  # noqa: F401 - imported here so no timing below includes it
-
+    train_count = len(load_dataset().train)
     results, stops = [], []
     try:
         for label, config, rounds, target in cases:
-            limit = config.train_limit or len(dataset.train)
-            x = scale_images(dataset.train.images[:limit])
-            y = dataset.train.labels[:limit].astype("int32")
-            results.append((compare(manager, label, config, x, y, x_test, rounds), target))
+            images = config.train_limit or train_count
+            results.append((compare(manager, label, config, images, rounds), target))
         if args.stop_trials and args.only in (None, "mlp"):
             stop_config = preset_config(
                 "Tutorial MLP", epochs=50, batch_size=args.batch_size, train_limit=args.train_limit
