@@ -7,10 +7,10 @@ For two models, in one run, side by side and alternating the order each round, i
 the same model on the same data with the same seed twice:
 
 * plain: `model.fit` in a fresh process, as the worker calls it in its own (same batch
-         size, validation split, learning-rate schedule), no callbacks, verbose=0. A fresh
-         process, because TensorFlow in a process that has already trained (here: loaded
-         data, built other models) used about 1.2 of the 2 cores in bfloat16, where the
-         worker uses 1.9: that made the job look faster than a plain fit;
+         size, validation split, learning-rate schedule), no callbacks, verbose=0. In this
+         process, after other trainings, bfloat16 used about 1.2 of the 2 cores where the
+         worker uses 1.9, which made the job look faster (the Best CNN's plain epoch still
+         jumps between two times in a fresh process: docs/benchmarks.md);
 * job:   `JobManager.start` + `wait`: a worker process with all live reporting on (a JSON
          line per batch, one per epoch, a checkpoint per epoch, the stop-flag check) and the
          recording of what the model predicts (history.py): at the end of every epoch the
