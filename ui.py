@@ -16,10 +16,11 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from classifier import auth
 from classifier.data import DatasetError, FashionMNIST, load_dataset
-from classifier.dataset_view import SplitStats, compute_split_stats
-from classifier.runs import RUNNING, ModelLoadError, RunError, RunInfo, RunStore
-from classifier.text import escape_markdown, run_labels
-from classifier.train_view import QUICK_NAME, quick_config, training_progress
+from classifier.jobs.process import JobBusyError
+from classifier.store.runs import RUNNING, ModelLoadError, RunError, RunInfo, RunStore
+from classifier.views.dataset import SplitStats, compute_split_stats
+from classifier.views.text import escape_markdown, run_labels
+from classifier.views.train import QUICK_NAME, quick_config, training_progress
 
 ROUTED_ONCE = "ui_routed_once"  # session key: this session was sent through app.py once
 PRESENTER_OK = "presenter_password_ok"  # session key: the presenter password was accepted
@@ -173,7 +174,7 @@ def chart(figure, key: str, on_select=None, **options) -> None:
 
 def prediction_pair(image, probabilities, true_label: int | None, key: str, title="") -> None:
     """The tutorial's pair: the picture with its blue/red label, and its ten bars."""
-    from classifier import verify_figures as figures
+    from classifier.figures import verify as figures
 
     image_column, bars_column = st.columns([figures.IMAGE_FIGURE_PX, 230], gap="small")
     with image_column:
@@ -205,7 +206,7 @@ PICTURE_SOURCES = {"upload": "Upload a photo", "camera": "Take a photo", "draw":
 def picture_input(key_prefix: str):
     """A picture of the user's: (its bytes, None) for a photo uploaded or taken, (None, the
     RGBA pixels) for a drawing on the canvas; None until there is one."""
-    from classifier.images import ACCEPTED_TYPES
+    from classifier.ml.images import ACCEPTED_TYPES
 
     sources = list(PICTURE_SOURCES)
     source = st.segmented_control(
@@ -243,8 +244,8 @@ def picture_input(key_prefix: str):
 def own_picture(run: RunInfo, runs_root: str, key_prefix: str, note: str) -> None:
     """A photo or a drawing of the user's, prepared like the dataset, and what the run's
     model says of it: the original beside the 28 x 28 picture the model sees, with `note`."""
-    from classifier.images import ImageError, prepare_drawing
-    from classifier.inference import classify_prepared, classify_upload
+    from classifier.ml.images import ImageError, prepare_drawing
+    from classifier.ml.inference import classify_prepared, classify_upload
 
     if (picture := picture_input(key_prefix)) is None:
         return
@@ -270,7 +271,8 @@ def own_picture(run: RunInfo, runs_root: str, key_prefix: str, note: str) -> Non
 
 def runs_overview(store: RunStore, runs: list[RunInfo]) -> None:
     """Every run: a table, curves to compare, and (for the presenter) deleting one."""
-    from classifier import train_figures, train_view
+    from classifier.figures import train as train_figures
+    from classifier.views import train as train_view
 
     st.subheader("Runs")
     if not runs:
@@ -298,7 +300,7 @@ def runs_overview(store: RunStore, runs: list[RunInfo]) -> None:
 
 
 def _delete_section(store: RunStore, runs: list[RunInfo]) -> None:
-    from classifier import train_view
+    from classifier.views import train as train_view
 
     with st.expander("Delete a run"):
         doomed = run_picker("Run to delete", runs, key=train_view.Keys.DELETE_RUN).run_id
@@ -315,7 +317,7 @@ def _delete_section(store: RunStore, runs: list[RunInfo]) -> None:
 
 def run_downloads(store: RunStore, info: RunInfo, has_metrics: bool) -> None:
     """The downloads of a finished run: its model and its epoch table."""
-    from classifier.runs import read_run_file
+    from classifier.store.files import read_run_file
 
     run_id = info.run_id
     left, right = st.columns(2)
@@ -362,9 +364,9 @@ def live_predictions(info: RunInfo, metrics: list[dict], key: str) -> None:
     """What a live run's model gets right as it learns, on every page that watches one: in
     big type how many test pictures it got right after the last epoch, and the tutorial's
     grid of a fixed set of test pictures (the chooser's `key`), from the live sample."""
-    from classifier import train_figures
-    from classifier import train_view as view
-    from classifier.history import LIVE_FILE, LIVE_SETS, read_live
+    from classifier.figures import train as train_figures
+    from classifier.store.history import LIVE_FILE, LIVE_SETS, read_live
+    from classifier.views import train as view
 
     if count := view.right_count(metrics):
         st.markdown(f"### {count.text}\n\n{count.change_text}", anchors=False)
@@ -408,7 +410,7 @@ def watch_run(store: RunStore, run_id: str) -> None:
 
 def start_quick_training() -> None:
     """Start the first-run demo's training in a worker (a button's callback)."""
-    from classifier.jobs import JobBusyError, get_job_manager
+    from classifier.jobs.training_job import get_job_manager
 
     if not is_presenter():
         return
@@ -493,9 +495,10 @@ def get_test_probabilities(runs_root: str, run_id: str, model_sha256: str | None
     is intact, so the grid opens without loading TensorFlow; otherwise the model predicts.
     """
     from classifier.data import scale_images
-    from classifier.history import HISTORY_FILE, epoch_count, file_size
-    from classifier.inference import probabilities
-    from classifier.runs import COMPLETED, sha256_file
+    from classifier.ml.inference import probabilities
+    from classifier.store.files import sha256_file
+    from classifier.store.history import HISTORY_FILE, epoch_count, file_size
+    from classifier.store.runs import COMPLETED
 
     store = RunStore(runs_root)
     try:
@@ -524,8 +527,8 @@ def get_test_probabilities(runs_root: str, run_id: str, model_sha256: str | None
 @st.cache_resource(show_spinner="Reading the recorded predictions...", max_entries=3)
 def get_replay(runs_root: str, run_id: str, size: int):
     """A run's history with what it says (verify_view.Replay), read once; None without one."""
-    from classifier.history import HISTORY_FILE, read_history
-    from classifier.verify_view import Replay
+    from classifier.store.history import HISTORY_FILE, read_history
+    from classifier.views.verify import Replay
 
     history = read_history(RunStore(runs_root).run_dir(run_id) / HISTORY_FILE)
     return Replay(history, get_dataset().test.labels) if len(history) else None
@@ -540,7 +543,7 @@ def get_epoch_probabilities(runs_root: str, run_id: str, size: int, epoch: int):
 
 def run_replay(store: RunStore, run: RunInfo):
     """The chosen run's Replay (cached), or None when it recorded no history."""
-    from classifier.history import HISTORY_FILE, file_size, record_bytes
+    from classifier.store.history import HISTORY_FILE, file_size, record_bytes
 
     size = file_size(store.run_dir(run.run_id) / HISTORY_FILE)
     if size < record_bytes():
@@ -553,7 +556,7 @@ def epoch_probabilities(store: RunStore, run: RunInfo, replay, epoch: int | None
     without a history), or those recorded at an earlier `epoch`."""
     if replay is None or epoch is None or epoch >= replay.epochs:
         return test_probabilities(store, run)
-    from classifier.history import HISTORY_FILE, file_size
+    from classifier.store.history import HISTORY_FILE, file_size
 
     size = file_size(store.run_dir(run.run_id) / HISTORY_FILE)
     return get_epoch_probabilities(str(store.root.resolve()), run.run_id, size, epoch)
@@ -607,7 +610,7 @@ def _play_timer(key: str, epochs: int) -> None:
 def get_saliency(runs_root: str, run_id: str, model_sha256: str | None, index: int, method: str):
     """The saliency map of one test image for its predicted class (small: cache_data)."""
     from classifier.data import scale_images
-    from classifier.inference import saliency
+    from classifier.ml.inference import saliency
 
     model = get_model(runs_root, run_id, model_sha256)
     return saliency(model, scale_images(get_dataset().test.images[index]), method=method)
@@ -622,7 +625,7 @@ def get_saliency(runs_root: str, run_id: str, model_sha256: str | None, index: i
 def get_features(runs_root: str, run_id: str, model_sha256: str | None, split: str):
     """The model's second-to-last layer for every picture of a split, (N, d), read-only."""
     from classifier.data import scale_images
-    from classifier.features import feature_model, features
+    from classifier.ml.features import feature_model, features
 
     model = get_model(runs_root, run_id, model_sha256)
     values = features(feature_model(model), scale_images(get_dataset().split(split).images))
@@ -633,14 +636,14 @@ def get_features(runs_root: str, run_id: str, model_sha256: str | None, split: s
 @st.cache_resource(show_spinner="Indexing the 60,000 training pictures...", max_entries=4)
 def get_neighbour_index(runs_root: str, run_id: str, model_sha256: str | None):
     """The nearest-picture index over the training pictures' features, built once per run."""
-    from classifier.features import NeighbourIndex
+    from classifier.ml.features import NeighbourIndex
 
     return NeighbourIndex(get_features(runs_root, run_id, model_sha256, "train"))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def get_pca_map(runs_root: str, run_id: str, model_sha256: str | None):
-    from classifier.features import principal_components
+    from classifier.ml.features import principal_components
 
     points = principal_components(get_features(runs_root, run_id, model_sha256, "test"))
     points.setflags(write=False)
@@ -650,7 +653,7 @@ def get_pca_map(runs_root: str, run_id: str, model_sha256: str | None):
 @st.cache_resource(show_spinner=False, max_entries=8)
 def get_test_suspects(runs_root: str, run_id: str, model_sha256: str | None):
     """Confident learning on the test set with a run's model (suspects.Ranking)."""
-    from classifier.suspects import rank_suspects
+    from classifier.ml.label_ranking import rank_suspects
 
     probs = get_test_probabilities(runs_root, run_id, model_sha256)
     return rank_suspects(probs, get_dataset().test.labels)
@@ -662,7 +665,8 @@ def get_train_suspects(runs_root: str, key: str, stamp: int, preset: str, folds:
     training pictures) and their suspects, or None. `stamp`: the result file's mtime."""
     from pathlib import Path
 
-    from classifier.suspects import CrossValidation, rank_suspects, read_result
+    from classifier.jobs.label_check import CrossValidation, read_result
+    from classifier.ml.label_ranking import rank_suspects
 
     probs = read_result(Path(runs_root), CrossValidation(preset, folds))
     if probs is None:
@@ -697,7 +701,7 @@ def explore_map(store: RunStore, run: RunInfo, method: str):
     """The map's points (N, 2), and a job (features.EmbeddingJob) while the t-SNE map is not
     ready (the PCA map meanwhile). The t-SNE map starts in the background the first time."""
     from classifier.data import SPLIT_SIZES
-    from classifier.features import EMBEDDINGS, read_map
+    from classifier.ml.features import EMBEDDINGS, read_map
 
     root = str(store.root.resolve())
     pca = get_pca_map(root, run.run_id, run.model_sha256) if method == "pca" else None
@@ -719,7 +723,7 @@ def explore_map(store: RunStore, run: RunInfo, method: str):
 
 def train_suspects(store: RunStore, job):
     """(suspects.Ranking, probabilities) of a complete cross-validation job, or None."""
-    from classifier.suspects import RESULT_FILE, job_dir
+    from classifier.jobs.label_check import RESULT_FILE, job_dir
 
     result = job_dir(store.root, job) / RESULT_FILE
     try:
@@ -760,8 +764,8 @@ def paged_picture_grid(
 ) -> None:
     """The tutorial's grid of the pictures `ordered` of a split (data.Split), a page at a
     time (its number in `page_key`); a click on a picture calls `on_pick(selection)`."""
-    from classifier import grid_view
-    from classifier.verify_figures import prediction_grid_figure
+    from classifier.figures.verify import prediction_grid_figure
+    from classifier.views import grid as grid_view
 
     state, size = st.session_state, columns * rows
     pages = grid_view.page_count(len(ordered), size)
@@ -790,24 +794,24 @@ def background_status(job, waiting: str, failed: str) -> None:
 
 @st.fragment(run_every=1)
 def cross_validation_job(store: RunStore, job) -> None:
-    """A cross-validation job (suspects.CrossValidation): Start for the presenter, then its
+    """A cross-validation job (label_check.CrossValidation): Start for the presenter, then its
     progress and Stop; the page reruns when it is done."""
-    from classifier import suspects
+    from classifier.jobs import label_check
 
-    progress = suspects.job_state(store.root, job)
-    if progress.status == suspects.COMPLETED:
+    progress = label_check.job_state(store.root, job)
+    if progress.status == label_check.COMPLETED:
         st.rerun()
-    if progress.status == suspects.RUNNING:
+    if progress.status == label_check.RUNNING:
         st.progress(progress.fraction, text=progress.text)
         if presenter_button("Stop", key="cross_validation_stop"):
-            suspects.request_stop(store.root, job)
+            label_check.request_stop(store.root, job)
         return
     st.caption(escape_markdown(progress.text))
     if presenter_button("Check the training labels", key="cross_validation_start", type="primary"):
         try:
-            suspects.start_job(store.root, job)
+            label_check.start_job(store.root, job)
             st.rerun()
-        except (suspects.JobBusy, OSError, ValueError) as error:
+        except (JobBusyError, OSError, ValueError) as error:
             st.warning(escape_markdown(str(error)))
 
 

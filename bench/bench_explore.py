@@ -44,8 +44,8 @@ def trained_features():
     import keras
 
     from classifier.data import load_dataset, scale_images
-    from classifier.features import feature_model, features
-    from classifier.models import build_model, preset_config
+    from classifier.ml.features import feature_model, features
+    from classifier.ml.models import build_model, preset_config
 
     data = load_dataset()
     config = preset_config("Tutorial MLP", epochs=2)
@@ -119,8 +119,8 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    from classifier.features import NeighbourIndex, principal_components, tsne_map
-    from classifier.suspects import DEFAULT_FOLDS, DEFAULT_PRESET
+    from classifier.jobs.label_check import DEFAULT_FOLDS, DEFAULT_PRESET
+    from classifier.ml.features import NeighbourIndex, principal_components, tsne_map
 
     test, train, test_seconds, train_seconds = trained_features()
     rows = [

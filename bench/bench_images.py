@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 # Run as a script from the repository root or anywhere: make the package importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from classifier.images import MAX_UPLOAD_BYTES, preprocess_upload  # noqa: E402
+from classifier.ml.images import MAX_UPLOAD_BYTES, preprocess_upload  # noqa: E402
 
 TARGET_SECONDS = 1.0  # The Verify page should answer within a second for a phone photo.
 REPETITIONS = {"big": 7, "small": 31}

@@ -42,7 +42,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from bench_training import code_state  # noqa: E402  (bench/ is this script's folder)
 from load_test import CHROMIUM, FLAGS  # noqa: E402
 
-from classifier.runs import RunStore  # noqa: E402
+from classifier.store.runs import RunStore  # noqa: E402
 
 TARGET_MB = 1500
 GROWTH_LIMIT = 0.15  # RSS after all vs after half of them
@@ -59,7 +59,7 @@ def make_long_run(store: RunStore, name: str, started_at: float) -> str:
     """A completed 50-epoch Tutorial MLP run without a model, as the worker would log it."""
     import numpy as np
 
-    from classifier.models import preset_config
+    from classifier.ml.models import preset_config
 
     config = preset_config("Tutorial MLP", epochs=EPOCHS, batch_size=32)
     writer = store.create_run(config.to_dict(), name)
@@ -108,9 +108,9 @@ def make_long_run(store: RunStore, name: str, started_at: float) -> str:
 def train_models(folder: Path, count: int) -> list[tuple[str, bool]]:
     """`count` tiny real models; every second one loses its predictions.f16 history.
     Returns (run id, has a history), oldest first."""
-    from classifier.history import HISTORY_FILE
-    from classifier.models import preset_config
-    from classifier.training import run_training
+    from classifier.ml.models import preset_config
+    from classifier.ml.training import run_training
+    from classifier.store.history import HISTORY_FILE
 
     store, models = RunStore(folder), []
     for number in range(1, count + 1):

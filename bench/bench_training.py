@@ -51,10 +51,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from classifier.history import HISTORY_FILE, record_bytes  # noqa: E402
-from classifier.jobs import JobManager  # noqa: E402
-from classifier.models import preset_config  # noqa: E402
-from classifier.runs import BATCHES_FILE, RUNNING, RunStore  # noqa: E402
+from classifier.jobs.training_job import JobManager  # noqa: E402
+from classifier.ml.models import preset_config  # noqa: E402
+from classifier.store.history import HISTORY_FILE, record_bytes  # noqa: E402
+from classifier.store.runs import BATCHES_FILE, RUNNING, RunStore  # noqa: E402
 
 POLL_SECONDS = 0.05
 TARGET_RATIO_MLP = 1.08  # Tutorial MLP, batch 32
@@ -70,8 +70,8 @@ def plain_fit(config, x, y, x_test) -> dict:
     model, what the recording costs: the test-set prediction and a live-sample one."""
     import keras
 
-    from classifier.inference import softmax
-    from classifier.models import build_model, loss_targets
+    from classifier.ml.inference import softmax
+    from classifier.ml.models import build_model, loss_targets
 
     # As training._train counts: Keras trains on the first floor(n * (1 - split)) samples.
     train_count = int(math.floor(len(x) * (1.0 - config.validation_split)))

@@ -29,8 +29,8 @@ TARGET_SECONDS = 0.3
 
 def time_predictions() -> None:
     from classifier.data import load_dataset, scale_images
-    from classifier.inference import probabilities
-    from classifier.models import build_model, preset_config
+    from classifier.ml.inference import probabilities
+    from classifier.ml.models import build_model, preset_config
 
     x_test = scale_images(load_dataset().test.images)
     print("Predicting the 10,000 test images (batch 256, softmax):")
@@ -46,9 +46,9 @@ def time_predictions() -> None:
 
 
 def train_quick_run(root: Path) -> str:
-    from classifier.models import preset_config
-    from classifier.runs import RunStore
-    from classifier.training import run_training
+    from classifier.ml.models import preset_config
+    from classifier.ml.training import run_training
+    from classifier.store.runs import RunStore
 
     config = preset_config("Tutorial MLP", epochs=4, train_limit=3000)  # 4 epochs to replay
     writer = RunStore(root).create_run(config.to_dict(), "bench")

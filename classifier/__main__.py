@@ -18,16 +18,9 @@ import sys
 import tempfile
 
 from classifier.data import DatasetError
-from classifier.jobs import (
-    EXIT_ERROR,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    busy_reason,
-    continued_config,
-    continued_name,
-    run_worker,
-)
-from classifier.models import (
+from classifier.jobs.process import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, busy_reason
+from classifier.jobs.training_job import continued_config, continued_name, run_worker
+from classifier.ml.models import (
     OPTIMIZERS,
     PRECISIONS,
     PRESETS,
@@ -35,7 +28,7 @@ from classifier.models import (
     STRATEGIES,
     preset_config,
 )
-from classifier.runs import RunError, RunStore
+from classifier.store.runs import RunError, RunStore
 
 # Flags of `train`, each overriding the preset's value when given.
 TRAIN_FLAGS = {
@@ -116,6 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("run")
     worker.add_argument("--lock-fd", type=int, required=True)
     worker.add_argument("--parent-pid", type=int, default=0)
+    # Internal: the label check's worker process (cross-validates a job folder it prepared).
+    label_worker = commands.add_parser("label-check-worker")
+    label_worker.add_argument("folder")
+    label_worker.add_argument("--lock-fd", type=int, required=True)
+    label_worker.add_argument("--parent-pid", type=int, default=0)
     return parser
 
 
@@ -154,7 +152,7 @@ def command_train(args, store: RunStore) -> int:
     busy = busy_reason(store)
     if busy:
         raise RunError(busy)
-    from classifier.training import run_training  # late: imports TensorFlow
+    from classifier.ml.training import run_training  # late: imports TensorFlow
 
     writer = store.create_run(config.to_dict(), args.name)
     print(f"run {writer.run_id} in {writer.path} (Ctrl-C stops it and keeps the model)", flush=True)
@@ -170,6 +168,12 @@ def command_train(args, store: RunStore) -> int:
 
 def command_worker(args, store: RunStore) -> int:
     return run_worker(store, args.run, args.lock_fd, args.parent_pid)
+
+
+def command_label_check_worker(args, store: RunStore) -> int:
+    from classifier.jobs import label_check
+
+    return label_check.run_worker(args.folder, args.lock_fd, args.parent_pid)
 
 
 def command_runs(args, store: RunStore) -> int:
@@ -191,7 +195,7 @@ def command_runs(args, store: RunStore) -> int:
 
 def command_evaluate(args, store: RunStore) -> int:
     from classifier.data import load_dataset, scale_images
-    from classifier.inference import accuracy, cross_entropy, probabilities
+    from classifier.ml.inference import accuracy, cross_entropy, probabilities
 
     model = store.load_model(args.run)
     test = load_dataset().test
@@ -217,7 +221,7 @@ def command_delete(args, store: RunStore) -> int:
 
 def command_history(args, store: RunStore) -> int:
     from classifier.data import CLASS_NAMES, load_dataset
-    from classifier.history import HISTORY_FILE, read_history
+    from classifier.store.history import HISTORY_FILE, read_history
 
     info = store.get(args.run)
     history = read_history(info.path / HISTORY_FILE)
@@ -254,7 +258,7 @@ def command_history(args, store: RunStore) -> int:
 
 
 def add_suspects_arguments(parser: argparse.ArgumentParser) -> None:
-    from classifier.suspects import DEFAULT_FOLDS, DEFAULT_PRESET
+    from classifier.jobs.label_check import DEFAULT_FOLDS, DEFAULT_PRESET
 
     parser.add_argument("--split", choices=["train", "test"], required=True)
     parser.add_argument("--run", help="test: the model that scores (default: the best run)")
@@ -274,15 +278,16 @@ def add_suspects_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def command_suspects(args, store: RunStore) -> int:
-    from classifier import suspects
     from classifier.data import load_dataset, scale_images
+    from classifier.jobs import label_check
+    from classifier.ml import label_ranking as suspects
 
     split = load_dataset().split(args.split)
     if not 0 <= args.limit <= len(split) or args.top < 1:
         raise ValueError(f"--limit must be 0-{len(split):,} and --top at least 1.")
     count = args.limit or len(split)
     if args.split == "test":
-        from classifier.inference import probabilities
+        from classifier.ml.inference import probabilities
 
         runs = store.usable_runs()
         run = store.get(args.run) if args.run else (runs[0] if runs else None)
@@ -290,9 +295,10 @@ def command_suspects(args, store: RunStore) -> int:
             raise RunError(f"No trained model in {store.root}: train one, or give --run.")
         probs = probabilities(store.load_model(run.run_id), scale_images(split.images[:count]))
     else:
-        job = suspects.CrossValidation(args.preset, args.folds, args.epochs, args.limit).validate()
-        print(f"cross-validating in {suspects.job_dir(store.root, job)}", file=sys.stderr)
-        probs = suspects.cross_validated_probabilities(store.root, job)
+        job = label_check.CrossValidation(args.preset, args.folds, args.epochs, args.limit)
+        job.validate()
+        print(f"cross-validating in {label_check.job_dir(store.root, job)}", file=sys.stderr)
+        probs = label_check.cross_validated_probabilities(store.root, job)
         if probs is None:
             raise RunError("The cross-validation was stopped; run the command again to go on.")
     rows = suspects.rank_suspects(probs, split.labels[:count]).rows(args.top)
@@ -313,6 +319,7 @@ def command_suspects(args, store: RunStore) -> int:
 COMMANDS = {
     "train": command_train,
     "worker": command_worker,
+    "label-check-worker": command_label_check_worker,
     "runs": command_runs,
     "evaluate": command_evaluate,
     "stop": command_stop,

@@ -3,11 +3,11 @@
 import streamlit as st
 
 import ui
-from classifier import dataset_figures as figures
-from classifier import dataset_view as view
-from classifier import grid_view
 from classifier.data import CLASS_NAMES, SPLITS
-from classifier.dataset_view import Keys
+from classifier.figures import dataset as figures
+from classifier.views import dataset as view
+from classifier.views import grid as grid_view
+from classifier.views.dataset import Keys
 
 ui.start_page()
 dataset = ui.get_dataset()

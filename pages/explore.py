@@ -4,13 +4,15 @@ the model doubts, and one model against another."""
 import streamlit as st
 
 import ui
-from classifier import explore_figures as figures
-from classifier import explore_view as view
-from classifier import model_compare, suspects
 from classifier.data import CLASS_NAMES
-from classifier.explore_view import Keys
-from classifier.models import PRESETS
-from classifier.runs import RunStore
+from classifier.figures import explore as figures
+from classifier.jobs import label_check
+from classifier.ml import compare as model_compare
+from classifier.ml.models import PRESETS
+from classifier.store import reviews as label_reviews
+from classifier.store.runs import RunStore
+from classifier.views import explore as view
+from classifier.views.explore import Keys
 
 ui.start_page()
 store = RunStore()
@@ -62,16 +64,16 @@ def review_section(run, split, ranking, probs, data, index, reviews) -> None:
     st.subheader(f"{view.SPLITS[split][:-1]} {index:,}")
     ui.prediction_pair(data.images[index], probs[index], given, "explore_suspect")
     st.markdown(view.review_sentence(ranking, position, probs[index]))
-    st.caption(view.decision_words(reviews.get(suspects.review_key(split, index))))
+    st.caption(view.decision_words(reviews.get(label_reviews.review_key(split, index))))
     suggested, key = int(ranking.suggested[position]), f"{Keys.TRUE_LABEL}_{split}_{index}"
     right, named, wrong = st.container(), st.container(), st.container()
     label = named.selectbox("If the label is wrong, it is a", CLASS_NAMES, suggested, key=key)
-    words = {suspects.RIGHT: "The label is right", suspects.WRONG: f"The label is wrong: {label}"}
-    for decision, place in ((suspects.RIGHT, right), (suspects.WRONG, wrong)):
+    words = {label_reviews.RIGHT: "The label is right", label_reviews.WRONG: f"The label is wrong: {label}"}
+    for decision, place in ((label_reviews.RIGHT, right), (label_reviews.WRONG, wrong)):
         with place:
             if ui.presenter_button(words[decision], key=f"explore_{decision}", width="stretch"):
                 true_label = CLASS_NAMES.index(label)
-                suspects.save_review(store.root, split, index, given, decision, true_label)
+                label_reviews.save_review(store.root, split, index, given, decision, true_label)
                 state[Keys.SUSPECT] = view.next_suspect(ranking, index)
                 st.rerun()
     query = ui.explore_features(store, run, split)[index]
@@ -89,16 +91,16 @@ def suspects_section(run, probs, test) -> None:
             preset = st.selectbox(
                 "Model for the check",
                 list(PRESETS),
-                index=list(PRESETS).index(suspects.DEFAULT_PRESET),
+                index=list(PRESETS).index(label_check.DEFAULT_PRESET),
                 help=view.CV_PRESET_HELP,
                 key=Keys.CV_PRESET,
             )
             folds = st.selectbox("Models (parts)", view.FOLD_CHOICES, key=Keys.CV_FOLDS)
-        job = suspects.CrossValidation(preset, folds)
+        job = label_check.CrossValidation(preset, folds)
         if (result := ui.train_suspects(store, job)) is None:
             return ui.cross_validation_job(store, job)
         (ranking, probs), data = result, ui.get_dataset().train
-    reviews = suspects.read_reviews(store.root)
+    reviews = label_reviews.read_reviews(store.root)
     done = sum(1 for key in reviews if key.startswith(f"{split}:"))
     st.markdown(view.suspect_caption(ranking, split, done))
     if (index := view.shown_suspect(state, ranking)) is None:
@@ -108,7 +110,7 @@ def suspects_section(run, probs, test) -> None:
         key = f"explore_suspects_grid_{state[Keys.SUSPECT_NONCE]}"
         click = view.grid_click(state, Keys.SUSPECT)
         ui.paged_picture_grid(ranking.indices, probs, data, Keys.SUSPECT_PAGE, key, click, index)
-        csv = suspects.reviews_csv(reviews)
+        csv = label_reviews.reviews_csv(reviews)
         st.download_button("Download the reviews (CSV)", csv, "label-reviews.csv", "text/csv")
     with review_column:
         review_section(run, split, ranking, probs, data, index, reviews)

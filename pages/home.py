@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 import ui
-from classifier.runs import RunStore
+from classifier.store.runs import RunStore
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 STEPS = [

@@ -6,12 +6,12 @@ import streamlit as st
 from streamlit_shortcuts import add_shortcuts
 
 import ui
-from classifier import present_view as view
-from classifier import verify_figures as figures
 from classifier.data import CLASS_NAMES
-from classifier.inference import accuracy
-from classifier.present_view import Keys
-from classifier.runs import RunStore
+from classifier.figures import verify as figures
+from classifier.ml.inference import accuracy
+from classifier.store.runs import RunStore
+from classifier.views import present as view
+from classifier.views.present import Keys
 
 st.set_page_config(initial_sidebar_state="collapsed")  # the room sees the picture, not menus
 ui.start_page()

@@ -3,19 +3,14 @@
 import streamlit as st
 
 import ui
-from classifier import train_figures as figures
-from classifier import train_view as view
-from classifier.jobs import (
-    JobBusyError,
-    busy_reason,
-    continued_config,
-    continued_name,
-    get_job_manager,
-)
-from classifier.models import PRESETS, TrainConfig
-from classifier.runs import RUNNING, RunError, RunStore, is_stop_requested
-from classifier.text import escape_markdown, run_labels
-from classifier.train_view import Keys
+from classifier.figures import train as figures
+from classifier.jobs.process import JobBusyError, busy_reason
+from classifier.jobs.training_job import continued_config, continued_name, get_job_manager
+from classifier.ml.models import PRESETS, TrainConfig
+from classifier.store.runs import RUNNING, RunError, RunStore, is_stop_requested
+from classifier.views import train as view
+from classifier.views.text import escape_markdown, run_labels
+from classifier.views.train import Keys
 
 ui.start_page()
 store = RunStore()

@@ -3,12 +3,13 @@
 import streamlit as st
 
 import ui
-from classifier import grid_view, inference
-from classifier import verify_figures as figures
-from classifier import verify_view as view
 from classifier.data import CLASS_NAMES
-from classifier.runs import RunStore
-from classifier.verify_view import Keys
+from classifier.figures import verify as figures
+from classifier.ml import inference
+from classifier.store.runs import RunStore
+from classifier.views import grid as grid_view
+from classifier.views import verify as view
+from classifier.views.verify import Keys
 
 ui.start_page()
 store = RunStore()

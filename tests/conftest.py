@@ -275,9 +275,9 @@ class TrainedRun:
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory) -> TrainedRun:
     """A Tutorial MLP trained for 1 epoch on 3,000 images (a few seconds), once per session."""
-    from classifier.models import preset_config
-    from classifier.runs import RunStore
-    from classifier.training import run_training
+    from classifier.ml.models import preset_config
+    from classifier.ml.training import run_training
+    from classifier.store.runs import RunStore
 
     root = tmp_path_factory.mktemp("verify-runs")
     config = preset_config("Tutorial MLP", epochs=1, train_limit=3000)

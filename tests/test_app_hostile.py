@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from classifier.runs import RunStore
+from classifier.store.runs import RunStore
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 import ui
 from classifier.auth import ENV_PASSWORD_HASH, hash_password
-from classifier.runs import COMPLETED, RunStore
+from classifier.store.runs import COMPLETED, RunStore
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PASSWORD = "a long presenter password"

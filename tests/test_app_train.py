@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from classifier.models import PRESETS
-from classifier.runs import RunStore
+from classifier.ml.models import PRESETS
+from classifier.store.runs import RunStore
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -99,7 +99,7 @@ def test_stop_button_stops_the_job_and_keeps_the_model(runs_root):
 
 
 def test_second_job_is_refused_with_a_clear_message(runs_root):
-    from classifier.runs import RUNNING
+    from classifier.store.runs import RUNNING
 
     # A run whose lock is held counts as training, whoever started it (CLI or another tab).
     writer = RunStore(runs_root).create_run({"preset": "Tutorial MLP", "epochs": 3}, "busy")
@@ -115,9 +115,9 @@ def test_second_job_is_refused_with_a_clear_message(runs_root):
 def test_train_waits_while_a_label_check_trains_its_models(runs_root):
     import os
 
-    from classifier import suspects
+    from classifier.jobs import label_check
 
-    _, lock = suspects._prepare(runs_root, suspects.CrossValidation(limit=100))
+    _, lock = label_check._prepare(runs_root, label_check.CrossValidation(limit=100))
     try:
         app = open_train_page()
         assert app.button(key="train_start").disabled
@@ -155,7 +155,7 @@ def test_delete_needs_confirmation(runs_root):
 def test_a_shown_run_reads_its_batch_log_only_when_asked(runs_root, monkeypatch):
     """Showing a run built its per-batch figure (reading the whole batch log, tens of MB for
     a long run) on every rerun, inside a collapsed expander."""
-    from classifier import runs as runs_module
+    from classifier.store import runs as runs_module
 
     store = RunStore(runs_root)
     writer = store.create_run({"preset": "Tutorial MLP", "epochs": 1}, "long run")

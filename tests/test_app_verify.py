@@ -14,12 +14,12 @@ import pytest
 from conftest import chart_spec, decode, open_app_page, shirt_png
 from streamlit.testing.v1 import AppTest
 
-from classifier import inference
 from classifier.data import CLASS_NAMES, scale_images
-from classifier.history import HISTORY_FILE, read_history
-from classifier.images import MAX_UPLOAD_BYTES
-from classifier.jobs import get_job_manager
-from classifier.runs import RunStore
+from classifier.jobs.training_job import get_job_manager
+from classifier.ml import inference
+from classifier.ml.images import MAX_UPLOAD_BYTES
+from classifier.store.history import HISTORY_FILE, read_history
+from classifier.store.runs import RunStore
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIRT, TSHIRT = CLASS_NAMES.index("Shirt"), CLASS_NAMES.index("T-shirt/top")

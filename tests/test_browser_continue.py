@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 import pytest
 from conftest import AppServer, assert_no_exception, wait_for_app
 
-from classifier.models import preset_config
-from classifier.runs import RunStore
-from classifier.train_view import settings_params
+from classifier.ml.models import preset_config
+from classifier.store.runs import RunStore
+from classifier.views.train import settings_params
 
 pytestmark = pytest.mark.browser
 

@@ -15,10 +15,10 @@ from conftest import (
 )
 from playwright.sync_api import expect
 
-from classifier import suspects
-from classifier.models import preset_config
-from classifier.runs import RunStore
-from classifier.text import run_labels
+from classifier.ml.models import preset_config
+from classifier.store import reviews as label_reviews
+from classifier.store.runs import RunStore
+from classifier.views.text import run_labels
 
 pytestmark = pytest.mark.browser
 TIMEOUT_MS = 90_000  # the first visit loads TensorFlow and reads 60,000 training pictures
@@ -27,7 +27,7 @@ TIMEOUT_MS = 90_000  # the first visit loads TensorFlow and reads 60,000 trainin
 @pytest.fixture(scope="module")
 def explore_server(trained_run, tmp_path_factory):
     """The app with two runs: the session's quick one and a better one."""
-    from classifier.training import run_training
+    from classifier.ml.training import run_training
 
     root = tmp_path_factory.mktemp("explore-browser-runs")
     shutil.copytree(trained_run.root / trained_run.run_id, root / trained_run.run_id)
@@ -97,7 +97,7 @@ def test_a_suspect_is_opened_and_marked(page, explore_server):
     wrong = page.get_by_role("button", name="The label is wrong")
     wrong.click()
     wait_for_app(page)
-    reviews = suspects.read_reviews(explore_server.runs_dir)
+    reviews = label_reviews.read_reviews(explore_server.runs_dir)
     assert reviews[f"test:{picture}"]["decision"] == "wrong"
     expect(page.get_by_text("You have reviewed 1")).to_be_visible()
     assert_no_exception(page)

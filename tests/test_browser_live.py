@@ -15,8 +15,8 @@ from conftest import (
     wait_until,
 )
 
-from classifier.history import HISTORY_FILE, append_epoch
-from classifier.runs import COMPLETED, RUNNING, RunStore
+from classifier.store.history import HISTORY_FILE, append_epoch
+from classifier.store.runs import COMPLETED, RUNNING, RunStore
 
 pytestmark = pytest.mark.browser
 

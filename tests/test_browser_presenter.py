@@ -7,7 +7,7 @@ import pytest
 from conftest import AppServer, assert_no_exception, wait_for_app
 
 from classifier.auth import ENV_PASSWORD_HASH, hash_password
-from classifier.runs import RunStore
+from classifier.store.runs import RunStore
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery staple"

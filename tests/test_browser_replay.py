@@ -11,8 +11,8 @@ import pytest
 from conftest import AppServer, assert_no_exception, save_screenshot, set_slider, wait_for_app
 from playwright.sync_api import expect
 
-from classifier.history import HISTORY_FILE, correct_by_epoch, learned_epoch, read_history
-from classifier.verify_view import EPOCH_LABEL
+from classifier.store.history import HISTORY_FILE, correct_by_epoch, learned_epoch, read_history
+from classifier.views.verify import EPOCH_LABEL
 
 pytestmark = pytest.mark.browser
 TIMEOUT_MS = 60_000
@@ -28,9 +28,9 @@ SCROLL_BELOW_HEADER = """element => {
 
 @pytest.fixture(scope="module")
 def replay_server(tmp_path_factory):
-    from classifier.models import preset_config
-    from classifier.runs import RunStore
-    from classifier.training import run_training
+    from classifier.ml.models import preset_config
+    from classifier.ml.training import run_training
+    from classifier.store.runs import RunStore
 
     root = tmp_path_factory.mktemp("replay-browser-runs")
     config = preset_config("Tutorial MLP", epochs=EPOCHS, train_limit=3000)

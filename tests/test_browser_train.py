@@ -14,8 +14,8 @@ from conftest import (
     wait_for_app,
 )
 
-from classifier.models import PRESETS
-from classifier.runs import RunStore
+from classifier.ml.models import PRESETS
+from classifier.store.runs import RunStore
 
 SMALL_CNN_EPOCHS = PRESETS["Small CNN"].defaults.epochs
 

@@ -10,9 +10,9 @@ import pytest
 from conftest import assert_no_exception, save_screenshot, shirt_png, wait_for_app
 from playwright.sync_api import expect
 
-from classifier import inference
 from classifier.data import CLASS_NAMES, scale_images
-from classifier.runs import RunStore
+from classifier.ml import inference
+from classifier.store.runs import RunStore
 
 pytestmark = pytest.mark.browser
 SHIRT, TSHIRT = CLASS_NAMES.index("Shirt"), CLASS_NAMES.index("T-shirt/top")

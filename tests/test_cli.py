@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifier import inference
 from classifier.data import CLASS_NAMES, scale_images
-from classifier.history import HISTORY_FILE
-from classifier.runs import COMPLETED, STOP_FILE, RunStore
+from classifier.ml import inference
+from classifier.store.history import HISTORY_FILE
+from classifier.store.runs import COMPLETED, STOP_FILE, RunStore
 
 pytestmark = pytest.mark.slow
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifier.history import HISTORY_FILE, read_history
-from classifier.jobs import continued_config
-from classifier.models import RESTART_SHARE, preset_config
-from classifier.runs import COMPLETED, RunError, RunStore
-from classifier.training import run_training
+from classifier.jobs.training_job import continued_config
+from classifier.ml.models import RESTART_SHARE, preset_config
+from classifier.ml.training import run_training
+from classifier.store.history import HISTORY_FILE, read_history
+from classifier.store.runs import COMPLETED, RunError, RunStore
 
 pytestmark = pytest.mark.slow
 LIMIT = 2000
@@ -62,7 +62,7 @@ def test_the_best_cnns_recipe_records_reloads_and_continues(tmp_path, dataset):
     """Label smoothing and bfloat16 (the Best CNN's recipe), on the small model: the job
     records what the saved model predicts, and the run continues with one-hot targets."""
     from classifier.data import scale_images
-    from classifier.inference import softmax
+    from classifier.ml.inference import softmax
 
     store = RunStore(tmp_path)
     recipe = {"label_smoothing": 0.1, "precision": "bfloat16"}

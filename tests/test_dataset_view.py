@@ -10,10 +10,12 @@ import plotly.graph_objects as go
 import pytest
 from PIL import Image
 
-from classifier import dataset_figures as figures
-from classifier import dataset_view, grid_view, style
 from classifier.data import CLASS_NAMES
-from classifier.dataset_view import ALL_CLASSES, DatasetView
+from classifier.figures import dataset as figures
+from classifier.figures import style
+from classifier.views import dataset as dataset_view
+from classifier.views import grid as grid_view
+from classifier.views.dataset import ALL_CLASSES, DatasetView
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from classifier.runs import COMPLETED, STATUS_FILE, RunStore
+from classifier.store.runs import COMPLETED, STATUS_FILE, RunStore
 
 pytestmark = pytest.mark.slow
 

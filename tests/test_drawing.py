@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import assert_no_exception, save_screenshot, wait_for_app
 
-from classifier.images import ImageError, prepare_drawing
+from classifier.ml.images import ImageError, prepare_drawing
 
 
 def canvas_with_a_bar(height=280, width=280, top=40, left=200, bar=(60, 20)) -> np.ndarray:

@@ -1,5 +1,5 @@
 """The Explore page: the map, the nearest training pictures, suspicious labels and one model
-against another. Unit tests of classifier/features.py, suspects.py and model_compare.py on
+against another. Unit tests of classifier/ml/features.py, suspects.py and model_compare.py on
 hand-made and real data, then the page in AppTest (clicks driven through the state they are
 mirrored into, as in test_app_verify.py)."""
 
@@ -13,9 +13,14 @@ import numpy as np
 import pytest
 from conftest import chart_spec
 
-from classifier import features, model_compare, suspects
 from classifier.data import CLASS_NAMES, scale_images
-from classifier.models import PRESETS, preset_config
+from classifier.jobs import label_check
+from classifier.jobs.process import JobBusyError
+from classifier.ml import compare as model_compare
+from classifier.ml import features
+from classifier.ml import label_ranking as suspects
+from classifier.ml.models import PRESETS, preset_config
+from classifier.store import reviews as label_reviews
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIRT, TSHIRT, COAT = (CLASS_NAMES.index(name) for name in ("Shirt", "T-shirt/top", "Coat"))
@@ -71,12 +76,12 @@ def test_a_class_nobody_has_is_never_suggested():
 
 
 def test_folds_cover_every_picture_once():
-    ids = suspects.fold_ids(1001, 3, seed=5)
-    held_out = [suspects.fold_split(ids, fold)[1] for fold in range(3)]
+    ids = label_check.fold_ids(1001, 3, seed=5)
+    held_out = [label_check.fold_split(ids, fold)[1] for fold in range(3)]
     assert sorted(np.concatenate(held_out).tolist()) == list(range(1001))
     assert {len(part) for part in held_out} <= {333, 334}
     for fold in range(3):
-        training, held = suspects.fold_split(ids, fold)
+        training, held = label_check.fold_split(ids, fold)
         assert not set(training) & set(held)
         assert len(training) + len(held) == 1001
 
@@ -84,7 +89,7 @@ def test_folds_cover_every_picture_once():
 def test_cross_validation_never_scores_a_picture_with_a_model_that_saw_it(monkeypatch):
     """Each picture carries its number in its first pixel; a fake model records what it
     was trained on and what it was asked about."""
-    import classifier.models
+    import classifier.ml.models
 
     seen = []
 
@@ -99,12 +104,12 @@ def test_cross_validation_never_scores_a_picture_with_a_model_that_saw_it(monkey
             seen.append((self.trained, asked))
             return np.zeros((len(x), 10), dtype=np.float32)
 
-    monkeypatch.setattr(classifier.models, "build_model", lambda config, steps: Recorder())
+    monkeypatch.setattr(classifier.ml.models, "build_model", lambda config, steps: Recorder())
     images = np.zeros((300, 28, 28), dtype=np.float32)
     images[:, 0, 0] = np.arange(300)
     labels = np.arange(300) % 10
     config = preset_config("Tutorial MLP", epochs=1)
-    result = suspects.cross_validate(images, labels, config, folds=3, seed=1)
+    result = label_check.cross_validate(images, labels, config, folds=3, seed=1)
     assert result.shape == (300, 10)
     assert len(seen) == 3
     scored = set()
@@ -126,7 +131,7 @@ def test_flipped_labels_are_found_among_the_top_suspects(dataset):
     labels[flipped] = (labels[flipped] + rng.integers(1, 10, flips)) % 10
     config = preset_config("Tutorial MLP", epochs=2)
     images = scale_images(dataset.train.images[:count])
-    probs = suspects.cross_validate(images, labels, config, folds=2, seed=0)
+    probs = label_check.cross_validate(images, labels, config, folds=2, seed=0)
     ranking = suspects.rank_suspects(probs, labels)
     top = set(ranking.indices[:flips].tolist())
     found = len(top & set(flipped.tolist()))
@@ -189,7 +194,7 @@ def test_per_class_words():
 
 @pytest.fixture(scope="module")
 def model(trained_run):
-    from classifier.runs import RunStore
+    from classifier.store.runs import RunStore
 
     return RunStore(trained_run.root).load_model(trained_run.run_id)
 
@@ -255,45 +260,45 @@ def test_a_failed_map_says_why_and_can_be_asked_again(tmp_path):
 
 
 def test_reviews_are_saved_atomically_and_exported(tmp_path):
-    suspects.save_review(tmp_path, "test", 42, SHIRT, "wrong", TSHIRT)
-    suspects.save_review(tmp_path, "train", 7, COAT, "right")
-    suspects.save_review(tmp_path, "test", 42, SHIRT, "right")  # changed one's mind
-    reviews = suspects.read_reviews(tmp_path)
+    label_reviews.save_review(tmp_path, "test", 42, SHIRT, "wrong", TSHIRT)
+    label_reviews.save_review(tmp_path, "train", 7, COAT, "right")
+    label_reviews.save_review(tmp_path, "test", 42, SHIRT, "right")  # changed one's mind
+    reviews = label_reviews.read_reviews(tmp_path)
     assert reviews["test:42"]["decision"] == "right" and reviews["test:42"]["label"] == SHIRT
     assert reviews["train:7"]["label"] == COAT
     stored = json.loads((tmp_path / ".explore" / "label-reviews.json").read_text())
     assert set(stored) == {"test:42", "train:7"}
     assert not list((tmp_path / ".explore").glob("*.tmp"))
-    lines = suspects.reviews_csv(reviews).splitlines()
+    lines = label_reviews.reviews_csv(reviews).splitlines()
     assert lines[0] == "split,picture,given_label,decision,right_label,reviewed_at"
     assert lines[1].startswith("test,42,Shirt,right,Shirt,")
     assert lines[2].startswith("train,7,Coat,right,Coat,")
     with pytest.raises(ValueError):
-        suspects.save_review(tmp_path, "test", 1, SHIRT, "wrong")  # wrong, but as what?
+        label_reviews.save_review(tmp_path, "test", 1, SHIRT, "wrong")  # wrong, but as what?
 
 
 def test_a_damaged_reviews_file_reads_as_none(tmp_path):
     folder = tmp_path / ".explore"
     folder.mkdir()
     (folder / "label-reviews.json").write_text('{"test:1": {"decision": "maybe", "label": 3}')
-    assert suspects.read_reviews(tmp_path) == {}
+    assert label_reviews.read_reviews(tmp_path) == {}
     (folder / "label-reviews.json").write_text('{"test:1": {"decision": "wrong", "label": 99}}')
-    assert suspects.read_reviews(tmp_path) == {}
+    assert label_reviews.read_reviews(tmp_path) == {}
 
 
 def test_job_keys_name_what_they_compute():
-    job = suspects.CrossValidation("Tutorial MLP", folds=3, epochs=2, limit=2000)
+    job = label_check.CrossValidation("Tutorial MLP", folds=3, epochs=2, limit=2000)
     assert job.key == "cv-Tutorial-MLP-k3-e2-n2000-s0"
     epochs = PRESETS["Small CNN"].defaults.epochs
-    assert suspects.CrossValidation().key == f"cv-Small-CNN-k4-e{epochs}-nall-s0"
+    assert label_check.CrossValidation().key == f"cv-Small-CNN-k4-e{epochs}-nall-s0"
     with pytest.raises(ValueError):
-        suspects.CrossValidation(folds=1).validate()
+        label_check.CrossValidation(folds=1).validate()
 
 
 def test_the_runs_list_ignores_the_explore_folder(tmp_path):
-    from classifier.runs import RunStore
+    from classifier.store.runs import RunStore
 
-    suspects.save_review(tmp_path, "test", 1, SHIRT, "right")
+    label_reviews.save_review(tmp_path, "test", 1, SHIRT, "right")
     assert RunStore(tmp_path).list_runs() == []
     shutil.rmtree(tmp_path / ".explore")
 
@@ -305,8 +310,8 @@ def test_the_runs_list_ignores_the_explore_folder(tmp_path):
 def two_runs(trained_run, tmp_path_factory):
     """A store with the session's quick run (1 epoch, 3,000 pictures) and a second, better
     one (2 epochs, 6,000 pictures): (root, quick run id, better run id)."""
-    from classifier.runs import RunStore
-    from classifier.training import run_training
+    from classifier.ml.training import run_training
+    from classifier.store.runs import RunStore
 
     root = tmp_path_factory.mktemp("explore-runs")
     shutil.copytree(trained_run.root / trained_run.run_id, root / trained_run.run_id)
@@ -337,7 +342,7 @@ def grid_pictures(at, key_prefix: str) -> list[int]:
 
 
 def test_a_box_on_the_map_fills_the_grid_with_exactly_those_pictures(two_runs, monkeypatch):
-    from classifier import explore_view as view
+    from classifier.views import explore as view
 
     root, _, _ = two_runs
     at = open_explore(root, monkeypatch)
@@ -383,20 +388,20 @@ def test_review_buttons_save_the_decision_in_the_runs_folder(two_runs, monkeypat
     label_box.set_value("Bag").run()
     at.button(key="explore_wrong").click().run()
     assert not at.exception, at.exception
-    reviews = suspects.read_reviews(root)
+    reviews = label_reviews.read_reviews(root)
     assert reviews[f"test:{first}"]["decision"] == "wrong"
     assert reviews[f"test:{first}"]["label"] == CLASS_NAMES.index("Bag")
     second = at.session_state["explore_suspect"]
     assert second != first  # on to the next suspect
     at.button(key="explore_right").click().run()
-    assert suspects.read_reviews(root)[f"test:{second}"]["decision"] == "right"
+    assert label_reviews.read_reviews(root)[f"test:{second}"]["decision"] == "right"
     assert any("You have reviewed 2" in e.value for e in at.markdown)
     (root / ".explore" / "label-reviews.json").unlink()
 
 
 def test_the_model_against_model_table_filters_the_grid(two_runs, monkeypatch, dataset):
-    from classifier import explore_view as view
-    from classifier.history import HISTORY_FILE, read_history
+    from classifier.store.history import HISTORY_FILE, read_history
+    from classifier.views import explore as view
 
     root, quick, better = two_runs
     state = {"explore_part": "compare", "explore_run_a": quick, "explore_run_b": better}
@@ -461,10 +466,10 @@ def test_cli_cross_validates_the_training_pictures_once(tmp_path, capsys):
     assert main(argv) == 0
     first = json.loads(capsys.readouterr().out)
     assert len(first) == 4 and all(0 <= row["index"] < 400 for row in first)
-    job = suspects.CrossValidation(folds=2, epochs=1, limit=400)
+    job = label_check.CrossValidation(folds=2, epochs=1, limit=400)
     result = tmp_path / ".explore" / job.key / "probabilities.npy"
     stamp = result.stat().st_mtime_ns
-    assert suspects.job_state(tmp_path, job).status == "completed"
+    assert label_check.job_state(tmp_path, job).status == "completed"
     assert main(argv) == 0  # read from the store, not trained again
     assert json.loads(capsys.readouterr().out) == first
     assert result.stat().st_mtime_ns == stamp
@@ -474,23 +479,23 @@ def test_cli_cross_validates_the_training_pictures_once(tmp_path, capsys):
 def test_the_background_job_runs_in_a_worker_and_can_be_stopped(tmp_path):
     from conftest import wait_until
 
-    job = suspects.CrossValidation(folds=2, epochs=1, limit=400)
-    suspects.start_job(tmp_path, job)
-    with pytest.raises(suspects.JobBusy):
-        suspects.start_job(tmp_path, job)  # one at a time
-    wait_until(lambda: suspects.read_result(tmp_path, job) is not None, 120, "the job")
-    state = suspects.job_state(tmp_path, job)
+    job = label_check.CrossValidation(folds=2, epochs=1, limit=400)
+    label_check.start_job(tmp_path, job)
+    with pytest.raises(JobBusyError):
+        label_check.start_job(tmp_path, job)  # one at a time
+    wait_until(lambda: label_check.read_result(tmp_path, job) is not None, 120, "the job")
+    state = label_check.job_state(tmp_path, job)
     assert state.status == "completed" and state.text.startswith("Done")
     # A longer one, stopped: it says so, and keeps what it finished.
-    longer = suspects.CrossValidation(folds=2, epochs=30, limit=2000)
-    suspects.start_job(tmp_path, longer)
-    wait_until(lambda: suspects.job_state(tmp_path, longer).fraction > 0, 120, "progress")
-    assert suspects.job_state(tmp_path, longer).status == "running"
-    suspects.request_stop(tmp_path, longer)
+    longer = label_check.CrossValidation(folds=2, epochs=30, limit=2000)
+    label_check.start_job(tmp_path, longer)
+    wait_until(lambda: label_check.job_state(tmp_path, longer).fraction > 0, 120, "progress")
+    assert label_check.job_state(tmp_path, longer).status == "running"
+    label_check.request_stop(tmp_path, longer)
     stopped = wait_until(
-        lambda: suspects.job_state(tmp_path, longer).status == "stopped", 60, "the stop"
+        lambda: label_check.job_state(tmp_path, longer).status == "stopped", 60, "the stop"
     )
-    assert stopped and suspects.read_result(tmp_path, longer) is None
+    assert stopped and label_check.read_result(tmp_path, longer) is None
 
 
 def test_the_training_split_shows_a_finished_check_and_offers_one_otherwise(
@@ -503,13 +508,13 @@ def test_the_training_split_shows_a_finished_check_and_offers_one_otherwise(
     assert any("Not computed yet" in caption.value for caption in at.caption)
     # A finished check in the store (made up: the model is sure of the given label, except
     # for pictures 10 and 20, which it takes for a Bag).
-    job = suspects.CrossValidation(folds=2)  # the page's default model
+    job = label_check.CrossValidation(folds=2)  # the page's default model
     labels = dataset.train.labels.astype(np.int64)
     probs = np.full((60_000, 10), 0.01, dtype=np.float32)
     probs[np.arange(60_000), labels] = 0.91
     probs[[10, 20]] = 0.01
     probs[[10, 20], 8] = 0.91
-    folder = suspects.job_dir(root, job)
+    folder = label_check.job_dir(root, job)
     folder.mkdir(parents=True)
     np.save(folder / "probabilities.npy", probs)
     at.run()

@@ -29,8 +29,9 @@ from conftest import (
 )
 from streamlit.testing.v1 import AppTest
 
-from classifier.models import preset_config
-from classifier.runs import (
+from classifier.ml.models import preset_config
+from classifier.store.files import sha256_file
+from classifier.store.runs import (
     COMPLETED,
     CONFIG_FILE,
     FAILED,
@@ -42,9 +43,8 @@ from classifier.runs import (
     ModelLoadError,
     RunError,
     RunStore,
-    sha256_file,
 )
-from classifier.text import run_labels
+from classifier.views.text import run_labels
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -170,7 +170,7 @@ def test_a_full_disk_during_training_fails_the_run_and_keeps_the_last_model(runs
     """End to end through run_training: the second epoch's save hits ENOSPC half-way."""
     import keras
 
-    from classifier.training import run_training
+    from classifier.ml.training import run_training
 
     store = RunStore(runs_root)
     config = preset_config("Tutorial MLP", epochs=3, train_limit=2000)

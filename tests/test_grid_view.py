@@ -6,12 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifier import grid_view, verify_view
 from classifier.data import CLASS_NAMES
-from classifier.dataset_view import DatasetView
-from classifier.grid_figures import fit_captions
-from classifier.style import AVERAGE_CHAR_WIDTH, MIN_FONT_SIZE
-from classifier.verify_view import Keys, VerifyView
+from classifier.figures.grid import fit_captions
+from classifier.figures.style import AVERAGE_CHAR_WIDTH, MIN_FONT_SIZE
+from classifier.views import grid as grid_view
+from classifier.views import verify as verify_view
+from classifier.views.dataset import DatasetView
+from classifier.views.verify import Keys, VerifyView
 
 # Each passes str.isdigit() but int() refuses it, or it is far too long for int().
 ODD_NUMBERS = ["²", "①", "٣", "1²", "9" * 5000, " ", "", "-1", "3.5", "0x10", "1e3"]

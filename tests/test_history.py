@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifier import history as hist
+from classifier.store import history as hist
 
 COUNT = 6  # a hand-made test set of six pictures
 

@@ -10,8 +10,8 @@ import pytest
 from conftest import AppServer, assert_no_exception, wait_for_app
 from streamlit.testing.v1 import AppTest
 
-from classifier.jobs import get_job_manager
-from classifier.runs import RunStore
+from classifier.jobs.training_job import get_job_manager
+from classifier.store.runs import RunStore
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 

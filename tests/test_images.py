@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from classifier.images import (
+from classifier.ml.images import (
     ACCEPTED_TYPES,
     MAX_PIXELS,
     MAX_UPLOAD_BYTES,

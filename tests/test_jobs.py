@@ -17,10 +17,12 @@ from pathlib import Path
 import pytest
 from conftest import process_gone, wait_until
 
-from classifier.history import HISTORY_FILE, read_history
-from classifier.jobs import WORKER_LOG, JobBusyError, JobManager
-from classifier.models import preset_config
-from classifier.runs import (
+from classifier.jobs.process import WORKER_LOG, JobBusyError
+from classifier.jobs.training_job import JobManager
+from classifier.ml.models import preset_config
+from classifier.store.files import sha256_file
+from classifier.store.history import HISTORY_FILE, read_history
+from classifier.store.runs import (
     COMPLETED,
     FAILED,
     INTERRUPTED,
@@ -30,7 +32,6 @@ from classifier.runs import (
     STOPPED,
     ModelLoadError,
     RunStore,
-    sha256_file,
 )
 
 pytestmark = pytest.mark.slow
@@ -86,11 +87,12 @@ def test_a_job_runs_to_completion_and_a_second_one_is_refused(manager):
 def test_no_training_starts_while_a_label_check_trains_its_models(manager):
     """The label check (Explore) trains K models: a training run beside it would share the
     two cores and slow both, so the Train page and the command line wait for it."""
-    from classifier import suspects
+    from classifier.jobs import label_check
+    from classifier.jobs.process import JobBusyError
 
     root = manager.store.root
-    check = suspects.CrossValidation(limit=100)
-    folder, lock = suspects._prepare(root, check)  # what a running check holds
+    check = label_check.CrossValidation(limit=100)
+    folder, lock = label_check._prepare(root, check)  # what a running check holds
     try:
         with pytest.raises(JobBusyError, match="check of the training labels"):
             manager.start(preset_config("Tutorial MLP", epochs=1, train_limit=100), "blocked")
@@ -188,9 +190,9 @@ def test_a_worker_killed_mid_epoch_leaves_an_interrupted_run(manager, when):
 PARENT_SCRIPT = textwrap.dedent(
     """
     import sys, time
-    from classifier.jobs import JobManager
-    from classifier.models import preset_config
-    from classifier.runs import RunStore
+    from classifier.jobs.training_job import JobManager
+    from classifier.ml.models import preset_config
+    from classifier.store.runs import RunStore
 
     manager = JobManager(RunStore(sys.argv[1]))
     print(manager.start(preset_config("Tutorial MLP", epochs=50, train_limit=6000)), flush=True)

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from classifier.data import NUM_CLASSES, SPLIT_SIZES
-from classifier.dataset_view import ALL_CLASSES, CLASS_FILTER_OPTIONS, DatasetView
-from classifier.grid_view import parse_class, parse_index
-from classifier.verify_view import FILTER_MODES, SORT_ORDERS, VerifyView
+from classifier.views.dataset import ALL_CLASSES, CLASS_FILTER_OPTIONS, DatasetView
+from classifier.views.grid import parse_class, parse_index
+from classifier.views.verify import FILTER_MODES, SORT_ORDERS, VerifyView
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 NAMES = ["split", "cls", "image", "run", "filter", "true", "pred", "sort"]

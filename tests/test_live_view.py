@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from classifier import train_view as view
-from classifier.history import LIVE_FILE, LIVE_SETS, write_live
-from classifier.runs import RUNNING, SAVING, TESTING, RunInfo, RunStore
-from classifier.train_figures import live_grid_figure
-from classifier.verify_figures import prediction_label
+from classifier.figures.train import live_grid_figure
+from classifier.figures.verify import prediction_label
+from classifier.store.history import LIVE_FILE, LIVE_SETS, write_live
+from classifier.store.runs import RUNNING, SAVING, TESTING, RunInfo, RunStore
+from classifier.views import train as view
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -194,7 +194,7 @@ def fake_live_run(root: Path, labels: np.ndarray, right: set[int], extra: tuple 
     metrics and a live sample of the first 15, one of each class, and `extra` pictures; the
     pictures in `right` are predicted right, the others wrong. Returns (writer, indices,
     probabilities)."""
-    from classifier.history import live_indices
+    from classifier.store.history import live_indices
 
     store = RunStore(root)
     writer = store.create_run({"preset": "Tutorial MLP", "epochs": 3}, "live demo")

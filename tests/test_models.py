@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from classifier.models import PRESETS, TrainConfig, build_model, loss_targets, preset_config
+from classifier.ml.models import PRESETS, TrainConfig, build_model, loss_targets, preset_config
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
@@ -174,7 +174,7 @@ def test_the_multi_worker_loop_smooths_labels_as_fit_does():
     import keras
     import tensorflow as tf
 
-    from classifier.training import CustomLoop
+    from classifier.ml.training import CustomLoop
 
     rng = np.random.default_rng(0)
     images, labels = rng.random((256, 28, 28), dtype=np.float32), rng.integers(0, 10, 256)
@@ -190,8 +190,8 @@ def test_the_multi_worker_loop_smooths_labels_as_fit_does():
 
 def test_saliency_and_features_work_on_a_bfloat16_model():
     """The Verify page's saliency and the Explore page's map read bfloat16 models too."""
-    from classifier.features import feature_model, features
-    from classifier.inference import saliency
+    from classifier.ml.features import feature_model, features
+    from classifier.ml.inference import saliency
 
     model = build_model(preset_config("Small CNN", precision="bfloat16"), steps_per_epoch=2)
     images = np.random.default_rng(0).random((3, 28, 28), dtype=np.float32)

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from conftest import wait_until
 
-from classifier.runs import COMPLETED, STATUS_FILE, STOPPED, RunStore
-from classifier.training import _short_tf_error
+from classifier.ml.training import _short_tf_error
+from classifier.store.runs import COMPLETED, STATUS_FILE, STOPPED, RunStore
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 240  # seconds for a whole two-worker run; each takes 10-30 s here
@@ -210,8 +210,8 @@ def test_a_worker_without_examples_in_the_last_step_still_takes_part(workers, da
     # Batch normalisation keeps moving statistics per worker, so the workers' models differ
     # there: the stored test result is the saved (chief's) model's, as `evaluate` finds it.
     from classifier.data import scale_images
-    from classifier.inference import accuracy as share_right
-    from classifier.inference import probabilities
+    from classifier.ml.inference import accuracy as share_right
+    from classifier.ml.inference import probabilities
 
     probs = probabilities(store.load_model(run_id), scale_images(dataset.test.images))
     accuracy = share_right(probs, dataset.test.labels)

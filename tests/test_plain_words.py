@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from classifier.style import RUN_COLORS, WRONG_COLOR, run_color
-from classifier.train_figures import batch_curves_figure, compare_runs_figure
-from classifier.train_view import batch_series, epoch_table, score_cards
+from classifier.figures.style import RUN_COLORS, WRONG_COLOR, run_color
+from classifier.figures.train import batch_curves_figure, compare_runs_figure
+from classifier.views.train import batch_series, epoch_table, score_cards
 
 
 def keras_running_means(per_batch: list[list[float]]) -> list[dict]:
@@ -86,8 +86,8 @@ def test_charts_use_percent_and_people_words_and_each_run_keeps_its_colour():
 def test_the_epoch_curves_show_the_test_pictures_and_the_note_explains_them():
     # The presets hold no validation pictures out: without the test curve, the chart would
     # show the training line alone and the note under it would speak of a missing line.
-    from classifier.train_figures import epoch_curves_figure
-    from classifier.train_view import OVERFITTING_NOTE
+    from classifier.figures.train import epoch_curves_figure
+    from classifier.views.train import OVERFITTING_NOTE
 
     metrics = [
         {"epoch": 1, "loss": 0.5, "accuracy": 0.82, "test_loss": 0.45, "test_accuracy": 0.84},

@@ -7,11 +7,14 @@ import numpy as np
 import pytest
 from conftest import shirt_png
 
-from classifier import grid_view, inference, style, verify_view
-from classifier import verify_figures as vf
 from classifier.data import CLASS_NAMES, scale_images
-from classifier.images import MAX_UPLOAD_BYTES, ImageError
-from classifier.runs import RunStore
+from classifier.figures import style
+from classifier.figures import verify as vf
+from classifier.ml import inference
+from classifier.ml.images import MAX_UPLOAD_BYTES, ImageError
+from classifier.store.runs import RunStore
+from classifier.views import grid as grid_view
+from classifier.views import verify as verify_view
 
 SHIRT, TSHIRT = CLASS_NAMES.index("Shirt"), CLASS_NAMES.index("T-shirt/top")
 

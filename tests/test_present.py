@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from classifier import present_view as view
 from classifier.data import CLASS_NAMES
+from classifier.views import present as view
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 # Five pictures: labels and what a model says (its most likely class and how sure).
@@ -27,7 +27,7 @@ def test_the_slideshow_steps_through_all_mistakes_or_one_class():
     assert view.slide_order(PROBS, LABELS, "class", 2).tolist() == [2]
     assert [view.step(4, 5, 1), view.step(0, 5, -1), view.step(0, 0, 1)] == [0, 4, 0]
     # The Explore page's suspicious labels, most suspicious first (suspects.rank_suspects).
-    from classifier.suspects import rank_suspects
+    from classifier.ml.label_ranking import rank_suspects
 
     suspicious = view.slide_order(PROBS, LABELS, "suspicious")
     assert suspicious.tolist() == rank_suspects(PROBS, LABELS).indices.tolist()

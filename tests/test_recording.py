@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from classifier.data import scale_images
-from classifier.history import HISTORY_FILE, LIVE_FILE, read_history, read_live
-from classifier.inference import probabilities
-from classifier.models import preset_config
-from classifier.runs import COMPLETED, RunStore
-from classifier.training import run_training
+from classifier.ml.inference import probabilities
+from classifier.ml.models import preset_config
+from classifier.ml.training import run_training
+from classifier.store.history import HISTORY_FILE, LIVE_FILE, read_history, read_live
+from classifier.store.runs import COMPLETED, RunStore
 
 pytestmark = pytest.mark.slow
 

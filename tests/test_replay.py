@@ -15,18 +15,18 @@ import pytest
 from conftest import chart_spec, decode, open_app_page
 from streamlit.testing.v1 import AppTest
 
-from classifier import verify_view as view
-from classifier.history import (
+from classifier.figures.style import RIGHT_COLOR, WRONG_COLOR
+from classifier.figures.verify import confusion_matrix_figure, picture_history_figure
+from classifier.store.history import (
     HISTORY_FILE,
     correct_by_epoch,
     history_mask,
     learned_epoch,
     read_history,
 )
-from classifier.runs import RunStore
-from classifier.style import RIGHT_COLOR, WRONG_COLOR
-from classifier.verify_figures import confusion_matrix_figure, picture_history_figure
-from classifier.verify_view import FilterSpec, Keys, Replay, VerifyView
+from classifier.store.runs import RunStore
+from classifier.views import verify as view
+from classifier.views.verify import FilterSpec, Keys, Replay, VerifyView
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -210,7 +210,7 @@ def test_a_completed_run_opens_with_its_recorded_last_epoch(replay_run, monkeypa
 
 def test_a_damaged_model_is_not_hidden_by_the_recorded_predictions(replay_run, tmp_path):
     import ui
-    from classifier.runs import ModelLoadError
+    from classifier.store.runs import ModelLoadError
 
     copy = tmp_path / replay_run.run_id
     shutil.copytree(replay_run.root / replay_run.run_id, copy)
@@ -227,8 +227,8 @@ def test_a_damaged_model_is_not_hidden_by_the_recorded_predictions(replay_run, t
 @pytest.fixture(scope="module")
 def replay_run(tmp_path_factory):
     """A Tutorial MLP trained for 3 epochs on 3,000 images, in its own store."""
-    from classifier.models import preset_config
-    from classifier.training import run_training
+    from classifier.ml.models import preset_config
+    from classifier.ml.training import run_training
 
     class Run:
         root = tmp_path_factory.mktemp("replay-runs")
@@ -371,7 +371,7 @@ def test_a_run_without_history_shows_a_note_and_works_as_before(old_run_root, re
 
 
 def test_per_class_bars_use_red_only_for_the_wrong_answers():
-    from classifier.verify_figures import per_class_accuracy_figure
+    from classifier.figures.verify import per_class_accuracy_figure
 
     accuracy = np.linspace(0.3, 0.95, 10)
     right, wrong = per_class_accuracy_figure(accuracy, 0.8).data

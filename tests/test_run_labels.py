@@ -10,9 +10,9 @@ from types import SimpleNamespace
 
 from streamlit.testing.v1 import AppTest
 
-from classifier.runs import COMPLETED, RunStore
-from classifier.text import plotly_text, run_labels
-from classifier.train_figures import compare_runs_figure
+from classifier.figures.train import compare_runs_figure
+from classifier.store.runs import COMPLETED, RunStore
+from classifier.views.text import plotly_text, run_labels
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 LINK_NAME = '<a href="https://evil.example/p">Click <b>here</b></a>'

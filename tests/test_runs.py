@@ -20,8 +20,10 @@ import numpy as np
 import pytest
 
 from classifier.data import scale_images
-from classifier.models import build_model, preset_config
-from classifier.runs import (
+from classifier.ml.models import build_model, preset_config
+from classifier.ml.training import run_training
+from classifier.store.files import sha256_file
+from classifier.store.runs import (
     BATCHES_FILE,
     COMPLETED,
     CONFIG_FILE,
@@ -38,9 +40,7 @@ from classifier.runs import (
     RunError,
     RunStore,
     save_model_atomically,
-    sha256_file,
 )
-from classifier.training import run_training
 
 pytestmark = pytest.mark.slow
 
@@ -381,7 +381,7 @@ def test_delete_refuses_a_live_run_and_removes_a_finished_one(runs_root):
 
 def test_the_batch_cache_remembers_few_runs_and_forgets_deleted_ones(runs_root):
     """The server-wide batch cache kept every row of every run ever shown, even deleted."""
-    from classifier import runs as runs_module
+    from classifier.store import runs as runs_module
 
     store = RunStore(runs_root)
     run_ids = []

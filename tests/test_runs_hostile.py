@@ -3,7 +3,7 @@ shared runs folder, links out of the store, an unwritable or full disk, huge err
 and models that Keras' safe mode refuses.
 
 Readers never raise on what they find in a run folder, and what they return is typed and in
-range (see the docstring of classifier/runs.py). Property-based tests (hypothesis) write any
+range (see the docstring of classifier/store/runs.py). Property-based tests (hypothesis) write any
 JSON value into any field, and any bytes into the JSON-lines logs.
 """
 
@@ -24,17 +24,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from classifier import runs
-from classifier.runs import (
+from classifier.store import runs
+from classifier.store.files import LOCK_FILE, sha256_file
+from classifier.store.records import MAX_ERROR_CHARS
+from classifier.store.runs import (
     BATCHES_FILE,
     COMPLETED,
     CONFIG_FILE,
     ERROR_LOG,
     FAILED,
     INTERRUPTED,
-    LOCK_FILE,
     MAX_EPOCHS,
-    MAX_ERROR_CHARS,
     MAX_NAME_CHARS,
     MAX_STEPS,
     MAX_TIMESTAMP,
@@ -49,7 +49,6 @@ from classifier.runs import (
     RunError,
     RunInfo,
     RunStore,
-    sha256_file,
 )
 
 QUICK = settings(
@@ -641,8 +640,8 @@ def test_record_failure_does_not_follow_an_error_log_link(runs_root, tmp_path):
 
 
 def test_a_training_error_with_a_huge_message_is_stored_short(runs_root, monkeypatch, capsys):
-    from classifier import training
-    from classifier.models import preset_config
+    from classifier.ml import training
+    from classifier.ml.models import preset_config
 
     message = "y" * 10_000
 

@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 from conftest import shirt_png, wait_for_app
 
-from classifier.images import MAX_UPLOAD_BYTES, ImageError
-from classifier.models import preset_config
-from classifier.runs import (
+from classifier.ml.images import MAX_UPLOAD_BYTES, ImageError
+from classifier.ml.models import preset_config
+from classifier.store.runs import (
     COMPLETED,
     CONFIG_FILE,
     METRICS_FILE,
@@ -30,7 +30,7 @@ from classifier.runs import (
     RunError,
     RunStore,
 )
-from classifier.text import run_labels
+from classifier.views.text import run_labels
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,7 +81,7 @@ class UntouchableModel:
 
 
 def test_the_verify_pages_upload_path_refuses_a_real_oversize_picture():
-    from classifier.inference import classify_upload
+    from classifier.ml.inference import classify_upload
 
     # The size is checked on the bytes received, whatever size the client declared.
     with pytest.raises(ImageError, match=r"limit is 5 MB"):
@@ -335,7 +335,7 @@ def project_python_files() -> list[Path]:
 
 def test_no_unsafe_deserialisation_or_raw_html_or_dynamic_code_anywhere():
     files = project_python_files()
-    assert {ROOT / "app.py", ROOT / "classifier" / "runs.py", ROOT / "pages" / "train.py"} <= set(
+    assert {ROOT / "app.py", ROOT / "classifier" / "store" / "runs.py", ROOT / "pages" / "train.py"} <= set(
         files
     )
     found = []

@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from classifier.models import preset_config
-from classifier.runs import COMPLETED, RunStore
-from classifier.train_view import SETTINGS, Keys, settings_from_link, settings_params
+from classifier.ml.models import preset_config
+from classifier.store.runs import COMPLETED, RunStore
+from classifier.views.train import SETTINGS, Keys, settings_from_link, settings_params
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 CONFIG = replace(

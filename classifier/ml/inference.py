@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from classifier.data import NUM_CLASSES
-from classifier.images import PreparedImage, preprocess_upload
+from classifier.ml.images import PreparedImage, preprocess_upload
 
 PREDICT_BATCH_SIZE = 256  # measured fastest for the 10,000 test images (docs/benchmarks.md)
 SALIENCY_METHODS = ("input_x_gradient", "gradient")

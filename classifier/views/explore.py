@@ -10,10 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from classifier.auth import WRONG
 from classifier.data import CLASS_NAMES, SPLIT_SIZES
-from classifier.grid_view import first_param, index_from_selection, parse_index
-from classifier.model_compare import CELL_WORDS, CELLS, Comparison, better_words
-from classifier.suspects import RIGHT, WRONG, Ranking
+from classifier.ml.compare import CELL_WORDS, CELLS, Comparison, better_words
+from classifier.ml.label_ranking import Ranking
+from classifier.store.reviews import RIGHT
+from classifier.views.grid import first_param, index_from_selection, parse_index
 
 PARTS = {
     "map": "Map",

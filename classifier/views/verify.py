@@ -12,21 +12,21 @@ from typing import Any
 import numpy as np
 
 from classifier.data import CLASS_NAMES, NUM_CLASSES, SPLIT_SIZES
-from classifier.grid_view import (
+from classifier.ml.inference import confidences, confusion_matrix, predicted_classes
+from classifier.store.history import (
+    HISTORY_FILTERS,
+    correct_by_epoch,
+    first_right_epoch,
+    history_mask,
+)
+from classifier.views.grid import (
     cell_from_selection,
     first_param,
     index_from_selection,
     parse_class,
     parse_index,
 )
-from classifier.history import (
-    HISTORY_FILTERS,
-    correct_by_epoch,
-    first_right_epoch,
-    history_mask,
-)
-from classifier.inference import confidences, confusion_matrix, predicted_classes
-from classifier.train_view import QUICK_EPOCHS
+from classifier.views.train import QUICK_EPOCHS
 
 # Filter modes, sort orders and saliency methods, with the words the page shows for them.
 # The history filters (history.py) need a run that recorded its progress.

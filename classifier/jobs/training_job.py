@@ -1,4 +1,4 @@
-"""Training jobs that outlive a page: both sides of the job boundary, in one module.
+"""Training jobs that outlive a page: both sides of the job boundary for a training run.
 
 The app never trains in Streamlit's script thread (README, "Training never runs in the page
 script"). `JobManager.start` creates the run, then starts `python -m classifier worker RUN`,
@@ -12,8 +12,6 @@ The worker dies with the server (it watches its parent), so a killed server leav
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import threading
@@ -21,36 +19,18 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from classifier.models import TrainConfig
-from classifier.runs import FAILED, PROJECT_ROOT, RunError, RunStore, RunWriter
-
-WORKER_LOG = "worker.log"
-# Exit codes of a worker (and of the command line).
-EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
-
-
-class JobBusyError(RuntimeError):
-    """Another run, or a check of the training labels, is training; one at a time."""
-
-
-def busy_reason(store: RunStore, active: list | None = None) -> str | None:
-    """Why no training may start now, or None. Two trainings on two cores slow each other
-    down, so a run waits for another run and for a label check (Explore), which trains
-    its own models. `active`: the store's active runs, when the caller has them."""
-    from classifier.suspects import check_running
-
-    active = store.active_runs() if active is None else active
-    if active:
-        return (
-            f"Run '{active[0].name}' is still training, and this machine trains one "
-            "model at a time. Wait for it to finish, or stop it first."
-        )
-    if check_running(store.root):
-        return (
-            "A check of the training labels (Explore page) is training its models. Wait "
-            "for it to finish, or stop it first."
-        )
-    return None
+from classifier.jobs.process import (
+    EXIT_ERROR,
+    EXIT_OK,
+    START_LOCK,
+    WORKER_LOG,
+    JobBusyError,
+    become_worker,
+    busy_reason,
+    spawn_worker,
+)
+from classifier.ml.models import TrainConfig
+from classifier.store.runs import FAILED, RunError, RunStore, RunWriter
 
 
 class JobManager:
@@ -58,7 +38,6 @@ class JobManager:
 
     def __init__(self, store: RunStore):
         self.store = store
-        self._lock = threading.Lock()
         self._processes: dict[str, subprocess.Popen] = {}
 
     def start(self, config: TrainConfig, name: str = "") -> str:
@@ -67,8 +46,7 @@ class JobManager:
         Raises ValueError for an invalid config, JobBusyError while the machine is busy.
         """
         config.validate()
-        with self._lock:
-            self._reap()
+        with START_LOCK:
             reason = busy_reason(self.store)
             if reason:
                 raise JobBusyError(reason)
@@ -88,28 +66,9 @@ class JobManager:
             return writer.run_id
 
     def _spawn(self, writer: RunWriter) -> subprocess.Popen:
-        with open(writer.path / WORKER_LOG, "ab") as log:
-            return subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "classifier",
-                    "--runs-dir",
-                    # Absolute: the worker runs in the project folder, not in our cwd.
-                    str(self.store.root.resolve()),
-                    "worker",
-                    writer.run_id,
-                    "--lock-fd",
-                    str(writer.lock_fd),
-                    "--parent-pid",
-                    str(os.getpid()),
-                ],
-                cwd=PROJECT_ROOT,
-                pass_fds=(writer.lock_fd,),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        # Absolute: the worker runs in the project folder, not in our cwd.
+        arguments = ["--runs-dir", str(self.store.root.resolve()), "worker", writer.run_id]
+        return spawn_worker(arguments, writer.path / WORKER_LOG, writer.lock_fd)
 
     def stop(self, run_id: str) -> None:
         """Ask the job to stop after its current batch; its model is kept."""
@@ -119,12 +78,6 @@ class JobManager:
         """Wait for a worker this manager started; its exit code (None if unknown)."""
         process = self._processes.get(run_id)
         return process.wait(timeout) if process else None
-
-    def _reap(self) -> None:
-        # Collect finished workers so they do not linger as zombies.
-        for run_id, process in list(self._processes.items()):
-            if process.poll() is not None:
-                del self._processes[run_id]
 
 
 def continued_name(parent_name: str) -> str:
@@ -168,11 +121,8 @@ def get_job_manager(store: RunStore | None = None) -> JobManager:
 
 def run_worker(store: RunStore, run_id: str, lock_fd: int, parent_pid: int = 0) -> int:
     """The worker process: train a run that `JobManager.start` created; its exit code."""
-    # Ctrl-C in the server's terminal reaches us too; the server's exit is what ends us.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if parent_pid:
-        exit_when_parent_dies(parent_pid)
-    from classifier.training import run_training  # late: imports TensorFlow
+    become_worker(parent_pid)
+    from classifier.ml.training import run_training  # late: imports TensorFlow
 
     writer = RunWriter(run_id, store.run_dir(run_id), lock_fd=lock_fd)
     try:
@@ -181,14 +131,3 @@ def run_worker(store: RunStore, run_id: str, lock_fd: int, parent_pid: int = 0) 
         print(f"training failed (traceback in {writer.error_log})", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK
-
-
-def exit_when_parent_dies(parent_pid: int) -> None:
-    """A worker must not outlive the server that started it (it would be invisible)."""
-
-    def watch():
-        while os.getppid() == parent_pid:
-            time.sleep(0.5)
-        os._exit(EXIT_INTERRUPTED)  # hard exit: the run shows as interrupted
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()

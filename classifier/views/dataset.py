@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from classifier.data import CLASS_NAMES, IMAGE_SIZE, NUM_CLASSES, SPLIT_SIZES, SPLITS, Split
-from classifier.grid_view import first_param, page_of, parse_class, parse_index
+from classifier.views.grid import first_param, page_of, parse_class, parse_index
 
 ALL_CLASSES = "All"
 CLASS_FILTER_OPTIONS: tuple[str, ...] = (ALL_CLASSES, *CLASS_NAMES)

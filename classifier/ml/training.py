@@ -14,7 +14,10 @@ import re
 import time
 
 from classifier.data import load_dataset, scale_images
-from classifier.history import (
+from classifier.ml.inference import accuracy, cross_entropy, softmax
+from classifier.ml.models import TrainConfig, build_model, continue_model, loss_targets
+from classifier.store.files import append_json_line
+from classifier.store.history import (
     HISTORY_FILE,
     LIVE_FILE,
     LIVE_SECONDS,
@@ -23,9 +26,7 @@ from classifier.history import (
     read_history,
     write_live,
 )
-from classifier.inference import accuracy, cross_entropy, softmax
-from classifier.models import TrainConfig, build_model, continue_model, loss_targets
-from classifier.runs import (
+from classifier.store.runs import (
     BATCHES_FILE,
     COMPLETED,
     METRICS_FILE,
@@ -35,7 +36,6 @@ from classifier.runs import (
     TESTING,
     RunStore,
     RunWriter,
-    append_json_line,
     save_model_atomically,
 )
 

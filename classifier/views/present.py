@@ -59,7 +59,7 @@ def slide_order(probs: np.ndarray, labels: np.ndarray, show: str, class_number: 
     if show == "class":
         return np.flatnonzero(labels == class_number)
     if show == "suspicious":  # the Explore page's ranking, most suspicious first
-        from classifier.suspects import rank_suspects
+        from classifier.ml.label_ranking import rank_suspects
 
         return rank_suspects(probs, labels).indices
     return np.arange(len(labels))

@@ -53,25 +53,43 @@ import contextlib
 import csv
 import errno
 import fcntl
-import hashlib
 import io
-import json
 import math
 import os
 import re
 import shutil
 import stat
-import tempfile
 import threading
 import time
 import traceback
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from classifier.store.files import (
+    LOCK_FILE,
+    IncrementalJsonLines,
+    append_text,
+    atomic_write_json,
+    create_flag_file,
+    fsync_dir,
+    is_locked,
+    is_regular_file,
+    lexists,
+    read_json,
+    read_json_lines,
+    sha256_file,
+)
+from classifier.store.records import (
+    as_error,
+    as_float,
+    as_int,
+    as_text,
+    error_summary,
+    os_error_reason,
+)
 
 RUNS_DIR_ENV = "CLASSIFIER_RUNS_DIR"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 RUNNING, COMPLETED, STOPPED, FAILED, INTERRUPTED = (
     "running",
@@ -92,7 +110,6 @@ METRICS_FILE = "metrics.jsonl"
 BATCHES_FILE = "batches.jsonl"
 MODEL_FILE = "model.keras"
 STOP_FILE = "stop"
-LOCK_FILE = ".lock"
 ERROR_LOG = "error.log"
 
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")  # \Z: "$" would accept a final "\n"
@@ -100,11 +117,9 @@ RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")  # \Z: "$" would accept a
 # What a reader accepts (the app itself trains at most 200 epochs: TrainConfig.validate).
 MAX_EPOCHS = 10_000
 MAX_STEPS = 10_000_000  # batches in one epoch
-MAX_ERROR_CHARS = 300
 MAX_NAME_CHARS = 1000
 MIN_TIMESTAMP = 946_684_800.0  # 2000-01-01
 MAX_TIMESTAMP = 4_102_444_800.0  # 2100-01-01
-MAX_JSON_BYTES = 1 << 20  # config.json and status.json
 MAX_ROW_KEYS = 64  # metrics in one line of a log
 ABANDONED_AFTER_S = 60.0
 
@@ -130,44 +145,6 @@ def slugify(text: str, fallback: str = "run") -> str:
 
 
 # --- Durable writes ------------------------------------------------------------------------
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename or a new file in `folder` survive a power cut."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, fsync, then rename over it."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
-    fsync_dir(path.parent)
-
-
-def atomic_write_json(path: Path, value: Any) -> None:
-    atomic_write_bytes(path, json.dumps(value, indent=2, sort_keys=True).encode())
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def save_model_atomically(model, path: Path) -> str:
@@ -201,61 +178,10 @@ def save_model_atomically(model, path: Path) -> str:
     return digest
 
 
-def append_json_line(handle, record: dict, durable: bool = True) -> None:
-    handle.write(json.dumps(record) + "\n")
-    handle.flush()
-    if durable:
-        os.fsync(handle.fileno())
-
-
-def is_regular_file(path: Path) -> bool:
-    """A real file, not a link: a run's files are never links (one could lead out of the
-    store, e.g. a "model.keras" served for download that is really someone's secrets)."""
-    try:
-        return stat.S_ISREG(path.lstat().st_mode)
-    except OSError:
-        return False
-
-
 def is_stop_requested(run_path: Path) -> bool:
     """Whether the run's `stop` flag is there: a regular file, not a link (lstat only, so
     a link, dangling or leading anywhere, is never followed and is no request)."""
     return is_regular_file(run_path / STOP_FILE)
-
-
-def read_run_file(path: Path, limit: int | None = None) -> bytes:
-    """The bytes of a run's file; OSError for a link, anything but a regular file, or a
-    file larger than `limit` bytes."""
-    # O_NOFOLLOW: a link at `path` fails with ELOOP; O_NONBLOCK: a FIFO does not hang us.
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    with open(fd, "rb") as handle:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise OSError(errno.EINVAL, "Not a regular file", str(path))
-        if limit is not None and info.st_size > limit:
-            raise OSError(errno.EFBIG, "File too large", str(path))
-        return handle.read()
-
-
-def read_json_lines(path: Path, clean=None) -> list[dict]:
-    """Every complete, valid JSON object line, passed through `clean` (which returns None
-    for a row to leave out); a truncated or garbage line is skipped."""
-    try:
-        return _parse_lines(read_run_file(path), clean)
-    except OSError:
-        return []
-
-
-def error_summary(error: BaseException) -> str:
-    """One line for a user: the error's type and the first line of its message, cut to
-    MAX_ERROR_CHARS."""
-    try:
-        message = str(error)
-    except Exception:  # a broken __str__ must not hide the error itself
-        message = ""
-    first = next((line.strip() for line in message.splitlines() if line.strip()), "")
-    text = f"{type(error).__name__}: {first}" if first else type(error).__name__
-    return _as_error(text) or type(error).__name__
 
 
 # --- What a reader sees --------------------------------------------------------------------
@@ -331,7 +257,7 @@ class RunStore:
         MAX_NAME_CHARS); the folder name is a slug of it. When the files cannot be written
         (no permission, a full disk), the new folder is removed again and RunError says
         what to do."""
-        name = _as_text(name, MAX_NAME_CHARS) or ""
+        name = as_text(name, MAX_NAME_CHARS) or ""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             self.remove_abandoned()
@@ -355,7 +281,7 @@ class RunStore:
                 status=RUNNING,
                 started_at=time.time(),
                 epochs_done=0,
-                epochs_planned=_as_int(config.get("epochs"), 0, MAX_EPOCHS) or 0,
+                epochs_planned=as_int(config.get("epochs"), 0, MAX_EPOCHS) or 0,
             )
         except BaseException as error:
             if writer is not None:
@@ -406,9 +332,10 @@ class RunStore:
         if not path.is_dir():
             return
         try:
-            _create_flag_file(path / STOP_FILE)
+            create_flag_file(path / STOP_FILE)
         except OSError as error:
-            raise RunError(f"Cannot ask run {run_id!r} to stop: {_reason(error)}.") from error
+            reason = os_error_reason(error)
+            raise RunError(f"Cannot ask run {run_id!r} to stop: {reason}.") from error
 
     def delete(self, run_id: str) -> None:
         path = self.run_dir(run_id)
@@ -420,7 +347,7 @@ class RunStore:
         try:
             shutil.rmtree(path)
         except OSError as error:
-            raise RunError(f"Could not delete run {run_id!r}: {_reason(error)}.") from error
+            raise RunError(f"Could not delete run {run_id!r}: {os_error_reason(error)}.") from error
 
     # Reading -----------------------------------------------------------------------------
 
@@ -440,7 +367,7 @@ class RunStore:
             except OSError:
                 continue
             path = self.root / entry.name
-            if not (_lexists(path / CONFIG_FILE) or _lexists(path / STATUS_FILE)):
+            if not (lexists(path / CONFIG_FILE) or lexists(path / STATUS_FILE)):
                 continue  # not a run (or one being created): never offer to delete it
             infos.append(self._read_info(entry.name, path))
         infos.sort(key=lambda info: (info.started_at or 0.0, info.run_id), reverse=True)
@@ -523,7 +450,7 @@ class RunStore:
             matches = not expected or sha256_file(path) == expected
         except OSError as error:
             raise ModelLoadError(
-                f"The model of run {info.name!r} could not be read ({_reason(error)})."
+                f"The model of run {info.name!r} could not be read ({os_error_reason(error)})."
             ) from error
         if not matches:
             raise ModelLoadError(
@@ -548,19 +475,19 @@ class RunStore:
 
     def _read_info(self, run_id: str, path: Path) -> RunInfo:
         info = RunInfo(run_id=run_id, path=path)
-        config = _read_json(path / CONFIG_FILE)
-        status = _read_json(path / STATUS_FILE)
+        config = read_json(path / CONFIG_FILE)
+        status = read_json(path / STATUS_FILE)
         info.config = config if isinstance(config, dict) else {}
         info.status_data = data = _typed_status(status) if isinstance(status, dict) else {}
-        info.name = _as_text(info.config.get("name"), MAX_NAME_CHARS) or run_id
-        info.preset = _as_text(info.config.get("preset"), MAX_NAME_CHARS) or ""
+        info.name = as_text(info.config.get("name"), MAX_NAME_CHARS) or run_id
+        info.preset = as_text(info.config.get("preset"), MAX_NAME_CHARS) or ""
         info.has_model = is_regular_file(path / MODEL_FILE)
-        info.epochs_planned = _as_int(info.config.get("epochs"), 0, MAX_EPOCHS) or 0
+        info.epochs_planned = as_int(info.config.get("epochs"), 0, MAX_EPOCHS) or 0
         if not isinstance(status, dict):
             info.status = FAILED
             info.error = "The run's status file is missing or damaged."
         else:
-            info.error = _as_error(status.get("error"))
+            info.error = as_error(status.get("error"))
             state = status.get("status")
             if isinstance(state, str) and state in STATUSES:
                 info.status = state
@@ -583,7 +510,7 @@ class RunStore:
             _remove_temp_files(path)  # a process killed mid-save left them; nobody will finish
         end = info.finished_at or (time.time() if info.status == RUNNING else None)
         if end is None and metrics:
-            end = _as_float(metrics[-1].get("time"), MIN_TIMESTAMP, MAX_TIMESTAMP)
+            end = as_float(metrics[-1].get("time"), MIN_TIMESTAMP, MAX_TIMESTAMP)
         if info.started_at and end:
             info.duration_s = max(0.0, end - info.started_at)
         return info
@@ -600,12 +527,12 @@ class RunWriter:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)
         # The lock lives as long as this descriptor (and its copies in child processes).
         self.lock_fd = lock_fd
-        status = _read_json(path / STATUS_FILE)
+        status = read_json(path / STATUS_FILE)
         self._status: dict = status if isinstance(status, dict) else {}
 
     @property
     def config(self) -> dict:
-        config = _read_json(self.path / CONFIG_FILE)
+        config = read_json(self.path / CONFIG_FILE)
         return config if isinstance(config, dict) else {}
 
     def write_status(self, **changes) -> None:
@@ -627,7 +554,7 @@ class RunWriter:
             details = summary + "\n"
         header = f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()}\n"
         with contextlib.suppress(OSError):
-            _append_text(self.error_log, header + details)
+            append_text(self.error_log, header + details)
         with contextlib.suppress(OSError):
             self.write_status(status=FAILED, error=summary, finished_at=time.time())
         return summary
@@ -647,94 +574,6 @@ class RunWriter:
     def release(self) -> None:
         with contextlib.suppress(OSError):
             os.close(self.lock_fd)
-
-
-def is_locked(run_path: Path) -> bool:
-    """Whether a live process holds the run's lock (a killed process releases it). A `.lock`
-    that is a link or not a regular file is nobody's lock."""
-    try:
-        fd = os.open(run_path / LOCK_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return False
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return False
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)  # closing also drops the shared lock we may have taken
-    return False
-
-
-class _IncrementalJsonLines:
-    """Reads growing JSON-lines files, parsing only the bytes added since the last call.
-
-    It remembers the rows of the `max_files` files read last (a live run polled every
-    second, and the run shown): a long run's batch log is tens of megabytes of rows, so a
-    server that remembered every run ever shown would grow without bound.
-    """
-
-    def __init__(self, clean, max_files: int = 2):
-        self._clean = clean
-        self._max_files = max_files
-        self._lock = threading.Lock()
-        # path -> (inode, offset, rows), the most recently read last
-        self._cache: OrderedDict[Path, tuple[int, int, list[dict]]] = OrderedDict()
-
-    def forget(self, folder: Path) -> None:
-        """Drop what is remembered of the files in `folder` (a deleted run)."""
-        with self._lock:
-            for path in [path for path in self._cache if path.parent == folder]:
-                del self._cache[path]
-
-    def remembered_rows(self) -> int:
-        with self._lock:
-            return sum(len(rows) for _, _, rows in self._cache.values())
-
-    def read(self, path: Path) -> list[dict]:
-        try:
-            info = path.lstat()
-        except OSError:
-            return []
-        if not stat.S_ISREG(info.st_mode):
-            return []  # a link: never followed (see is_regular_file)
-        with self._lock:
-            inode, offset, rows = self._cache.get(path, (info.st_ino, 0, []))
-            if inode != info.st_ino or info.st_size < offset:
-                offset, rows = 0, []
-            if info.st_size > offset:
-                try:
-                    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-                    with open(fd, "rb") as handle:
-                        handle.seek(offset)
-                        chunk = handle.read(info.st_size - offset)
-                except OSError:
-                    return rows  # replaced or made unreadable meanwhile: what we had
-                complete = chunk.rfind(b"\n") + 1  # a half-written last line waits
-                rows = rows + _parse_lines(chunk[:complete], self._clean)
-                offset += complete
-            self._cache[path] = (info.st_ino, offset, rows)
-            self._cache.move_to_end(path)
-            while len(self._cache) > self._max_files:
-                self._cache.popitem(last=False)
-            return rows
-
-
-def _parse_lines(chunk: bytes, clean=None) -> list[dict]:
-    rows = []
-    for line in chunk.splitlines():
-        try:
-            value = json.loads(line)
-        except (ValueError, RecursionError):  # garbage, or nested deeper than the parser goes
-            continue
-        if isinstance(value, dict):
-            row = clean(value) if clean else value
-            if row is not None:
-                rows.append(row)
-    return rows
 
 
 # --- Typing what was read ------------------------------------------------------------------
@@ -761,53 +600,16 @@ _STATUS_FLOATS = {
 }
 
 
-def _as_int(value, low: int, high: int) -> int | None:
-    """An int in low..high (an integral float counts), else None; true/false do not count."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        value = int(value)
-    if isinstance(value, int) and low <= value <= high:
-        return int(value)
-    return None
-
-
-def _as_float(value, low: float = -math.inf, high: float = math.inf) -> float | None:
-    """A finite float in low..high, else None; text and true/false do not count."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:  # an int too large for a float
-        return None
-    return number if math.isfinite(number) and low <= number <= high else None
-
-
-def _as_text(value, limit: int) -> str | None:
-    """A str, printable (lone surrogates replaced) and at most `limit` characters, else None."""
-    if not isinstance(value, str):
-        return None
-    return value[: limit * 2].encode("utf-8", "replace").decode("utf-8")[:limit]
-
-
-def _as_error(value) -> str | None:
-    """An error message cut to MAX_ERROR_CHARS (ending in "..." when cut), else None."""
-    text = _as_text(value, MAX_ERROR_CHARS + 1)
-    if not text:
-        return None
-    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 3] + "..."
-
-
 def _typed_status(status: dict) -> dict:
     typed = dict(status)
     for key, high in _STATUS_INTS.items():
         if key in typed:
-            number = _as_int(typed.pop(key), 0, high)
+            number = as_int(typed.pop(key), 0, high)
             if number is not None:
                 typed[key] = number
     for key, (low, high) in _STATUS_FLOATS.items():
         if key in typed:
-            number = _as_float(typed.pop(key), low, high)
+            number = as_float(typed.pop(key), low, high)
             if number is not None:
                 typed[key] = number
     return typed
@@ -817,23 +619,23 @@ def _unknown_status_error(state, error: str | None) -> str:
     if state is None:
         what = "no status"
     elif isinstance(state, str):
-        what = f"an unknown status {_as_text(state, 40)!r}"
+        what = f"an unknown status {as_text(state, 40)!r}"
     else:
         what = f"an unknown status (a {type(state).__name__})"
     message = f"The run's status file has {what}: written by another version, or damaged."
-    return _as_error(f"{message} {error}" if error else message)
+    return as_error(f"{message} {error}" if error else message)
 
 
 def _log_row(record: dict, required: dict[str, int], optional: dict[str, int]) -> dict | None:
     """A log line as a typed row (see the module docstring), or None to leave it out."""
     row = {}
     for key, high in required.items():
-        number = _as_int(record.get(key), 1, high)
+        number = as_int(record.get(key), 1, high)
         if number is None:
             return None
         row[key] = number
     for key, high in optional.items():
-        number = _as_int(record.get(key), 1, high)
+        number = as_int(record.get(key), 1, high)
         if number is not None:
             row[key] = number
     for key, value in record.items():
@@ -842,7 +644,7 @@ def _log_row(record: dict, required: dict[str, int], optional: dict[str, int]) -
         if key in required or key in optional or not _METRIC_NAME.match(key):
             continue
         if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
-            row[key] = _as_float(value)
+            row[key] = as_float(value)
     return row
 
 
@@ -857,67 +659,11 @@ def _batches_row(record: dict) -> dict | None:
     return _log_row(record, {**_EPOCH, "batch": MAX_STEPS}, {"steps": MAX_STEPS})
 
 
-_BATCH_READER = _IncrementalJsonLines(_batches_row)
-
-
-def _read_json(path: Path):
-    try:
-        return json.loads(read_run_file(path, MAX_JSON_BYTES))
-    except (OSError, ValueError, RecursionError):
-        return None
-
-
-def _lexists(path: Path) -> bool:
-    try:
-        path.lstat()
-        return True
-    except OSError:
-        return False
-
-
-def _create_flag_file(path: Path) -> None:
-    """Create `path` as an empty regular file if it is not one; never through a link."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
-    try:
-        fd = os.open(path, flags, 0o644)
-    except OSError as error:
-        if error.errno != errno.ELOOP:
-            raise
-        os.unlink(path)  # a link: remove the link itself (never its target), then create
-        fd = os.open(path, flags | os.O_EXCL, 0o644)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "it is not a regular file", str(path))
-    finally:
-        os.close(fd)
-
-
-def _append_text(path: Path, text: str) -> None:
-    """Append to a regular file (created if missing), never through a link or to a FIFO."""
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
-    fd = os.open(path, flags, 0o644)
-    with open(fd, "a", encoding="utf-8", errors="replace") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "Not a regular file", str(path))
-        handle.write(text)
-
-
-def _reason(error: OSError) -> str:
-    """Why an OS call failed, in words a user can act on."""
-    if error.errno in (errno.EACCES, errno.EPERM):
-        return "permission denied"
-    if error.errno in (errno.ENOSPC, errno.EDQUOT):
-        return "the disk is full"
-    if error.errno == errno.EROFS:
-        return "the file system is read-only"
-    if error.errno in (errno.EISDIR, errno.ENXIO):
-        return "it is not a regular file"
-    text = error.strerror or str(error) or type(error).__name__
-    return text[:1].lower() + text[1:]
+_BATCH_READER = IncrementalJsonLines(_batches_row)
 
 
 def _cannot_write(root: Path, error: OSError) -> str:
-    reason = _reason(error)
+    reason = os_error_reason(error)
     if reason == "the disk is full":
         advice = "Free some space, or set CLASSIFIER_RUNS_DIR to another folder."
     elif reason == "permission denied":

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from classifier.grid_figures import (
+from classifier.figures.grid import (
     as_uint8,
     caption_trace,
     clickable_markers,
@@ -17,7 +17,7 @@ from classifier.grid_figures import (
     image_canvas_layout,
     png_data_uri,
 )
-from classifier.style import (
+from classifier.figures.style import (
     BACKGROUND_COLOR,
     CAPTION_LINE_HEIGHT,
     HISTOGRAM_COLOR,

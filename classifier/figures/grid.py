@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
-from classifier.style import (
+from classifier.figures.style import (
     AVERAGE_CHAR_WIDTH,
     BACKGROUND_COLOR,
     FONT_FAMILY,

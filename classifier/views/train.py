@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from classifier.grid_view import first_param
-from classifier.history import LIVE_SETS, TEST_COUNT, live_indices
-from classifier.models import OPTIMIZERS, PRECISIONS, PRESETS, SCHEDULES, TrainConfig
-from classifier.runs import SAVING, TESTING, RunInfo
-from classifier.text import format_clock, format_duration, format_moment
+from classifier.ml.models import OPTIMIZERS, PRECISIONS, PRESETS, SCHEDULES, TrainConfig
+from classifier.store.history import LIVE_SETS, TEST_COUNT, live_indices
+from classifier.store.runs import SAVING, TESTING, RunInfo
+from classifier.views.grid import first_param
+from classifier.views.text import format_clock, format_duration, format_moment
 
 POLL_SECONDS = 1.0  # how often the live panel reads the run store
 # The first-run demo: the tutorial's model, about 85% right in about a minute.

@@ -10,7 +10,6 @@ which maps are being computed; the page shows their status.
 
 from __future__ import annotations
 
-import io
 import threading
 import time
 from dataclasses import dataclass
@@ -18,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier.inference import MODEL_LOCK, PREDICT_BATCH_SIZE
-from classifier.runs import atomic_write_bytes, is_regular_file
+from classifier.ml.inference import MODEL_LOCK, PREDICT_BATCH_SIZE
+from classifier.store.files import read_npy, write_npy
 
 TSNE_FILE = "map-tsne.npy"
 TSNE_PCA_DIMENSIONS = 50  # t-SNE starts from the first 50 principal components (as usual)
@@ -92,22 +91,11 @@ def tsne_map(values: np.ndarray, seed: int = TSNE_SEED, iterations: int = TSNE_I
 
 def read_map(run_path: Path, count: int) -> np.ndarray | None:
     """A stored (count, 2) map of a run, or None when it is missing, a link or damaged."""
-    path = run_path / TSNE_FILE
-    if not is_regular_file(path):
-        return None
-    try:
-        points = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError):
-        return None
-    if points.shape != (count, 2) or not np.isfinite(points).all():
-        return None
-    return points.astype(np.float32)
+    return read_npy(run_path / TSNE_FILE, (count, 2))
 
 
 def write_map(run_path: Path, points: np.ndarray) -> None:
-    buffer = io.BytesIO()
-    np.save(buffer, np.asarray(points, dtype=np.float32), allow_pickle=False)
-    atomic_write_bytes(run_path / TSNE_FILE, buffer.getvalue())
+    write_npy(run_path / TSNE_FILE, points)
 
 
 @dataclass

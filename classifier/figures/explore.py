@@ -15,15 +15,14 @@ import numpy as np
 import plotly.graph_objects as go
 
 from classifier.data import CLASS_NAMES
-from classifier.grid_figures import (
+from classifier.figures.grid import (
     caption_trace,
     clickable_markers,
     fit_captions,
     image_canvas_layout,
     png_data_uri,
 )
-from classifier.model_compare import BOTH_RIGHT, BOTH_WRONG, CELL_WORDS, ONLY_A, ONLY_B
-from classifier.style import (
+from classifier.figures.style import (
     BACKGROUND_COLOR,
     CAPTION_LINE_HEIGHT,
     HIGHLIGHT_COLOR,
@@ -33,6 +32,7 @@ from classifier.style import (
     TEXT_COLOR,
     WRONG_COLOR,
 )
+from classifier.ml.compare import BOTH_RIGHT, BOTH_WRONG, CELL_WORDS, ONLY_A, ONLY_B
 
 # Ten colours for the ten classes, none of them the red of "wrong" nor the blue of "right".
 CLASS_COLORS = (

@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from classifier.data import CLASS_NAMES
-from classifier.grid_figures import (
+from classifier.figures.grid import (
     MARKER_OPACITY,
     caption_trace,
     clickable_markers,
@@ -26,7 +26,7 @@ from classifier.grid_figures import (
     pixels_01,
     png_data_uri,
 )
-from classifier.style import (
+from classifier.figures.style import (
     BACKGROUND_COLOR,
     BAR_PANEL_GREY,
     BINARY_COLORSCALE,

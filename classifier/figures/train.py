@@ -7,10 +7,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from classifier.style import RIGHT_COLOR, TEST_COLOR, VALIDATION_COLOR, run_color
-from classifier.text import plotly_text
-from classifier.train_view import METRIC_NAMES, batch_series
-from classifier.verify_figures import prediction_grid_figure
+from classifier.figures.style import RIGHT_COLOR, TEST_COLOR, VALIDATION_COLOR, run_color
+from classifier.figures.verify import prediction_grid_figure
+from classifier.views.text import plotly_text
+from classifier.views.train import METRIC_NAMES, batch_series
 
 TRAIN_COLOR = RIGHT_COLOR  # training curves in the app's blue
 MAX_BATCH_POINTS = 3000  # a 50-epoch run at batch 32 logs 94k batches; plotly needs fewer
