@@ -49,11 +49,11 @@ def warm_load_seconds() -> tuple[float, float]:
     load_dataset(allow_download=False)
     second_load = time.perf_counter() - start
 
-    import ui  # bare mode: st.cache_resource works in memory, without a server
+    from ui import cache  # bare mode: st.cache_resource works in memory, without a server
 
-    ui._cached_dataset()
+    cache._cached_dataset()
     start = time.perf_counter()
-    ui._cached_dataset()
+    cache._cached_dataset()
     return second_load, time.perf_counter() - start
 
 

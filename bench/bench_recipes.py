@@ -6,7 +6,8 @@
 
 Each recipe is a named set of knobs (RECIPES below): the rows of the frontier table in
 docs/benchmarks.md, so each can be measured again. The model is built here, from Keras'
-own layers, so that recipes that did not win need no place in classifier/ml/models.py; the chosen ones
+own layers, so that recipes that did not win need no place in classifier/ml/models.py; the
+chosen ones
 are the presets there. Each run prints one JSON line: test accuracy per epoch, with and
 without averaging the picture and its mirror (test-time augmentation), seconds per epoch,
 parameters. Wall times are only comparable within one run of this script on a quiet

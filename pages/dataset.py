@@ -2,15 +2,15 @@
 
 import streamlit as st
 
-import ui
 from classifier.data import CLASS_NAMES, SPLITS
 from classifier.figures import dataset as figures
 from classifier.views import dataset as view
 from classifier.views import grid as grid_view
 from classifier.views.dataset import Keys
+from ui import cache, routing, widgets
 
-ui.start_page()
-dataset = ui.get_dataset()
+routing.start_page()
+dataset = cache.get_dataset()
 state = st.session_state
 
 
@@ -76,7 +76,7 @@ def grid_section(data, indices, current: view.DatasetView, rows: int, columns: i
         data.images[shown], captions, shown, columns, highlight_index=current.image, tile_px=tile_px
     )
     key = view.grid_chart_key(current, page, rows, columns)
-    ui.chart(grid, key, lambda: select_from_grid(key), width="content")
+    widgets.chart(grid, key, lambda: select_from_grid(key), width="content")
 
 
 def inspector_section(data, indices, split: str, page_size: int) -> None:
@@ -112,9 +112,9 @@ def inspector_section(data, indices, split: str, page_size: int) -> None:
 
 def statistics_section(split: str) -> None:
     """How many photos per class, how bright they are, and the average photo of each class."""
-    stats = ui.get_split_stats(split)
+    stats = cache.get_split_stats(split)
     st.header(f"Statistics of the {split} split")
-    charts_column, means_column = ui.side_by_side(2, width=470)
+    charts_column, means_column = widgets.side_by_side(2, width=470)
     with charts_column:
         st.subheader("Photos per class")
         counts = figures.class_counts_figure(stats.class_counts, CLASS_NAMES)
@@ -143,10 +143,10 @@ split, class_name, rows, columns = choices_bar()
 data = dataset.split(split)
 indices = view.class_indices(data.labels, class_name)
 current = view.DatasetView(split, class_name, state[Keys.INDEX])
-grid_column, inspector_column = ui.side_by_side(2, width=560)  # stacked when narrow
+grid_column, inspector_column = widgets.side_by_side(2, width=560)  # stacked when narrow
 with grid_column:
     grid_section(data, indices, current, rows, columns)
 with inspector_column:
     inspector_section(data, indices, split, rows * columns)
 statistics_section(split)
-ui.sync_query_params(current.to_params())
+widgets.sync_query_params(current.to_params())

@@ -3,7 +3,6 @@ the model doubts, and one model against another."""
 
 import streamlit as st
 
-import ui
 from classifier.data import CLASS_NAMES
 from classifier.figures import explore as figures
 from classifier.jobs import label_check
@@ -13,40 +12,43 @@ from classifier.store import reviews as label_reviews
 from classifier.store.runs import RunStore
 from classifier.views import explore as view
 from classifier.views.explore import Keys
+from ui import access, cache, explore, routing, watch, widgets
 
-ui.start_page()
+routing.start_page()
 store = RunStore()
 state = st.session_state
 
 
 def nearest_section(run, query, predicted: int, key: str, exclude=None) -> None:
     """The 8 training pictures nearest to a picture in the model's eyes."""
-    nearest = ui.nearest_training_pictures(store, run, query, exclude)
-    train = ui.get_dataset().train
+    nearest = explore.nearest_training_pictures(store, run, query, exclude)
+    train = cache.get_dataset().train
     st.markdown(view.neighbours_sentence(predicted, train.labels[nearest]))
     figure = figures.neighbours_figure(train.images[nearest], train.labels[nearest], nearest)
-    ui.chart(figure, key, width="content")
+    widgets.chart(figure, key, width="content")
 
 
 def map_section(run, probs, test) -> None:
     with st.container(horizontal=True, gap="large"):
-        method = ui.choice("Map", view.METHODS, Keys.METHOD, help=view.METHOD_HELP)
-        colour = ui.choice("Colour by", view.COLOURS, Keys.COLOUR)
-        drag = ui.choice("Drag on the map", view.DRAGS, Keys.DRAG, help=view.DRAG_HELP)
-    points, job = ui.explore_map(store, run, method)
+        method = widgets.choice("Map", view.METHODS, Keys.METHOD, help=view.METHOD_HELP)
+        colour = widgets.choice("Colour by", view.COLOURS, Keys.COLOUR)
+        drag = widgets.choice("Drag on the map", view.DRAGS, Keys.DRAG, help=view.DRAG_HELP)
+    points, job = explore.explore_map(store, run, method)
     if job is not None:
-        ui.background_status(job, view.TSNE_WAITING, view.TSNE_FAILED)
+        explore.background_status(job, view.TSNE_WAITING, view.TSNE_FAILED)
     index, predicted, region = state[Keys.INDEX], probs.argmax(axis=1), state[Keys.REGION]
     figure = figures.map_figure(points, test.labels, predicted, colour, drag, index, "", region)
-    ui.region_chart(
+    widgets.region_chart(
         figure, "explore_map", lambda: view.apply_map_selection(state, state.explore_map.selection)
     )
     st.caption(view.MAP_NOTE)
-    picture_column, region_column = ui.side_by_side(2)
+    picture_column, region_column = widgets.side_by_side(2)
     with picture_column:
         st.subheader(f"Test picture {index:,}")
-        ui.prediction_pair(test.images[index], probs[index], int(test.labels[index]), "explore")
-        query = ui.explore_features(store, run, "test")[index]
+        widgets.prediction_pair(
+            test.images[index], probs[index], int(test.labels[index]), "explore"
+        )
+        query = explore.explore_features(store, run, "test")[index]
         nearest_section(run, query, int(predicted[index]), "explore_nearest")
     with region_column:
         st.markdown(view.region_caption(len(region), len(test), probs[region], test.labels[region]))
@@ -55,36 +57,39 @@ def map_section(run, probs, test) -> None:
             st.rerun()
         key = f"explore_region_grid_{state[Keys.GRID_NONCE]}"
         click = view.grid_click(state, Keys.INDEX)
-        ui.paged_picture_grid(region, probs, test, Keys.REGION_PAGE, key, click, index)
+        widgets.paged_picture_grid(region, probs, test, Keys.REGION_PAGE, key, click, index)
 
 
 def review_section(run, split, ranking, probs, data, index, reviews) -> None:
     """One suspect: the picture, its label and the suggested one, and the verdict buttons."""
     position, given = ranking.position(index), int(data.labels[index])
     st.subheader(f"{view.SPLITS[split][:-1]} {index:,}")
-    ui.prediction_pair(data.images[index], probs[index], given, "explore_suspect")
+    widgets.prediction_pair(data.images[index], probs[index], given, "explore_suspect")
     st.markdown(view.review_sentence(ranking, position, probs[index]))
     st.caption(view.decision_words(reviews.get(label_reviews.review_key(split, index))))
     suggested, key = int(ranking.suggested[position]), f"{Keys.TRUE_LABEL}_{split}_{index}"
     right, named, wrong = st.container(), st.container(), st.container()
     label = named.selectbox("If the label is wrong, it is a", CLASS_NAMES, suggested, key=key)
-    words = {label_reviews.RIGHT: "The label is right", label_reviews.WRONG: f"The label is wrong: {label}"}
+    words = {
+        label_reviews.RIGHT: "The label is right",
+        label_reviews.WRONG: f"The label is wrong: {label}",
+    }
     for decision, place in ((label_reviews.RIGHT, right), (label_reviews.WRONG, wrong)):
         with place:
-            if ui.presenter_button(words[decision], key=f"explore_{decision}", width="stretch"):
+            if access.presenter_button(words[decision], key=f"explore_{decision}", width="stretch"):
                 true_label = CLASS_NAMES.index(label)
                 label_reviews.save_review(store.root, split, index, given, decision, true_label)
                 state[Keys.SUSPECT] = view.next_suspect(ranking, index)
                 st.rerun()
-    query = ui.explore_features(store, run, split)[index]
+    query = explore.explore_features(store, run, split)[index]
     exclude = index if split == "train" else None
     nearest_section(run, query, suggested, "explore_suspect_nearest", exclude)
 
 
 def suspects_section(run, probs, test) -> None:
     st.caption(view.SUSPECTS_NOTE)
-    split = ui.choice("Pictures", view.SPLITS, Keys.SPLIT)
-    ranking, data = ui.test_suspects(store, run), test
+    split = widgets.choice("Pictures", view.SPLITS, Keys.SPLIT)
+    ranking, data = explore.test_suspects(store, run), test
     if split == "train":
         st.caption(view.TRAIN_SUSPECTS_NOTE)
         with st.container(horizontal=True):
@@ -97,19 +102,21 @@ def suspects_section(run, probs, test) -> None:
             )
             folds = st.selectbox("Models (parts)", view.FOLD_CHOICES, key=Keys.CV_FOLDS)
         job = label_check.CrossValidation(preset, folds)
-        if (result := ui.train_suspects(store, job)) is None:
-            return ui.cross_validation_job(store, job)
-        (ranking, probs), data = result, ui.get_dataset().train
+        if (result := explore.train_suspects(store, job)) is None:
+            return explore.cross_validation_job(store, job)
+        (ranking, probs), data = result, cache.get_dataset().train
     reviews = label_reviews.read_reviews(store.root)
     done = sum(1 for key in reviews if key.startswith(f"{split}:"))
     st.markdown(view.suspect_caption(ranking, split, done))
     if (index := view.shown_suspect(state, ranking)) is None:
         return
-    grid_column, review_column = ui.side_by_side(2)
+    grid_column, review_column = widgets.side_by_side(2)
     with grid_column:
         key = f"explore_suspects_grid_{state[Keys.SUSPECT_NONCE]}"
         click = view.grid_click(state, Keys.SUSPECT)
-        ui.paged_picture_grid(ranking.indices, probs, data, Keys.SUSPECT_PAGE, key, click, index)
+        widgets.paged_picture_grid(
+            ranking.indices, probs, data, Keys.SUSPECT_PAGE, key, click, index
+        )
         csv = label_reviews.reviews_csv(reviews)
         st.download_button("Download the reviews (CSV)", csv, "label-reviews.csv", "text/csv")
     with review_column:
@@ -119,41 +126,44 @@ def suspects_section(run, probs, test) -> None:
 def compare_section(runs, test) -> None:
     if len(runs) < 2:
         return st.info(view.ONE_RUN_NOTE)
-    a_column, b_column = ui.side_by_side(2, width=420)
+    a_column, b_column = widgets.side_by_side(2, width=420)
     with a_column:
-        run_a = ui.run_picker("Model A", runs, key=Keys.RUN_A)
+        run_a = widgets.run_picker("Model A", runs, key=Keys.RUN_A)
     with b_column:
-        run_b = ui.run_picker("Model B", runs, key=Keys.RUN_B)
-    probs_a, probs_b = ui.test_probabilities(store, run_a), ui.test_probabilities(store, run_b)
+        run_b = widgets.run_picker("Model B", runs, key=Keys.RUN_B)
+    probs_a, probs_b = (
+        cache.test_probabilities(store, run_a),
+        cache.test_probabilities(store, run_b),
+    )
     comparison = model_compare.Comparison.of(probs_a, probs_b, test.labels)
     st.markdown(f"**{comparison.mcnemar().sentence}**")
     with st.container(horizontal=True, gap="large"):  # side by side where there is room
         key = f"explore_table_{state[Keys.TABLE_NONCE]}"
         figure = figures.agreement_table_figure(comparison.table(), state[Keys.CELL])
         click = lambda: view.apply_table_click(state, state[key].selection)  # noqa: E731
-        ui.chart(figure, key, click, width="content")
+        widgets.chart(figure, key, click, width="content")
         st.dataframe(view.per_class_rows(comparison), hide_index=True, width=440)
     st.caption(view.COMPARE_NOTE)
-    answers = ui.choice("Captions", view.ANSWERS, Keys.ANSWERS)
+    answers = widgets.choice("Captions", view.ANSWERS, Keys.ANSWERS)
     ordered = comparison.indices(state[Keys.CELL])
     st.markdown(view.cell_caption(state[Keys.CELL], len(ordered), answers))
     probs = probs_b if answers == "b" else probs_a
-    ui.paged_picture_grid(ordered, probs, test, Keys.CELL_PAGE, "explore_cell_grid")
+    widgets.paged_picture_grid(ordered, probs, test, Keys.CELL_PAGE, "explore_cell_grid")
 
 
 st.title("Explore the model")
 st.caption(view.INTRO)
 runs = store.usable_runs()
 if not runs:
-    ui.quick_training(store, view.NO_MODEL_NOTE)
+    watch.quick_training(store, view.NO_MODEL_NOTE)
     st.stop()
 view.fill_state(state, st.query_params.to_dict(), [run.run_id for run in runs])
-part = ui.choice("Show", view.PARTS, Keys.PART)
-test = ui.get_dataset().test
+part = widgets.choice("Show", view.PARTS, Keys.PART)
+test = cache.get_dataset().test
 if part == "compare":
     compare_section(runs, test)
 else:
-    run = ui.run_picker("Model", runs, key=Keys.RUN)
-    probs = ui.test_probabilities(store, run)
+    run = widgets.run_picker("Model", runs, key=Keys.RUN)
+    probs = cache.test_probabilities(store, run)
     (map_section if part == "map" else suspects_section)(run, probs, test)
-ui.sync_query_params(view.link_params(state))
+widgets.sync_query_params(view.link_params(state))

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import streamlit as st
 
-import ui
 from classifier.store.runs import RunStore
+from ui import access, routing, watch
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 STEPS = [
@@ -39,7 +39,7 @@ STEPS = [
     ),
 ]
 
-ui.start_page()
+routing.start_page()
 store = RunStore()
 
 
@@ -47,10 +47,10 @@ def start_the_demo() -> None:
     """With a model: the Present page. Without: train the quick one and watch it on Verify."""
     if store.usable_runs():
         st.switch_page("pages/present.py")
-    if not ui.is_presenter():
+    if not access.is_presenter():
         st.warning("There is no model yet, and only the presenter can train one.")
         return
-    ui.start_quick_training()
+    watch.start_quick_training()
     st.switch_page("pages/verify.py")
 
 

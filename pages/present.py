@@ -5,16 +5,16 @@ import time
 import streamlit as st
 from streamlit_shortcuts import add_shortcuts
 
-import ui
 from classifier.data import CLASS_NAMES
 from classifier.figures import verify as figures
 from classifier.ml.inference import accuracy
 from classifier.store.runs import RunStore
 from classifier.views import present as view
 from classifier.views.present import Keys
+from ui import cache, routing, watch, widgets
 
 st.set_page_config(initial_sidebar_state="collapsed")  # the room sees the picture, not menus
-ui.start_page()
+routing.start_page()
 store = RunStore()
 state = st.session_state
 
@@ -22,7 +22,7 @@ state = st.session_state
 def settings_section(runs) -> tuple:
     """What to show, tucked away in an expander: model, mode, pictures, autoplay speed."""
     with st.expander("Settings"):
-        run = ui.run_picker("Model", runs, key=Keys.RUN)
+        run = widgets.run_picker("Model", runs, key=Keys.RUN)
         modes = {"slides": "Slideshow", "quiz": "Beat the machine (a quiz)"}
         mode = st.radio("Mode", list(modes), format_func=modes.get, horizontal=True, key=Keys.MODE)
         show = st.selectbox("Pictures", list(view.SHOWS), format_func=view.SHOWS.get, key=Keys.SHOW)
@@ -41,7 +41,7 @@ def picture_with_bars(index: int, probabilities, true_label: int | None, key: st
         probabilities, true_label, view.BAR_FONT_PX, view.BARS_HEIGHT_PX
     )
     with bars_column:
-        ui.chart(bars, key)
+        widgets.chart(bars, key)
 
 
 def slideshow_section(order, seconds: int) -> None:
@@ -149,11 +149,11 @@ def start_round(hard: bool) -> None:
 runs = store.usable_runs()
 if not runs:
     st.title("Present")
-    ui.quick_training(store, "There is no trained model yet to present.")
+    watch.quick_training(store, "There is no trained model yet to present.")
     st.stop()
 run, mode, show, class_number, seconds = settings_section(runs)
-probs = ui.test_probabilities(store, run)
-test = ui.get_dataset().test
+probs = cache.test_probabilities(store, run)
+test = cache.get_dataset().test
 if mode == "quiz":
     quiz_section(accuracy(probs, test.labels))
 else:

@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-import ui
 from classifier.figures import train as figures
 from classifier.jobs.process import JobBusyError, busy_reason
 from classifier.jobs.training_job import continued_config, continued_name, get_job_manager
@@ -11,24 +10,33 @@ from classifier.store.runs import RUNNING, RunError, RunStore, is_stop_requested
 from classifier.views import train as view
 from classifier.views.text import escape_markdown, run_labels
 from classifier.views.train import Keys
+from ui import access, routing, run_widgets, watch, widgets
 
-ui.start_page()
+routing.start_page()
 store = RunStore()
 manager = get_job_manager(store)
 state = st.session_state
 
 
+def apply_preset() -> None:
+    """A new preset resets every setting to the preset's own."""
+    state.update(view.preset_state(state[Keys.PRESET]))
+
+
 def settings_ui() -> tuple[TrainConfig, str]:
     """The settings. The config is built from what the widgets return: that stays right even
     when a reconnecting browser hands its widget values to a fresh session."""
-    reset = {"on_change": lambda: state.update(view.preset_state(state[Keys.PRESET]))}
-    preset = st.selectbox("Model", list(PRESETS), key=Keys.PRESET, **reset)  # all settings reset
+    preset = st.selectbox("Model", list(PRESETS), key=Keys.PRESET, on_change=apply_preset)
     defaults = PRESETS[preset].defaults.to_dict()
     st.caption(PRESETS[preset].summary)
-    widgets = {s.field: s for s in view.SETTINGS}
-    values = {f: ui.setting_widget(s, defaults[f]) for f, s in widgets.items() if not s.more}
+    values = {}
+    for setting in view.SETTINGS:
+        if not setting.more:
+            values[setting.field] = widgets.setting_widget(setting, defaults[setting.field])
     with st.expander("More settings"):
-        values |= {f: ui.setting_widget(s, defaults[f]) for f, s in widgets.items() if s.more}
+        for setting in view.SETTINGS:
+            if setting.more:
+                values[setting.field] = widgets.setting_widget(setting, defaults[setting.field])
     name = st.text_input("Run name (optional)", key=Keys.NAME, max_chars=64)
     return view.settings_config(preset, values), name
 
@@ -42,13 +50,13 @@ def live_panel(run_id: str) -> None:
         st.rerun()  # the whole page: show the results and enable Train again
     batches, metrics = store.read_batches(run_id), store.read_metrics(run_id)
     st.markdown(f"**Training** {escape_markdown(run_labels([info])[run_id])}")
-    ui.progress_bar(info, batches)
+    run_widgets.progress_bar(info, batches)
     if is_stop_requested(info.path):
         st.info("Stopping after the current batch...")
-    elif ui.presenter_button("Stop", key="train_stop", icon=":material/stop:"):
+    elif access.presenter_button("Stop", key="train_stop", icon=":material/stop:"):
         manager.stop(run_id)  # a RunError here (an unwritable store) shows as an error
         st.toast("Asked the training to stop; the model so far is kept.")
-    ui.live_predictions(info, metrics, key=Keys.LIVE_SET)  # red captions turning blue
+    watch.live_predictions(info, metrics, key=Keys.LIVE_SET)  # red captions turning blue
     if batches:
         st.plotly_chart(figures.batch_curves_figure(batches), key="train_live_batches")
     if metrics:
@@ -80,7 +88,7 @@ def results_panel(run_id: str) -> None:
             batches = figures.batch_curves_figure(store.read_batches(run_id))
             st.plotly_chart(batches, key="train_result_batches")
             st.dataframe(view.epoch_table(metrics), hide_index=True)
-    ui.run_downloads(store, info, bool(metrics))
+    run_widgets.run_downloads(store, info, bool(metrics))
     next_steps_section(info)
 
 
@@ -90,11 +98,11 @@ def next_steps_section(info) -> None:
     st.page_link(
         "pages/train.py", label=view.AGAIN_LABEL, query_params=link, icon=":material/replay:"
     )
-    if info.usable and ui.is_presenter():
+    if info.usable and access.is_presenter():
         how_many, go = st.columns(2, vertical_alignment="bottom")
         epochs = how_many.number_input("More epochs", 1, 50, 5, key=Keys.MORE_EPOCHS)
         with go:
-            if ui.presenter_button("Continue training", "train_continue"):
+            if access.presenter_button("Continue training", "train_continue"):
                 make_config = lambda: continued_config(store, info.run_id, epochs)  # noqa: E731
                 start(make_config, continued_name(info.name))
 
@@ -113,7 +121,7 @@ def shown_run(runs) -> str:
     """The run whose results are shown: a job that just ended, a link, or the user's choice;
     the URL follows it."""
     view.choose_shown_run(state, st.query_params.get("run"), [run.run_id for run in runs])
-    shown = ui.run_picker("Show run", runs, key=Keys.VIEW_RUN).run_id
+    shown = widgets.run_picker("Show run", runs, key=Keys.VIEW_RUN).run_id
     st.query_params["run"] = state[Keys.URL_RUN] = shown
     return shown
 
@@ -130,7 +138,7 @@ with settings:
     st.caption(view.config_summary(config))
     busy = busy_reason(store, active)  # another run, or a label check, is training
     train = {"type": "primary", "disabled": bool(busy), "icon": ":material/play_arrow:"}
-    if ui.presenter_button("Train", "train_start", **train):
+    if access.presenter_button("Train", "train_start", **train):
         start(lambda: config, name)
     if busy:
         st.caption(escape_markdown(busy))
@@ -142,4 +150,4 @@ with main:
     else:
         st.info("Pick a model and press **Train**. The curves appear here as it learns.")
 st.divider()
-ui.runs_overview(store, runs)
+run_widgets.runs_overview(store, runs)

@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-import ui
 from classifier.data import CLASS_NAMES
 from classifier.figures import verify as figures
 from classifier.ml import inference
@@ -10,8 +9,9 @@ from classifier.store.runs import RunStore
 from classifier.views import grid as grid_view
 from classifier.views import verify as view
 from classifier.views.verify import Keys
+from ui import cache, pictures, routing, watch, widgets
 
-ui.start_page()
+routing.start_page()
 store = RunStore()
 state = st.session_state
 
@@ -23,7 +23,7 @@ def on_click(chart_key: str, chart: str) -> None:
 
 def filter_bar(epochs: int, epoch: int | None) -> tuple[view.FilterSpec, str]:
     """Which pictures the grid shows, and in what order; a change shows its first picture."""
-    show, true, pred, confidence, sort = ui.side_by_side(5, (200, 160, 160, 220, 180))
+    show, true, pred, confidence, sort = widgets.side_by_side(5, (200, 160, 160, 220, 180))
     modes, orders, classes = view.filter_modes(epochs, epoch), view.SORT_ORDERS, view.CLASS_OPTIONS
     on = {"on_change": lambda: state.update({Keys.PAGE: 1, Keys.JUMP_FIRST: True})}
     tip = view.FILTER_HELP if epochs else None
@@ -54,7 +54,7 @@ def prediction_grid_section(ordered, probs, test, index: int) -> None:
     images, labels = test.images[shown], test.labels[shown]
     grid = figures.prediction_grid_figure(images, probs[shown], labels, shown, columns, index)
     key = f"verify_grid_{state[Keys.GRID_NONCE]}"
-    ui.chart(grid, key, lambda: on_click(key, "grid"), width="content")
+    widgets.chart(grid, key, lambda: on_click(key, "grid"), width="content")
 
 
 def replay_section(replay) -> int | None:
@@ -62,14 +62,14 @@ def replay_section(replay) -> int | None:
     if replay is None or replay.epochs < 2:
         st.caption(view.NO_REPLAY_NOTE if replay is None else view.ONE_EPOCH_NOTE)
         return None if replay is None else replay.epochs
-    return ui.epoch_player(view.EPOCH_LABEL, replay.epochs, Keys.EPOCH, help=view.REPLAY_HELP)
+    return widgets.epoch_player(view.EPOCH_LABEL, replay.epochs, Keys.EPOCH, help=view.REPLAY_HELP)
 
 
 def single_view_section(ordered, probs, test, index: int) -> None:
     """One picture large, its ten bars, and the ways to step to another one."""
     true_label = int(test.labels[index])
     st.subheader(f"Image {index:,}: {CLASS_NAMES[true_label]}")
-    ui.prediction_pair(test.images[index], probs[index], true_label, "verify")
+    widgets.prediction_pair(test.images[index], probs[index], true_label, "verify")
     previous_column, number_column, next_column = st.columns(3, vertical_alignment="bottom")
     for column, step, text in ((previous_column, -1, "Previous"), (next_column, 1, "Next")):
         target = grid_view.neighbour(ordered, index, step)
@@ -89,7 +89,7 @@ def picture_history_section(replay, index: int, epoch: int) -> None:
     """How the model's answer for this picture changed while it learned."""
     picture = replay.picture(index)
     st.markdown(f"**{view.history_sentence(picture)}**")
-    ui.chart(figures.picture_history_figure(picture, epoch), "verify_history_chart")
+    widgets.chart(figures.picture_history_figure(picture, epoch), "verify_history_chart")
     st.caption(view.HISTORY_CHART_NOTE)
 
 
@@ -99,8 +99,8 @@ def saliency_section(run, root: str, test, index: int, final: bool) -> None:
     method = st.radio(
         "Method", list(labels), format_func=labels.get, horizontal=True, key=Keys.SALIENCY
     )
-    saliency = ui.get_saliency(root, run.run_id, run.model_sha256, index, method)
-    ui.chart(figures.saliency_figure(test.images[index], saliency), "verify_saliency_chart")
+    saliency = cache.get_saliency(root, run.run_id, run.model_sha256, index, method)
+    widgets.chart(figures.saliency_figure(test.images[index], saliency), "verify_saliency_chart")
     st.caption(view.SALIENCY_NOTE if final else f"{view.SALIENCY_NOTE} {view.EARLIER_NOTE}")
 
 
@@ -108,31 +108,31 @@ def mistakes_section(matrix, accuracy: float, spec: view.FilterSpec, changes) ->
     """The confusion matrix and the per-class accuracy; a click filters the grid."""
     st.header("Where the model goes wrong")
     st.caption("Click a square to list exactly those images in the grid above.")
-    matrix_column, classes_column = ui.side_by_side(2, width=560)
+    matrix_column, classes_column = widgets.side_by_side(2, width=560)
     pair = (spec.true_class, spec.pred_class)
     with matrix_column:
         key = f"verify_confusion_{state[Keys.MATRIX_NONCE]}"
         figure = figures.confusion_matrix_figure(matrix, None if None in pair else pair, changes)
-        ui.chart(figure, key, lambda: on_click(key, "matrix"), width="content")
+        widgets.chart(figure, key, lambda: on_click(key, "matrix"), width="content")
     with classes_column:
         classes_key = f"verify_classes_{state[Keys.MATRIX_NONCE]}"
         figure = figures.per_class_accuracy_figure(inference.per_class_accuracy(matrix), accuracy)
-        ui.chart(figure, classes_key, lambda: on_click(classes_key, "classes"))
+        widgets.chart(figure, classes_key, lambda: on_click(classes_key, "classes"))
 
 
 st.title("Verify the model")
 runs = store.usable_runs()
 if not runs:
-    ui.quick_training(store, view.NO_MODEL_NOTE)
+    watch.quick_training(store, view.NO_MODEL_NOTE)
     st.stop()
 view.restore_state(state, st.query_params.to_dict(), [run.run_id for run in runs])
-run = ui.run_picker("Model", runs, key=Keys.RUN)
+run = widgets.run_picker("Model", runs, key=Keys.RUN)
 root = str(store.root.resolve())
-replay = ui.run_replay(store, run)
+replay = cache.run_replay(store, run)
 epochs = view.fit_state_to_run(state, run.run_id, replay.epochs if replay else 0)
 epoch = replay_section(replay)
-probs = ui.epoch_probabilities(store, run, replay, epoch)
-test = ui.get_dataset().test
+probs = cache.epoch_probabilities(store, run, replay, epoch)
+test = cache.get_dataset().test
 accuracy = inference.accuracy(probs, test.labels)
 
 st.header("Test images")
@@ -141,8 +141,8 @@ ordered = view.grid_order(probs, test.labels, spec, order, replay, epoch)
 st.markdown(view.filter_caption(spec, len(ordered), len(test), accuracy, epoch, epochs))
 index = view.shown_index(state, ordered)
 if state.pop(Keys.CLICKED, False):  # a click further down changed the grid: go up to it
-    ui.announce(Keys.CLICKED, view.CLICKED_NOTE)
-grid_column, single_column = ui.side_by_side(2)  # one under the other on a narrow screen
+    widgets.announce(Keys.CLICKED, view.CLICKED_NOTE)
+grid_column, single_column = widgets.side_by_side(2)  # one under the other on a narrow screen
 with grid_column:
     prediction_grid_section(ordered, probs, test, index)
 with single_column:
@@ -153,8 +153,8 @@ with single_column:
 matrix, changes = view.epoch_matrix(probs, test.labels, replay, epoch)
 mistakes_section(matrix, accuracy, spec, changes)
 st.header("Try your own picture")
-ui.own_picture(run, root, "verify", view.UPLOAD_NOTE)
+pictures.own_picture(run, root, "verify", view.UPLOAD_NOTE)
 
 shown = None if epoch == epochs else epoch
 state[Keys.VIEW] = current = view.VerifyView(run.run_id, index, spec, order, shown)
-ui.sync_query_params(current.to_params())
+widgets.sync_query_params(current.to_params())

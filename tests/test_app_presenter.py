@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import ui
 from classifier.auth import ENV_PASSWORD_HASH, hash_password
 from classifier.store.runs import COMPLETED, RunStore
+from ui import access
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PASSWORD = "a long presenter password"
@@ -26,7 +26,7 @@ def password_hash() -> str:
 def served(runs_root, monkeypatch, password_hash):
     """A run store with one finished run, served with a presenter password."""
     monkeypatch.setenv(ENV_PASSWORD_HASH, password_hash)
-    ui._login_limiter.clear()  # failures of earlier tests count for the whole server
+    access._login_limiter.clear()  # failures of earlier tests count for the whole server
     writer = RunStore(runs_root).create_run({"preset": "Tutorial MLP", "epochs": 1}, "kept")
     writer.write_status(status=COMPLETED, test_accuracy=0.8, epochs_done=1)
     writer.release()

@@ -184,11 +184,11 @@ def test_a_link_carries_the_epoch():
     assert Keys.EPOCH not in VerifyView("run-a").state(["run-a"])
 
 
-# --- The cached helpers in ui.py (outside a Streamlit server) -------------------------------
+# --- The cached helpers in ui/cache.py (outside a Streamlit server) -------------------------------
 
 
 def test_a_completed_run_opens_with_its_recorded_last_epoch(replay_run, monkeypatch):
-    import ui
+    from ui import cache
 
     root, run_id = str(replay_run.root.resolve()), replay_run.run_id
     info = RunStore(root).get(run_id)
@@ -196,21 +196,21 @@ def test_a_completed_run_opens_with_its_recorded_last_epoch(replay_run, monkeypa
     def no_model(*args):
         raise AssertionError("the model should not be loaded")
 
-    monkeypatch.setattr(ui, "get_model", no_model)
-    ui.get_test_probabilities.clear()
-    probs = ui.get_test_probabilities(root, run_id, info.model_sha256)
+    monkeypatch.setattr(cache, "get_model", no_model)
+    cache.get_test_probabilities.clear()
+    probs = cache.get_test_probabilities(root, run_id, info.model_sha256)
     history = read_history(replay_run.root / run_id / HISTORY_FILE)
     np.testing.assert_array_equal(probs, history[-1].astype(np.float32))
     assert not probs.flags.writeable
-    replay = ui.run_replay(RunStore(root), info)
+    replay = cache.run_replay(RunStore(root), info)
     assert replay.epochs == 3
-    assert ui.run_replay(RunStore(root), info) is replay  # cached, not read again
-    ui.get_test_probabilities.clear()
+    assert cache.run_replay(RunStore(root), info) is replay  # cached, not read again
+    cache.get_test_probabilities.clear()
 
 
 def test_a_damaged_model_is_not_hidden_by_the_recorded_predictions(replay_run, tmp_path):
-    import ui
     from classifier.store.runs import ModelLoadError
+    from ui import cache
 
     copy = tmp_path / replay_run.run_id
     shutil.copytree(replay_run.root / replay_run.run_id, copy)
@@ -218,7 +218,7 @@ def test_a_damaged_model_is_not_hidden_by_the_recorded_predictions(replay_run, t
     model_file.write_bytes(model_file.read_bytes()[:-100] + b"\0" * 100)
     info = RunStore(tmp_path).get(replay_run.run_id)
     with pytest.raises(ModelLoadError, match="does not match its recorded checksum"):
-        ui.get_test_probabilities(str(tmp_path.resolve()), info.run_id, info.model_sha256)
+        cache.get_test_probabilities(str(tmp_path.resolve()), info.run_id, info.model_sha256)
 
 
 # --- The page in AppTest --------------------------------------------------------------------

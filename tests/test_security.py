@@ -335,9 +335,11 @@ def project_python_files() -> list[Path]:
 
 def test_no_unsafe_deserialisation_or_raw_html_or_dynamic_code_anywhere():
     files = project_python_files()
-    assert {ROOT / "app.py", ROOT / "classifier" / "store" / "runs.py", ROOT / "pages" / "train.py"} <= set(
-        files
-    )
+    assert {
+        ROOT / "app.py",
+        ROOT / "classifier" / "store" / "runs.py",
+        ROOT / "pages" / "train.py",
+    } <= set(files)
     found = []
     for path in files:
         if path == Path(__file__).resolve():

@@ -69,9 +69,9 @@ _children_lock = threading.Lock()
 
 
 def spawn_worker(arguments: list[str], log_path: Path, lock_fd: int | None) -> subprocess.Popen:
-    """Start `python -m classifier ARGUMENTS` in the project folder (it calls become_worker),
-    with its output appended to `log_path` (never through a link) and `lock_fd` inherited (the worker holds the
-    lock from now on; the caller closes its copy)."""
+    """Start `python -m classifier ARGUMENTS` in the project folder (it calls
+    become_worker), its output appended to `log_path` (never through a link) and `lock_fd`
+    inherited: the worker holds the lock from now on, and the caller closes its copy."""
     reap_workers()
     command = [sys.executable, "-m", "classifier", *arguments, "--parent-pid", str(os.getpid())]
     if lock_fd is not None:

@@ -226,3 +226,28 @@ def file_size(path: Path) -> int:
     with contextlib.suppress(OSError):
         return path.lstat().st_size
     return 0
+
+
+def recorded_final_epoch(store, run_id: str) -> tuple[int, int] | None:
+    """(last epoch, history file size) when a run's recorded history can stand in for its
+    model, else None. It can when the run completed, its history holds every epoch, and the
+    model file is intact (its sha256 as recorded): the last epoch's predictions were then
+    made by the very weights it saved, so Verify opens without loading TensorFlow. Anything
+    odd (a damaged model, a missing epoch) is None: loading the model says what is wrong.
+    `store` is a runs.RunStore."""
+    from classifier.store.files import sha256_file
+    from classifier.store.runs import COMPLETED, RunError
+
+    try:
+        info, history = store.get(run_id), store.run_dir(run_id) / HISTORY_FILE
+        if (
+            info.status == COMPLETED
+            and info.epochs_done > 0
+            and epoch_count(history) == info.epochs_done
+            and info.model_sha256
+            and sha256_file(store.model_path(run_id)) == info.model_sha256
+        ):
+            return info.epochs_done, file_size(history)
+    except (RunError, OSError):
+        pass
+    return None

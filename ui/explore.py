@@ -1,0 +1,112 @@
+"""The Explore page's glue: features, maps, nearest pictures and suspicious labels."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from classifier.jobs.process import JobBusyError
+from classifier.store.runs import ModelLoadError, RunInfo, RunStore
+from classifier.views.text import escape_markdown
+from ui.access import presenter_button
+from ui.cache import (
+    get_features,
+    get_neighbour_index,
+    get_pca_map,
+    get_test_suspects,
+    get_train_suspects,
+    test_probabilities,
+)
+
+
+def explore_features(store: RunStore, run: RunInfo, split: str):
+    """A run's features of a split (cached); if its model cannot be loaded, say why and stop."""
+    try:
+        return get_features(str(store.root.resolve()), run.run_id, run.model_sha256, split)
+    except ModelLoadError as error:
+        st.error(escape_markdown(f"{error} Choose another model above."))
+        st.stop()
+
+
+def test_suspects(store: RunStore, run: RunInfo):
+    """Confident learning on the test set with the run's model (cached)."""
+    test_probabilities(store, run)  # says why, if the model cannot be loaded
+    return get_test_suspects(str(store.root.resolve()), run.run_id, run.model_sha256)
+
+
+def nearest_training_pictures(store: RunStore, run: RunInfo, query, exclude=None, k: int = 8):
+    """The k training pictures nearest to a feature vector (features.NeighbourIndex)."""
+    explore_features(store, run, "train")  # says why, if the model cannot be loaded
+    index = get_neighbour_index(str(store.root.resolve()), run.run_id, run.model_sha256)
+    return index.search(query, k, exclude)[0]
+
+
+def explore_map(store: RunStore, run: RunInfo, method: str):
+    """The map's points (N, 2), and a job (features.EmbeddingJob) while the t-SNE map is not
+    ready (the PCA map meanwhile). The t-SNE map starts in the background the first time."""
+    from classifier.data import SPLIT_SIZES
+    from classifier.ml.features import EMBEDDINGS, read_map
+
+    root = str(store.root.resolve())
+    pca = get_pca_map(root, run.run_id, run.model_sha256) if method == "pca" else None
+    explore_features(store, run, "test")
+    path = store.run_dir(run.run_id)
+    if method == "pca":
+        return pca, None
+    points = read_map(path, SPLIT_SIZES["test"])
+    if points is not None:
+        return points, None
+    job = EMBEDDINGS.get(path)
+    if job is None or not job.running:
+        values = get_features(root, run.run_id, run.model_sha256, "test")
+        job = EMBEDDINGS.start(path, values)
+        if not job.running and (points := read_map(path, SPLIT_SIZES["test"])) is not None:
+            return points, None
+    return get_pca_map(root, run.run_id, run.model_sha256), job
+
+
+def train_suspects(store: RunStore, job):
+    """(suspects.Ranking, probabilities) of a complete cross-validation job, or None."""
+    from classifier.jobs.label_check import RESULT_FILE, job_dir
+
+    result = job_dir(store.root, job) / RESULT_FILE
+    try:
+        stamp = result.lstat().st_mtime_ns
+    except OSError:
+        return None
+    root = str(store.root.resolve())
+    return get_train_suspects(root, job.key, stamp, job.preset, job.folds)
+
+
+@st.fragment(run_every=2)
+def background_status(job, waiting: str, failed: str) -> None:
+    """While a background job (features.EmbeddingJob) runs: `waiting` and the seconds so far;
+    `failed` and why when it failed; the page reruns when it is done."""
+    if job.running:
+        st.info(f"{waiting} ({job.seconds:.0f} s so far)")
+    elif job.error:
+        st.error(escape_markdown(f"{failed}: {job.error}"))
+    else:
+        st.rerun()
+
+
+@st.fragment(run_every=1)
+def cross_validation_job(store: RunStore, job) -> None:
+    """A cross-validation job (label_check.CrossValidation): Start for the presenter, then its
+    progress and Stop; the page reruns when it is done."""
+    from classifier.jobs import label_check
+
+    progress = label_check.job_state(store.root, job)
+    if progress.status == label_check.COMPLETED:
+        st.rerun()
+    if progress.status == label_check.RUNNING:
+        st.progress(progress.fraction, text=progress.text)
+        if presenter_button("Stop", key="cross_validation_stop"):
+            label_check.request_stop(store.root, job)
+        return
+    st.caption(escape_markdown(progress.text))
+    if presenter_button("Check the training labels", key="cross_validation_start", type="primary"):
+        try:
+            label_check.start_job(store.root, job)
+            st.rerun()
+        except (JobBusyError, OSError, ValueError) as error:
+            st.warning(escape_markdown(str(error)))

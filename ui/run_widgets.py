@@ -1,0 +1,102 @@
+"""The runs table, its downloads and deletion, and a run's progress bar."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from classifier.store.runs import RunError, RunInfo, RunStore
+from classifier.views.text import escape_markdown, run_labels
+from classifier.views.train import training_progress
+from ui.access import is_presenter, presenter_button
+from ui.widgets import run_picker
+
+
+def runs_overview(store: RunStore, runs: list[RunInfo]) -> None:
+    """Every run: a table, curves to compare, and (for the presenter) deleting one."""
+    from classifier.figures import train as train_figures
+    from classifier.views import train as train_view
+
+    st.subheader("Runs")
+    if not runs:
+        st.info("No runs yet. Choose settings above and press Train.")
+        return
+    st.dataframe(train_view.run_table(runs), hide_index=True)
+    labels = run_labels(runs)
+    compare = st.multiselect(
+        "Compare runs", list(labels), format_func=labels.get, key=train_view.Keys.COMPARE
+    )
+    if compare:
+        curves, names = train_view.COMPARE_CURVES, train_view.METRIC_NAMES
+        metric = st.segmented_control(
+            "Curve",
+            curves,
+            format_func=names.get,
+            default="test_accuracy",
+            key=train_view.Keys.COMPARE_METRIC,
+        )
+        metrics = {run: (labels[run], store.read_metrics(run)) for run in compare}
+        figure = train_figures.compare_runs_figure(metrics, metric or "test_accuracy")
+        st.plotly_chart(figure, key="train_compare_fig")
+    if is_presenter():  # viewers cannot delete
+        _delete_section(store, runs)
+
+
+def _delete_section(store: RunStore, runs: list[RunInfo]) -> None:
+    from classifier.views import train as train_view
+
+    with st.expander("Delete a run"):
+        doomed = run_picker("Run to delete", runs, key=train_view.Keys.DELETE_RUN).run_id
+        sure = "Yes, delete this run and its model for good"
+        confirm = st.checkbox(sure, key=train_view.Keys.DELETE_CONFIRM)
+        if presenter_button("Delete", key="train_delete", disabled=not confirm, type="primary"):
+            try:
+                store.delete(doomed)
+                st.session_state.pop(train_view.Keys.DELETE_CONFIRM, None)
+                st.rerun()
+            except RunError as error:
+                st.error(escape_markdown(str(error)))
+
+
+def run_downloads(store: RunStore, info: RunInfo, has_metrics: bool) -> None:
+    """The downloads of a finished run: its model and its epoch table."""
+    from classifier.store.files import read_run_file
+
+    run_id = info.run_id
+    left, right = st.columns(2)
+    if info.has_model:
+        model = lambda: read_run_file(store.model_path(run_id))  # noqa: E731
+        with left:
+            run_download("Model (.keras)", store, run_id, model, f"{run_id}.keras")
+    if has_metrics:
+        csv = lambda: store.metrics_csv(run_id)  # noqa: E731
+        with right:
+            run_download("Metrics (CSV)", store, run_id, csv, f"{run_id}-metrics.csv")
+
+
+def run_download(label: str, store: RunStore, run_id: str, produce, file_name: str) -> None:
+    """A download of one of a run's files. `produce` runs on the click, not on every rerun
+    (no megabytes read for nothing); if the run was deleted meanwhile, a toast says so
+    instead of a download that silently does nothing."""
+
+    def check_run_still_exists() -> None:
+        if not store.run_dir(run_id).is_dir():
+            st.toast("This run was deleted meanwhile: there is nothing to download.")
+
+    key = "download_" + file_name.replace(".", "_")
+    mime = "text/csv" if file_name.endswith(".csv") else "application/octet-stream"
+    st.download_button(
+        label,
+        produce,
+        file_name=file_name,
+        mime=mime,
+        key=key,
+        on_click=check_run_still_exists,
+        icon=":material/download:",  # the icon says "download": the label fits a narrow column
+    )
+
+
+def progress_bar(info: RunInfo, batches: list[dict]) -> None:
+    """Where a live run stands (or the step after its last epoch): the same bar on every
+    page that watches a run."""
+    progress = training_progress(info, batches)
+    st.progress(progress.fraction, text=progress.text)

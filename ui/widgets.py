@@ -1,0 +1,185 @@
+"""Widgets that several pages draw the same way: charts, the URL, pickers, the epoch
+player, a paged picture grid.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+import streamlit as st
+
+from classifier.store.runs import RunInfo
+from classifier.views.text import run_labels
+
+
+def sync_query_params(values: Mapping[str, str | None]) -> None:
+    """Set these URL query parameters (None removes one), leaving any others alone.
+
+    Writes only what changed: each write is a message to the browser, which then updates
+    its address bar, so a copied link reopens the same view.
+    """
+    for name, value in values.items():
+        if value is None:
+            if name in st.query_params:
+                del st.query_params[name]
+        elif st.query_params.get(name) != value:
+            st.query_params[name] = value
+
+
+def scroll_to(key: str) -> None:
+    """Scroll the page so that the container with this key is at the top of the screen."""
+    st.iframe(
+        f"<script>window.parent.document.querySelector('.st-key-{key}')"
+        "?.scrollIntoView({behavior: 'smooth', block: 'start'});</script>",
+        height=1,
+    )
+
+
+def announce(key: str, text: str) -> None:
+    """A note that the page scrolls to: after a click far below changed what is here."""
+    st.container(key=key).info(text, icon=":material/arrow_downward:")
+    scroll_to(key)
+
+
+def chart(figure, key: str, on_select=None, **options) -> None:
+    """A plotly chart without its mode bar; clicks on points call `on_select`."""
+    if on_select is not None:
+        options.update(on_select=on_select, selection_mode="points")
+    st.plotly_chart(figure, key=key, config={"displayModeBar": False}, **options)
+
+
+def prediction_pair(image, probabilities, true_label: int | None, key: str, title="") -> None:
+    """The tutorial's pair: the picture with its blue/red label, and its ten bars."""
+    from classifier.figures import verify as figures
+
+    image_column, bars_column = st.columns([figures.IMAGE_FIGURE_PX, 230], gap="small")
+    with image_column:
+        picture = figures.prediction_image_figure(image, probabilities, true_label, title)
+        chart(picture, f"{key}_image", width="content")
+    with bars_column:
+        chart(figures.value_bars_figure(probabilities, true_label), f"{key}_bars")
+
+
+def setting_widget(setting, default):
+    """The widget of one declarative setting (train_view.Setting), starting at `default`;
+    returns the value it shows."""
+    key, options = setting.key, setting.options
+    if setting.widget == "slider":
+        low, high, *step = options
+        return st.slider(setting.label, low, high, default, step=step[0] if step else None, key=key)
+    if setting.widget == "select_slider":
+        return st.select_slider(setting.label, options, default, key=key)
+    if setting.widget == "selectbox":
+        return st.selectbox(setting.label, options, options.index(default), key=key)
+    if setting.widget == "checkbox":
+        return st.checkbox(setting.label, default, key=key)
+    return int(st.number_input(setting.label, *options, default, key=key))
+
+
+def run_picker(label: str, runs: list[RunInfo], key: str) -> RunInfo:
+    """A select box of runs: its values are run ids, shown by unique, human labels."""
+    labels = run_labels(runs)
+    chosen = st.selectbox(label, list(labels), format_func=labels.get, key=key)
+    return next(run for run in runs if run.run_id == chosen)
+
+
+PLAY_SECONDS = 1.0  # one epoch a second while playing
+
+
+PLAYER_ICONS = {"Play": ":material/play_arrow:", "Stop": ":material/stop:"}
+
+
+def epoch_player(label: str, epochs: int, key: str, help: str | None = None) -> int:
+    """A slider of epochs 1..`epochs` (at least 2) with Play and Stop: playing moves the
+    slider one epoch a second up to the last, rerunning the page at each step. Moving the
+    slider by hand stops it."""
+    state, playing = st.session_state, f"{key}_playing"
+
+    def play() -> None:
+        if state.get(key, epochs) >= epochs:
+            state[key] = 1  # from the start
+        state[playing] = True
+        state[f"{key}_due"] = time.monotonic() + PLAY_SECONDS / 2
+
+    def stop() -> None:
+        state[playing] = False
+
+    if state.get(playing):
+        _play_timer(key, epochs)  # before the slider: it may set the slider's value
+    else:
+        st.empty()  # the timer's place, so that Play and Stop do not move the row below
+    row = st.container(horizontal=True, vertical_alignment="bottom", wrap=False)
+    # One button (one key) that turns from Play into Stop: two would both show for a moment.
+    text, action = ("Stop", stop) if state.get(playing) else ("Play", play)
+    row.button(text, key=f"{key}_button", on_click=action, icon=PLAYER_ICONS[text])
+    return row.slider(label, 1, epochs, key=key, on_change=stop, help=help)
+
+
+@st.fragment(run_every=PLAY_SECONDS)
+def _play_timer(key: str, epochs: int) -> None:
+    """While playing: every PLAY_SECONDS, the next epoch and a rerun of the page. The full
+    run that draws this fragment does nothing here (its step is not due yet)."""
+    state, playing, due = st.session_state, f"{key}_playing", f"{key}_due"
+    now = time.monotonic()
+    if not state.get(playing) or now < state.get(due, 0.0):
+        return
+    state[key] = min(state.get(key, 1) + 1, epochs)
+    state[playing] = state[key] < epochs
+    state[due] = now + PLAY_SECONDS / 2
+    st.rerun()
+
+
+def choice(label: str, options: Mapping[str, str], key: str, help: str | None = None) -> str:
+    """One of a few options (keys of `options`, shown by their words) as a row of buttons."""
+    shown = options.get
+    return st.segmented_control(
+        label, list(options), format_func=shown, key=key, required=True, help=help
+    )
+
+
+def region_chart(figure, key: str, on_select) -> None:
+    """A plotly chart on which a click, a box or a lasso selects points (`on_select`)."""
+    selection_mode = ("points", "box", "lasso")
+    config = {"displayModeBar": False}  # the page has its own buttons; double-click zooms out
+    st.plotly_chart(
+        figure, key=key, on_select=on_select, selection_mode=selection_mode, config=config
+    )
+
+
+def paged_picture_grid(
+    ordered,
+    probs,
+    split,
+    page_key: str,
+    key: str,
+    on_pick=None,
+    highlight: int | None = None,
+    columns: int = 3,
+    rows: int = 4,
+) -> None:
+    """The tutorial's grid of the pictures `ordered` of a split (data.Split), a page at a
+    time (its number in `page_key`); a click on a picture calls `on_pick(selection)`."""
+    from classifier.figures.verify import prediction_grid_figure
+    from classifier.views import grid as grid_view
+
+    state, size = st.session_state, columns * rows
+    pages = grid_view.page_count(len(ordered), size)
+    state[page_key] = grid_view.clamp_page(state.get(page_key, 1), pages)
+    if pages > 1:
+        st.number_input(f"Page (of {pages:,})", 1, pages, key=page_key)
+    shown = grid_view.page_items(ordered, state[page_key], size)
+    if len(shown):
+        images, labels = split.images[shown], split.labels[shown]
+        grid = prediction_grid_figure(images, probs[shown], labels, shown, columns, highlight)
+        pick = (lambda: on_pick(state[key].selection)) if on_pick else None
+        chart(grid, key, pick, width="content")
+
+
+def side_by_side(count: int, width: int | tuple[int, ...] = 445) -> list:
+    """`count` containers of `width` px (or one width each) side by side where the screen
+    has room for them, wrapping to the next line where it has not (a picture grid needs
+    440 px)."""
+    widths = width if isinstance(width, tuple) else (width,) * count
+    row = st.container(horizontal=True, gap="medium")
+    return [row.container(width=each) for each in widths]
