@@ -9,6 +9,7 @@ run: setup
 test: setup-dev
 	$(VENV)/ruff check .
 	$(VENV)/ruff format --check .
+	$(VENV)/lint-imports
 	$(VENV)/python -m pytest
 
 setup:

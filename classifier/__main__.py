@@ -109,6 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("run")
     worker.add_argument("--lock-fd", type=int, required=True)
     worker.add_argument("--parent-pid", type=int, default=0)
+    # Internal: the t-SNE map's worker process (maps a run's test pictures).
+    map_worker = commands.add_parser("map-worker")
+    map_worker.add_argument("run")
+    map_worker.add_argument("--lock-fd", type=int, required=True)
+    map_worker.add_argument("--parent-pid", type=int, default=0)
     # Internal: the label check's worker process (cross-validates a job folder it prepared).
     label_worker = commands.add_parser("label-check-worker")
     label_worker.add_argument("folder")
@@ -174,6 +179,12 @@ def command_label_check_worker(args, store: RunStore) -> int:
     from classifier.jobs import label_check
 
     return label_check.run_worker(args.folder, args.lock_fd, args.parent_pid)
+
+
+def command_map_worker(args, store: RunStore) -> int:
+    from classifier.jobs import embedding
+
+    return embedding.run_worker(store, args.run, args.lock_fd, args.parent_pid)
 
 
 def command_runs(args, store: RunStore) -> int:
@@ -320,6 +331,7 @@ COMMANDS = {
     "train": command_train,
     "worker": command_worker,
     "label-check-worker": command_label_check_worker,
+    "map-worker": command_map_worker,
     "runs": command_runs,
     "evaluate": command_evaluate,
     "stop": command_stop,

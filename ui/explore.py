@@ -41,27 +41,24 @@ def nearest_training_pictures(store: RunStore, run: RunInfo, query, exclude=None
 
 
 def explore_map(store: RunStore, run: RunInfo, method: str):
-    """The map's points (N, 2), and a job (features.EmbeddingJob) while the t-SNE map is not
-    ready (the PCA map meanwhile). The t-SNE map starts in the background the first time."""
+    """The map's points (N, 2), and the t-SNE map's state (jobs.embedding.MapState) while
+    it is not ready: the PCA map meanwhile. The t-SNE map starts in a worker the first
+    time it is asked for; a failed one waits for "Try again"."""
     from classifier.data import SPLIT_SIZES
-    from classifier.ml.features import EMBEDDINGS, read_map
+    from classifier.jobs import embedding
 
     root = str(store.root.resolve())
-    pca = get_pca_map(root, run.run_id, run.model_sha256) if method == "pca" else None
-    explore_features(store, run, "test")
-    path = store.run_dir(run.run_id)
+    explore_features(store, run, "test")  # says why, if the model cannot be loaded
+    pca = get_pca_map(root, run.run_id, run.model_sha256)
     if method == "pca":
         return pca, None
-    points = read_map(path, SPLIT_SIZES["test"])
-    if points is not None:
-        return points, None
-    job = EMBEDDINGS.get(path)
-    if job is None or not job.running:
-        values = get_features(root, run.run_id, run.model_sha256, "test")
-        job = EMBEDDINGS.start(path, values)
-        if not job.running and (points := read_map(path, SPLIT_SIZES["test"])) is not None:
-            return points, None
-    return get_pca_map(root, run.run_id, run.model_sha256), job
+    path = store.run_dir(run.run_id)
+    state = embedding.map_state(path, SPLIT_SIZES["test"])
+    if state.status == embedding.READY:
+        return state.points, None
+    if state.status == embedding.NONE:
+        state = embedding.start_map(path, store.root)
+    return pca, state
 
 
 def train_suspects(store: RunStore, job):
@@ -78,15 +75,27 @@ def train_suspects(store: RunStore, job):
 
 
 @st.fragment(run_every=2)
-def background_status(job, waiting: str, failed: str) -> None:
-    """While a background job (features.EmbeddingJob) runs: `waiting` and the seconds so far;
-    `failed` and why when it failed; the page reruns when it is done."""
-    if job.running:
-        st.info(f"{waiting} ({job.seconds:.0f} s so far)")
-    elif job.error:
-        st.error(escape_markdown(f"{failed}: {job.error}"))
-    else:
+def map_status(store: RunStore, run: RunInfo, waiting: str, failed: str) -> None:
+    """While the t-SNE map is computed: `waiting` and the seconds so far; when it failed,
+    `failed`, why, and Try again; the page reruns when it is ready."""
+    from classifier.data import SPLIT_SIZES
+    from classifier.jobs import embedding
+
+    path = store.run_dir(run.run_id)
+    state = embedding.map_state(path, SPLIT_SIZES["test"])
+    if state.status == embedding.READY:
         st.rerun()
+    elif state.status == embedding.FAILED:
+        st.warning(escape_markdown(f"{failed}: {state.error}"))
+        if st.button("Try again", key="explore_map_retry"):
+            embedding.start_map(path, store.root)
+            st.rerun(scope="fragment")
+    elif state.status == embedding.NONE:
+        embedding.start_map(path, store.root)  # another map finished: this one's turn
+    elif state.status == embedding.WAITING:
+        st.info(f"{waiting} It starts when the map of another model is done.")
+    else:
+        st.info(f"{waiting} ({state.seconds:.0f} s so far)")
 
 
 @st.fragment(run_every=1)

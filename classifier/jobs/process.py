@@ -64,15 +64,10 @@ def busy_reason(store: RunStore, active: list | None = None) -> str | None:
 # a Train and a label check clicked at the same moment cannot both start.
 START_LOCK = threading.Lock()
 
-_children: list[subprocess.Popen] = []
-_children_lock = threading.Lock()
-
-
 def spawn_worker(arguments: list[str], log_path: Path, lock_fd: int | None) -> subprocess.Popen:
     """Start `python -m classifier ARGUMENTS` in the project folder (it calls
     become_worker), its output appended to `log_path` (never through a link) and `lock_fd`
     inherited: the worker holds the lock from now on, and the caller closes its copy."""
-    reap_workers()
     command = [sys.executable, "-m", "classifier", *arguments, "--parent-pid", str(os.getpid())]
     if lock_fd is not None:
         command += ["--lock-fd", str(lock_fd)]
@@ -89,15 +84,10 @@ def spawn_worker(arguments: list[str], log_path: Path, lock_fd: int | None) -> s
         )
     finally:
         os.close(log_fd)
-    with _children_lock:
-        _children.append(process)
+    # Waiting collects the worker's exit status as soon as it ends, so a finished worker
+    # never stays under the server as a zombie (<defunct>).
+    threading.Thread(target=process.wait, name="reap-worker", daemon=True).start()
     return process
-
-
-def reap_workers() -> None:
-    """Collect the exit status of finished workers, so they do not stay as zombies."""
-    with _children_lock:
-        _children[:] = [process for process in _children if process.poll() is None]
 
 
 def become_worker(parent_pid: int) -> None:

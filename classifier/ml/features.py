@@ -2,17 +2,13 @@
 layer (its features), a 2-D map of them (PCA at once, t-SNE in the background), and the
 training pictures nearest to a picture in that space.
 
-The t-SNE map of a run's test set is computed once, in a thread of the server (scikit-learn
-on numpy features: no TensorFlow, no Streamlit), and stored in the run folder as
-`map-tsne.npy` (written atomically), so every later visit reads it. `EmbeddingJobs` knows
-which maps are being computed; the page shows their status.
+The t-SNE map of a run's test set is computed once, in a worker process (native code that
+can crash never runs in the server: classifier.jobs.embedding), and stored in the run folder
+as `map-tsne.npy` (written atomically), so every later visit reads it.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -62,11 +58,15 @@ def principal_components(values: np.ndarray, dimensions: int = 2) -> np.ndarray:
     same features always give the same map."""
     values = np.asarray(values, dtype=np.float64)
     centred = values - values.mean(axis=0)
-    dimensions = min(dimensions, *centred.shape)
+    available = min(dimensions, *centred.shape)
     _, _, axes = np.linalg.svd(centred, full_matrices=False)
-    projected = centred @ axes[:dimensions].T
-    signs = np.sign(projected[np.abs(projected).argmax(axis=0), np.arange(dimensions)])
-    return (projected * np.where(signs == 0, 1, signs)).astype(np.float32)
+    projected = centred @ axes[:available].T
+    signs = np.sign(projected[np.abs(projected).argmax(axis=0), np.arange(available)])
+    projected = projected * np.where(signs == 0, 1, signs)
+    # A model with fewer features than dimensions (1 hidden unit): the missing axes are 0,
+    # so a map always has the columns it is drawn with.
+    padding = np.zeros((len(projected), dimensions - available))
+    return np.hstack([projected, padding]).astype(np.float32)
 
 
 def tsne_map(values: np.ndarray, seed: int = TSNE_SEED, iterations: int = TSNE_ITERATIONS):
@@ -96,74 +96,6 @@ def read_map(run_path: Path, count: int) -> np.ndarray | None:
 
 def write_map(run_path: Path, points: np.ndarray) -> None:
     write_npy(run_path / TSNE_FILE, points)
-
-
-@dataclass
-class EmbeddingJob:
-    """One t-SNE map being computed (or that failed) in this server."""
-
-    run_path: Path
-    started_at: float
-    finished_at: float | None = None
-    error: str | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.finished_at is None
-
-    @property
-    def seconds(self) -> float:
-        return (self.finished_at or time.time()) - self.started_at
-
-
-class EmbeddingJobs:
-    """The t-SNE maps this server computes, one thread each, one at a time per run."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._jobs: dict[Path, EmbeddingJob] = {}
-
-    def get(self, run_path: Path) -> EmbeddingJob | None:
-        with self._lock:
-            return self._jobs.get(Path(run_path))
-
-    def start(self, run_path: Path, values: np.ndarray, compute=tsne_map) -> EmbeddingJob:
-        """Start computing the map of `values` into `run_path`, unless it is being computed
-        or was computed (and is still there); returns the job."""
-        run_path = Path(run_path)
-        with self._lock:
-            job = self._jobs.get(run_path)
-            done = job is not None and job.error is None and (run_path / TSNE_FILE).exists()
-            if job is not None and (job.running or done):
-                return job
-            job = self._jobs[run_path] = EmbeddingJob(run_path, time.time())
-        values = np.array(values, dtype=np.float32)  # our own copy
-
-        def work() -> None:
-            try:
-                points = compute(values)
-                if run_path.is_dir():  # a run deleted meanwhile gets nothing back
-                    write_map(run_path, points)
-            except Exception as error:  # shown on the page; the map can be asked for again
-                job.error = f"{type(error).__name__}: {error}"[:300]
-            finally:
-                job.finished_at = time.time()
-
-        threading.Thread(target=work, name=f"tsne-{run_path.name}", daemon=True).start()
-        return job
-
-    def wait(self, run_path: Path, timeout: float) -> bool:
-        """Wait for the job of `run_path` to end (tests, benchmarks); whether it ended."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            job = self.get(run_path)
-            if job is None or not job.running:
-                return True
-            time.sleep(0.05)
-        return False
-
-
-EMBEDDINGS = EmbeddingJobs()  # one per process: the server's
 
 
 # --- Nearest neighbours ----------------------------------------------------------------------
@@ -200,14 +132,3 @@ class NeighbourIndex:
         order = np.lexsort((candidates, squared[candidates]))
         nearest = candidates[order].astype(np.int64)
         return nearest, np.sqrt(squared[nearest]).astype(np.float32)
-
-
-def map_status(job: EmbeddingJob | None, ready: bool) -> str:
-    """One line about the t-SNE map for the page."""
-    if ready:
-        return "ready"
-    if job is None:
-        return "not started"
-    if job.running:
-        return f"computing ({job.seconds:.0f} s so far)"
-    return f"failed: {job.error}" if job.error else "ready"

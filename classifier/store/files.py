@@ -112,11 +112,11 @@ def read_json_lines(path: Path, clean=None) -> list[dict]:
         return []
 
 
-def is_locked(run_path: Path) -> bool:
-    """Whether a live process holds the run's lock (a killed process releases it). A `.lock`
-    that is a link or not a regular file is nobody's lock."""
+def is_locked(folder: Path, name: str = LOCK_FILE) -> bool:
+    """Whether a live process holds the folder's lock file `name` (a killed process releases
+    it). A lock file that is a link or not a regular file is nobody's lock."""
     try:
-        fd = os.open(run_path / LOCK_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        fd = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return False
     try:
@@ -265,9 +265,10 @@ def write_npy(path: Path, array: np.ndarray) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def take_lock(folder: Path) -> int | None:
-    """The folder's `.lock`, held exclusively, or None when a live process holds it."""
-    fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+def take_lock(folder: Path, name: str = LOCK_FILE) -> int | None:
+    """The folder's lock file `name`, held exclusively, or None when a live process holds
+    it. Never through a link; the caller closes the descriptor to release it."""
+    fd = os.open(folder / name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -1,0 +1,66 @@
+"""The t-SNE map runs in a worker process: a crash there never reaches the server, a failed
+map says why once and is not started again on every rerun, and a model that learned
+nothing gets a plain message."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from classifier.jobs import embedding
+from classifier.ml.features import principal_components, read_map
+from classifier.store.runs import RunStore
+
+
+def test_features_that_do_not_vary_get_a_plain_message_not_a_native_crash():
+    with pytest.raises(embedding.DegenerateFeatures, match="did not learn"):
+        embedding.compute_map(np.zeros((500, 32), dtype=np.float32))
+
+
+def test_a_model_with_one_feature_still_gets_a_two_column_map():
+    values = np.random.default_rng(0).random((100, 1)).astype(np.float32)
+    points = principal_components(values)
+    assert points.shape == (100, 2)
+    assert np.all(points[:, 1] == 0)
+
+
+def test_an_unreadable_status_is_no_map_and_never_raises(tmp_path):
+    (tmp_path / embedding.STATUS_FILE).write_text('{"status": "running", "started_at": 1e400}')
+    assert embedding.map_state(tmp_path, 10).status == embedding.FAILED  # nobody holds the lock
+    (tmp_path / embedding.STATUS_FILE).write_text("[" * 100_000)
+    assert embedding.map_state(tmp_path, 10).status == embedding.NONE
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / embedding.STATUS_FILE).unlink()
+    (tmp_path / embedding.STATUS_FILE).symlink_to(tmp_path / "fifo")
+    assert embedding.map_state(tmp_path, 10).status == embedding.NONE  # no hang on a FIFO
+
+
+@pytest.mark.slow
+def test_a_crashed_map_worker_leaves_the_server_alive_and_reads_as_failed(trained_run):
+    store = RunStore(trained_run.root)
+    path = store.run_dir(trained_run.run_id)
+    state = embedding.start_map(path, store.root)
+    assert state.status == embedding.RUNNING
+    process = embedding._workers[path]
+    os.kill(process.pid, signal.SIGSEGV)
+    assert embedding.wait_for_map(path, 30)
+    failed = embedding.map_state(path, 10_000)
+    assert failed.status == embedding.FAILED and "crashed" in failed.error
+    # A failed map stays failed until someone asks again: no restart on every rerun.
+    assert embedding.map_state(path, 10_000).status == embedding.FAILED
+    assert process.poll() == -signal.SIGSEGV  # reaped, not a zombie
+
+
+@pytest.mark.slow
+def test_the_map_worker_stores_the_map_of_a_real_model(trained_run, tmp_path):
+    store = RunStore(trained_run.root)
+    path = store.run_dir(trained_run.run_id)
+    (path / embedding.STATUS_FILE).unlink(missing_ok=True)
+    embedding.start_map(path, store.root)
+    assert embedding.wait_for_map(path, 240)
+    state = embedding.map_state(path, 10_000)
+    assert state.status == embedding.READY, state.error
+    assert read_map(path, 10_000).shape == (10_000, 2)
