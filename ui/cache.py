@@ -97,7 +97,10 @@ def get_replay(runs_root: str, run_id: str, size: int):
     from classifier.store.history import HISTORY_FILE, read_history
     from classifier.views.verify import Replay
 
-    history = read_history(RunStore(runs_root).run_dir(run_id) / HISTORY_FILE)
+    store = RunStore(runs_root)
+    # Read no more epochs than the run says it finished: the file's size is not trusted.
+    epochs_done = store.get(run_id).epochs_done
+    history = read_history(store.run_dir(run_id) / HISTORY_FILE, max_epochs=epochs_done)
     return Replay(history, get_dataset().test.labels) if len(history) else None
 
 
@@ -170,7 +173,7 @@ def get_pca_map(runs_root: str, run_id: str, model_sha256: str | None):
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def get_test_suspects(runs_root: str, run_id: str, model_sha256: str | None):
-    """Confident learning on the test set with a run's model (suspects.Ranking)."""
+    """cleanlab's suspects of the test set with a run's model (label_ranking.Ranking)."""
     from classifier.ml.label_ranking import rank_suspects
 
     probs = get_test_probabilities(runs_root, run_id, model_sha256)

@@ -386,7 +386,7 @@ def live_sample(writer: RunWriter, labels) -> list[int]:
     the newest other run with a recorded history; the page picks the set it shows."""
     last_history = None
     for info in RunStore(writer.path.parent).list_runs():
-        history = read_history(info.path / HISTORY_FILE)
+        history = read_history(info.path / HISTORY_FILE, max_epochs=info.epochs_done)
         if info.run_id != writer.run_id and len(history):
             last_history = history
             break

@@ -45,20 +45,24 @@ def fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, fsync, then rename over it."""
+def atomic_write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write to a temporary file beside `path` (a new, randomly named file: O_EXCL, so never
+    through a link), fsync, then rename over it. `durable=False` skips the fsyncs, for a
+    file rewritten every second that a power cut may lose (the live sample)."""
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
 def atomic_write_json(path: Path, value: Any) -> None:
@@ -234,13 +238,20 @@ def create_flag_file(path: Path) -> None:
         os.close(fd)
 
 
-def append_text(path: Path, text: str) -> None:
-    """Append to a regular file (created if missing), never through a link or to a FIFO."""
+def open_append(path: Path):
+    """A text handle appending to a regular file (created if missing), never through a link
+    or to a FIFO. The caller closes it."""
     flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
     fd = os.open(path, flags, 0o644)
-    with open(fd, "a", encoding="utf-8", errors="replace") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "Not a regular file", str(path))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "Not a regular file", str(path))
+    return open(fd, "a", encoding="utf-8", errors="replace")  # noqa: SIM115 - caller closes
+
+
+def append_text(path: Path, text: str) -> None:
+    """Append to a regular file (created if missing), never through a link or to a FIFO."""
+    with open_append(path) as handle:
         handle.write(text)
 
 

@@ -27,9 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from classifier.data import NUM_CLASSES, SPLIT_SIZES
+from classifier.store.files import atomic_write_bytes, read_json
 
 HISTORY_FILE = "predictions.f16"
 LIVE_FILE = "live.json"
+MAX_LIVE_BYTES = 64 << 10  # 15 pictures x 10 probabilities as JSON: a few kilobytes
 TEST_COUNT = SPLIT_SIZES["test"]
 RECORD_DTYPE = np.dtype("<f2")
 LIVE_SECONDS = 2.0  # how often the live sample is predicted during an epoch
@@ -75,9 +77,8 @@ def write_live(path: Path, epoch: int, batch: int, indices, probabilities) -> No
         "indices": [int(index) for index in indices],
         "probabilities": np.round(np.asarray(probabilities, dtype=np.float64), 4).tolist(),
     }
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(record))
-    os.replace(temporary, path)
+    # A temporary file with a random name (never a predictable one a link could sit on).
+    atomic_write_bytes(path, json.dumps(record).encode(), durable=False)
 
 
 # --- Reading ---------------------------------------------------------------------------------
@@ -94,10 +95,14 @@ def epoch_count(path: Path, count: int = TEST_COUNT) -> int:
     return info.st_size // record_bytes(count)
 
 
-def read_history(path: Path, count: int = TEST_COUNT) -> np.ndarray:
+def read_history(path: Path, count: int = TEST_COUNT, max_epochs: int | None = None) -> np.ndarray:
     """All complete epochs as a read-only (epochs, count, 10) float16 array; (0, count, 10)
-    when there are none. A truncated last record is ignored."""
+    when there are none. A truncated last record is ignored. `max_epochs`: the epochs the
+    run says it finished; a file that claims more (damaged, or forged) is read only that far.
+    Probabilities are kept in 0..1 (a damaged or diverged value reads as 0)."""
     epochs = epoch_count(path, count)
+    if max_epochs is not None:
+        epochs = min(epochs, max(0, int(max_epochs)))
     if epochs == 0:
         return np.zeros((0, count, NUM_CLASSES), dtype=RECORD_DTYPE)
     try:
@@ -107,19 +112,20 @@ def read_history(path: Path, count: int = TEST_COUNT) -> np.ndarray:
     except OSError:
         return np.zeros((0, count, NUM_CLASSES), dtype=RECORD_DTYPE)
     history = np.frombuffer(data, dtype=RECORD_DTYPE).reshape(epochs, count, NUM_CLASSES)
-    history = np.nan_to_num(history, nan=0.0, posinf=0.0, neginf=0.0)  # a damaged byte
+    valid = np.isfinite(history) & (history >= 0) & (history <= 1)
+    history = np.where(valid, history, 0).astype(RECORD_DTYPE)  # a damaged byte, a NaN
     history.setflags(write=False)
     return history
 
 
 def read_live(path: Path) -> dict | None:
     """The latest live sample, or None when missing or odd. Never raises."""
+    record = read_json(path, MAX_LIVE_BYTES)  # never through a link, never a FIFO
     try:
-        record = json.loads(path.read_text())
         indices = [int(index) for index in record["indices"]]
         probabilities = np.asarray(record["probabilities"], dtype=np.float64)
         epoch, batch = int(record["epoch"]), int(record["batch"])
-    except (OSError, ValueError, TypeError, KeyError, OverflowError):
+    except (ValueError, TypeError, KeyError, OverflowError):
         return None
     if probabilities.shape != (len(indices), NUM_CLASSES) or not all(
         0 <= index < TEST_COUNT for index in indices

@@ -75,6 +75,7 @@ from classifier.store.files import (
     is_locked,
     is_regular_file,
     lexists,
+    open_append,
     read_json,
     read_json_lines,
     sha256_file,
@@ -569,7 +570,9 @@ class RunWriter:
         return is_stop_requested(self.path)
 
     def open_log(self, name: str):
-        return open(self.path / name, "a", encoding="utf-8")  # noqa: SIM115 - caller closes
+        """A log of the run (metrics.jsonl, batches.jsonl) opened to append: never through
+        a link, never to a FIFO. The caller closes it."""
+        return open_append(self.path / name)
 
     def release(self) -> None:
         with contextlib.suppress(OSError):

@@ -1,0 +1,86 @@
+"""Every file a worker or the app writes or reads in a run or job folder keeps the store's
+rules: no write follows a link, no read follows a link or hangs on a FIFO, and sizes are
+checked against what the run says."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+import pytest
+
+from classifier.jobs import label_check
+from classifier.store import history
+from classifier.store.runs import METRICS_FILE, RunStore
+
+
+@pytest.fixture
+def outside(tmp_path):
+    """A file outside the store that a planted link points at: it must never change."""
+    target = tmp_path / "secret.txt"
+    target.write_text("keep me")
+    return target
+
+
+def test_the_live_sample_is_never_written_through_a_planted_link(tmp_path, outside):
+    run = tmp_path / "run"
+    run.mkdir()
+    # The old writer used this predictable temporary name.
+    (run / f".{history.LIVE_FILE}.{os.getpid()}.tmp").symlink_to(outside)
+    history.write_live(run / history.LIVE_FILE, 1, 2, [0, 1], np.full((2, 10), 0.1))
+    assert outside.read_text() == "keep me"
+    assert history.read_live(run / history.LIVE_FILE)["batch"] == 2
+
+
+def test_a_run_log_is_never_appended_through_a_link(tmp_path, outside):
+    writer = RunStore(tmp_path / "runs").create_run({"preset": "Tutorial MLP"}, "x")
+    (writer.path / METRICS_FILE).symlink_to(outside)
+    with pytest.raises(OSError):
+        writer.open_log(METRICS_FILE)
+    assert outside.read_text() == "keep me"
+    writer.release()
+
+
+def test_the_live_sample_reader_neither_hangs_on_a_fifo_nor_reads_dev_zero(tmp_path):
+    os.mkfifo(tmp_path / history.LIVE_FILE)
+    result = []
+    reader = threading.Thread(
+        target=lambda: result.append(history.read_live(tmp_path / history.LIVE_FILE))
+    )
+    reader.start()
+    reader.join(5)
+    assert not reader.is_alive() and result == [None]
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / history.LIVE_FILE).symlink_to("/dev/zero")
+    assert history.read_live(other / history.LIVE_FILE) is None
+
+
+def test_a_history_longer_than_the_run_is_read_only_as_far_as_the_run_went(tmp_path):
+    path = tmp_path / history.HISTORY_FILE
+    for _ in range(5):
+        history.append_epoch(path, np.full((history.TEST_COUNT, 10), 0.1))
+    assert len(history.read_history(path)) == 5
+    assert len(history.read_history(path, max_epochs=2)) == 2
+    assert len(history.read_history(path, max_epochs=0)) == 0
+
+
+def test_a_history_keeps_probabilities_between_0_and_1(tmp_path):
+    path = tmp_path / history.HISTORY_FILE
+    record = np.full((history.TEST_COUNT, 10), 0.1)
+    record[0, :3] = [np.nan, np.inf, 70000.0]
+    history.append_epoch(path, record)
+    values = history.read_history(path)[0, 0].astype(float)
+    assert np.isfinite(values).all() and values.max() <= 1 and values.min() >= 0
+
+
+def test_the_label_checks_stop_never_follows_a_link(tmp_path, outside):
+    job = label_check.CrossValidation("Tutorial MLP", folds=2, epochs=1, limit=100)
+    folder = label_check.job_dir(tmp_path, job)
+    folder.mkdir(parents=True)
+    (folder / label_check.STOP_FILE).symlink_to(outside)
+    label_check.request_stop(tmp_path, job)
+    assert outside.read_text() == "keep me"
+    assert (folder / label_check.STOP_FILE).is_file()
+    assert not (folder / label_check.STOP_FILE).is_symlink()
