@@ -13,7 +13,7 @@ PICTURE_SOURCES = {"upload": "Upload a photo", "camera": "Take a photo", "draw":
 
 def picture_input(key_prefix: str):
     """A picture of the user's: (its bytes, None) for a photo uploaded or taken, (None, the
-    RGBA pixels) for a drawing on the canvas; None until there is one."""
+    canvas's PNG bytes) for a drawing; None until there is one."""
     from classifier.ml.images import ACCEPTED_TYPES
 
     sources = list(PICTURE_SOURCES)
@@ -39,8 +39,10 @@ def picture_input(key_prefix: str):
             return_image_data=True,
             key=f"{key_prefix}_canvas",
         )
-        drawing = canvas.image_data
-        return None if drawing is None or not drawing[..., 3].any() else (None, drawing)
+        # The PNG's bytes, decoded below under the upload's limits (never the component's
+        # own bare decoder: a browser can send any data URL).
+        drawing = canvas.image_bytes
+        return None if not drawing else (None, drawing)
     if source == "camera":
         picture = st.camera_input("Take a photo of one garment", key=f"{key_prefix}_camera")
     else:
@@ -52,7 +54,7 @@ def picture_input(key_prefix: str):
 def own_picture(run: RunInfo, runs_root: str, key_prefix: str, note: str) -> None:
     """A photo or a drawing of the user's, prepared like the dataset, and what the run's
     model says of it: the original beside the 28 x 28 picture the model sees, with `note`."""
-    from classifier.ml.images import ImageError, prepare_drawing
+    from classifier.ml.images import ImageError, decode_drawing, displayable, prepare_drawing
     from classifier.ml.inference import classify_prepared, classify_upload
 
     if (picture := picture_input(key_prefix)) is None:
@@ -62,13 +64,18 @@ def own_picture(run: RunInfo, runs_root: str, key_prefix: str, note: str) -> Non
         model = get_model(runs_root, run.run_id, run.model_sha256)
         if photo is not None:
             result = classify_upload(model, photo)
+            original = displayable(photo)
         else:
-            result = classify_prepared(model, prepare_drawing(drawing))
+            pixels = decode_drawing(drawing)
+            if not pixels[..., 3].any():
+                return  # an empty canvas: nothing drawn yet
+            result = classify_prepared(model, prepare_drawing(pixels))
+            original = displayable(pixels)
     except ImageError as error:
         st.error(str(error))
         return
     original_column, pair_column, note_column = st.columns([1, 3, 1])
-    original_column.image(photo if photo is not None else drawing, caption="Your picture")
+    original_column.image(original, caption="Your picture")
     with pair_column:
         sees, key = "What the model sees", f"{key_prefix}_upload"
         prediction_pair(result.image.pixels, result.probabilities, None, key, sees)

@@ -95,6 +95,46 @@ def preprocess_upload(
     return PreparedImage(pixels, inverted, original_size, file_format, notes)
 
 
+# The canvas is 280 x 280 CSS pixels; on a high-density screen its PNG has up to 4 times as
+# many pixels on each side. Anything larger, or any other format, was not drawn on it.
+MAX_DRAWING_SIDE = 4 * 280
+MAX_DRAWING_BYTES = 2 * 1024 * 1024
+
+
+def decode_drawing(data: bytes) -> np.ndarray:
+    """The canvas's PNG (the bytes of its data URL, which any browser can forge) as an RGBA
+    array, under the same guards as an upload: size, pixel count, PNG only, fully decoded.
+    Raises ImageError."""
+    _check_file_size(len(data), MAX_DRAWING_BYTES)
+    max_pixels = MAX_DRAWING_SIDE * MAX_DRAWING_SIDE
+    image, file_format, size = _decode(data, max_pixels, [])
+    if file_format != "PNG" or max(size) > MAX_DRAWING_SIDE:
+        raise ImageError("The drawing could not be read. Please draw again.")
+    return np.asarray(image.convert("RGBA"))
+
+
+def displayable(image) -> np.ndarray:
+    """A picture as 8-bit pixels `st.image` can always show: RGB, RGBA or grey. Pillow
+    keeps 16-bit, 32-bit and float pictures (modes I;16, I;16B, I, F), CMYK, and palette or
+    grey pictures with transparency in modes a browser image cannot hold as they are.
+    `image` is the uploaded file's bytes or an array (a drawing)."""
+    if isinstance(image, np.ndarray):
+        array = np.asarray(image)
+        if array.dtype != np.uint8:
+            array = np.clip(np.nan_to_num(array.astype(np.float64)), 0, 255).astype(np.uint8)
+        return array
+    opened, _, _ = _decode(bytes(image), MAX_PIXELS, [])
+    opened.thumbnail((WORK_SIZE, WORK_SIZE))  # shown small: no need to send megapixels
+    if opened.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        # 16- or 32-bit grey levels, or floats: the range actually used, scaled to 0-255.
+        values = np.nan_to_num(np.asarray(opened, dtype=np.float64))
+        low, high = float(values.min()), float(values.max())
+        scaled = (values - low) * (255.0 / (high - low)) if high > low else values * 0
+        return np.rint(scaled).astype(np.uint8)
+    has_alpha = opened.mode in ("RGBA", "LA", "PA") or "transparency" in opened.info
+    return np.asarray(opened.convert("RGBA" if has_alpha else "RGB"))
+
+
 def prepare_drawing(rgba: np.ndarray) -> PreparedImage:
     """Prepare a drawing from the canvas: strokes on a transparent background.
 
