@@ -50,7 +50,7 @@ from classifier.store.files import (
     take_lock,
     write_npy,
 )
-from classifier.store.records import error_summary
+from classifier.store.records import as_error, as_float, as_int, error_summary
 from classifier.store.reviews import explore_dir
 from classifier.store.runs import RunStore, is_stop_requested, slugify
 
@@ -176,16 +176,15 @@ def job_state(root: Path, job: CrossValidation) -> JobState:
         state = INTERRUPTED
     if state == COMPLETED and read_result(root, job) is None:
         return JobState()
-    fraction = status.get("fraction")
-    fraction = float(fraction) if isinstance(fraction, int | float) else 0.0
-    seconds = status.get("seconds")
+    # Typed like a run's status (store.records): a 400-digit number is no fraction.
+    fraction = as_float(status.get("fraction"), 0.0, 1.0) or 0.0
     return JobState(
         status=state,
-        fraction=min(max(fraction, 0.0), 1.0),
-        fold=int(status.get("fold") or 0) if isinstance(status.get("fold"), int) else 0,
+        fraction=fraction,
+        fold=as_int(status.get("fold"), 0, job.folds) or 0,
         folds=job.folds,
-        error=str(status.get("error") or "")[:300] or None,
-        seconds=float(seconds) if isinstance(seconds, int | float) else None,
+        error=as_error(status.get("error")),
+        seconds=as_float(status.get("seconds"), 0.0),
     )
 
 

@@ -84,3 +84,23 @@ def test_the_label_checks_stop_never_follows_a_link(tmp_path, outside):
     assert outside.read_text() == "keep me"
     assert (folder / label_check.STOP_FILE).is_file()
     assert not (folder / label_check.STOP_FILE).is_symlink()
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        {"status": "running", "fraction": 10**400, "fold": 10**400},
+        {"status": "failed", "fraction": "half", "error": ["not", "text"], "seconds": -1e400},
+        {"status": "stopped", "fraction": float("nan"), "fold": True},
+    ],
+)
+def test_an_odd_label_check_status_reads_as_a_plain_state(tmp_path, status):
+    import json
+
+    job = label_check.CrossValidation("Tutorial MLP", folds=2, epochs=1, limit=100)
+    folder = label_check.job_dir(tmp_path, job)
+    folder.mkdir(parents=True)
+    (folder / label_check.STATUS_FILE).write_text(json.dumps(status))
+    state = label_check.job_state(tmp_path, job)
+    assert 0.0 <= state.fraction <= 1.0 and 0 <= state.fold <= 2
+    assert isinstance(state.text, str)
