@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -100,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     suspects = commands.add_parser(
-        "suspects", help="rank the pictures whose label is probably wrong (confident learning)"
+        "suspects", help="the pictures whose label may be wrong (cleanlab), most doubtful first"
     )
     add_suspects_arguments(suspects)
 
@@ -151,18 +152,27 @@ def command_train(args, store: RunStore) -> int:
         args.name = args.name or continued_name(store.get(args.continue_run).name)
     else:
         config = preset_config(args.preset, **overrides)
-    if _is_non_chief_worker():
-        # Multi-worker training: only the chief writes to the shared store (as TF advises).
-        store = RunStore(tempfile.mkdtemp(prefix="classifier-worker-"))
-    busy = busy_reason(store)
-    if busy:
-        raise RunError(busy)
-    from classifier.ml.training import run_training  # late: imports TensorFlow
+    # TF_CONFIG only matters to multi-worker training: one machine ignores it, even damaged.
+    scratch = None
+    if config.strategy == "multi-worker" and _is_non_chief_worker():
+        # Only the chief writes to the shared store (as TF advises); the others write to a
+        # scratch folder that is removed when they finish.
+        scratch = tempfile.mkdtemp(prefix="classifier-worker-")
+        store = RunStore(scratch)
+    try:
+        busy = busy_reason(store)
+        if busy:
+            raise RunError(busy)
+        from classifier.ml.training import run_training  # late: imports TensorFlow
 
-    writer = store.create_run(config.to_dict(), args.name)
-    print(f"run {writer.run_id} in {writer.path} (Ctrl-C stops it and keeps the model)", flush=True)
-    _stop_on_first_interrupt(store, writer.run_id)
-    result = run_training(writer, verbose=0 if args.quiet else 1)
+        writer = store.create_run(config.to_dict(), args.name)
+        where = f"run {writer.run_id} in {writer.path}"
+        print(f"{where} (Ctrl-C stops it and keeps the model)", flush=True)
+        _stop_on_first_interrupt(store, writer.run_id)
+        result = run_training(writer, verbose=0 if args.quiet else 1)
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
     print(
         f"{result['status']}: test loss {result['test_loss']:.4f}, "
         f"test accuracy {result['test_accuracy']:.4f}"
@@ -235,7 +245,7 @@ def command_history(args, store: RunStore) -> int:
     from classifier.store.history import HISTORY_FILE, read_history
 
     info = store.get(args.run)
-    history = read_history(info.path / HISTORY_FILE)
+    history = read_history(info.path / HISTORY_FILE, max_epochs=info.epochs_done)
     if not len(history):
         raise RunError(
             f"Run {args.run} was trained before runs recorded their progress: it has no history."
@@ -284,7 +294,9 @@ def add_suspects_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--limit", type=int, default=0, metavar="N", help="the first N pictures of the split"
     )
-    parser.add_argument("--top", type=int, required=True, metavar="N", help="print N suspects")
+    parser.add_argument(
+        "--top", type=int, metavar="N", help="print at most N suspects (default: every flagged one)"
+    )
     parser.add_argument("--json", action="store_true", help="a JSON list, one object a suspect")
 
 
@@ -292,9 +304,10 @@ def command_suspects(args, store: RunStore) -> int:
     from classifier.data import load_dataset, scale_images
     from classifier.jobs import label_check
     from classifier.ml import label_ranking as suspects
+    from classifier.views.explore import count_sentence
 
     split = load_dataset().split(args.split)
-    if not 0 <= args.limit <= len(split) or args.top < 1:
+    if not 0 <= args.limit <= len(split) or (args.top is not None and args.top < 1):
         raise ValueError(f"--limit must be 0-{len(split):,} and --top at least 1.")
     count = args.limit or len(split)
     if args.split == "test":
@@ -312,9 +325,15 @@ def command_suspects(args, store: RunStore) -> int:
         probs = label_check.cross_validated_probabilities(store.root, job)
         if probs is None:
             raise RunError("The cross-validation was stopped; run the command again to go on.")
-    rows = suspects.rank_suspects(probs, split.labels[:count]).rows(args.top)
+    ranking = suspects.rank_suspects(probs, split.labels[:count])
+    rows = ranking.rows(args.top)
     if args.json:
         print(json.dumps(rows))
+        return EXIT_OK
+    print(count_sentence(ranking, args.split))
+    if len(rows) < len(ranking):
+        print(f"The first {len(rows):,} (--top):")
+    if not rows:
         return EXIT_OK
     print(f"{'RANK':>4} {'PICTURE':>7}  {'LABEL':12} {'SUGGESTED':12} {'SCORE':>6}")
     for row in rows:
@@ -322,8 +341,6 @@ def command_suspects(args, store: RunStore) -> int:
             f"{row['rank']:>4} {row['index']:>7}  {row['label']:12} {row['suggested']:12} "
             f"{row['score']:>6.4f}"
         )
-    if not rows:
-        print(f"no suspects among the {count:,} {args.split} pictures")
     return EXIT_OK
 
 
@@ -374,13 +391,21 @@ def _one_line(error: BaseException, limit: int = 300) -> str:
 
 
 def _is_non_chief_worker() -> bool:
-    """With TF_CONFIG, only the chief (or worker 0 when there is no chief) is in charge."""
-    tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
-    task = tf_config.get("task", {})
-    if task.get("type") != "worker":
-        return False
-    has_chief = "chief" in tf_config.get("cluster", {})
-    return has_chief or int(task.get("index", 0)) > 0
+    """With TF_CONFIG, only the chief (or worker 0 when there is no chief) is in charge.
+    A TF_CONFIG that is not what TensorFlow's guide describes is a ValueError naming it."""
+    try:
+        tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+        task = tf_config.get("task", {})
+        if task.get("type") != "worker":
+            return False
+        has_chief = "chief" in tf_config.get("cluster", {})
+        return has_chief or int(task.get("index", 0)) > 0
+    except (ValueError, TypeError, AttributeError, RecursionError) as error:
+        raise ValueError(
+            "TF_CONFIG is not valid JSON of the form "
+            '{"cluster": {"worker": [...]}, "task": {"type": "worker", "index": 0}}: '
+            f"{type(error).__name__}"
+        ) from None
 
 
 if __name__ == "__main__":

@@ -273,7 +273,12 @@ def continue_model(model, config: TrainConfig, steps_per_epoch: int):
     """
     import keras
 
-    optimizer = model.optimizer
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not hasattr(optimizer, "iterations"):
+        raise ValueError(
+            "This run's model was saved without its optimizer (its training state), so it "
+            "cannot be continued. Train a new run instead."
+        )
     taken = int(optimizer.iterations.numpy())
     if config.schedule == "cosine":
         optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(
