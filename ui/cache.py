@@ -9,7 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 from classifier.data import DatasetError, FashionMNIST, load_dataset
-from classifier.store.runs import ModelLoadError, RunInfo, RunStore
+from classifier.store.records import ModelLoadError
+from classifier.store.runs import RunInfo, RunStore
 from classifier.views.dataset import SplitStats, compute_split_stats
 from classifier.views.text import escape_markdown
 

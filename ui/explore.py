@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from classifier.jobs.process import JobBusyError
-from classifier.store.runs import ModelLoadError, RunInfo, RunStore
+from classifier.store.records import ModelLoadError
+from classifier.store.runs import RunInfo, RunStore
 from classifier.views.text import escape_markdown
 from ui.access import presenter_button
 from ui.cache import (
@@ -28,7 +29,7 @@ def explore_features(store: RunStore, run: RunInfo, split: str):
 
 
 def test_suspects(store: RunStore, run: RunInfo):
-    """Confident learning on the test set with the run's model (cached)."""
+    """cleanlab's suspects of the test set with the run's model (cached)."""
     test_probabilities(store, run)  # says why, if the model cannot be loaded
     return get_test_suspects(str(store.root.resolve()), run.run_id, run.model_sha256)
 
@@ -62,7 +63,7 @@ def explore_map(store: RunStore, run: RunInfo, method: str):
 
 
 def train_suspects(store: RunStore, job):
-    """(suspects.Ranking, probabilities) of a complete cross-validation job, or None."""
+    """(label_ranking.Ranking, probabilities) of a complete cross-validation job, or None."""
     from classifier.jobs.label_check import RESULT_FILE, job_dir
 
     result = job_dir(store.root, job) / RESULT_FILE

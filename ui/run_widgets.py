@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from classifier.store.runs import RunError, RunInfo, RunStore
+from classifier.store.records import RunError
+from classifier.store.runs import RunInfo, RunStore
 from classifier.views.text import escape_markdown, run_labels
 from classifier.views.train import training_progress
 from ui.access import is_presenter, presenter_button

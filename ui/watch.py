@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from classifier.jobs.process import JobBusyError
-from classifier.store.runs import RUNNING, RunError, RunInfo, RunStore
+from classifier.store.records import RunError
+from classifier.store.runs import RUNNING, RunInfo, RunStore
 from classifier.views.text import escape_markdown
 from classifier.views.train import QUICK_NAME, quick_config
 from ui.access import is_presenter

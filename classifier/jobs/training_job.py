@@ -30,7 +30,8 @@ from classifier.jobs.process import (
     spawn_worker,
 )
 from classifier.ml.models import TrainConfig
-from classifier.store.runs import FAILED, RunError, RunStore, RunWriter
+from classifier.store.records import RunError
+from classifier.store.runs import FAILED, RunStore, RunWriter
 
 
 class JobManager:

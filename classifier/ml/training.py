@@ -16,7 +16,7 @@ import time
 from classifier.data import load_dataset, scale_images
 from classifier.ml.inference import accuracy, cross_entropy, softmax
 from classifier.ml.models import TrainConfig, build_model, continue_model, loss_targets
-from classifier.store.files import append_json_line
+from classifier.store.files import append_json_line, save_model_atomically
 from classifier.store.history import (
     HISTORY_FILE,
     LIVE_FILE,
@@ -36,7 +36,6 @@ from classifier.store.runs import (
     TESTING,
     RunStore,
     RunWriter,
-    save_model_atomically,
 )
 
 # Batch lines are flushed at most this often: the page polls about once a second.

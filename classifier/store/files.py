@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from classifier.store.records import RunError
+
 LOCK_FILE = ".lock"
 NPY_HEADER_BYTES = 4096  # room for a .npy header beyond the array's own bytes
 
@@ -286,3 +288,34 @@ def take_lock(folder: Path, name: str = LOCK_FILE) -> int | None:
         os.close(fd)
         return None
     return fd
+
+
+def save_model_atomically(model, path: Path) -> str:
+    """Save a Keras model without ever leaving a half-written file at `path`.
+
+    `model.save()` writes in place, so a crash mid-save would destroy the last good model.
+    We save under a temporary name that still ends in `.keras` (Keras insists), fsync,
+    then rename. Returns the sha256 of the saved file.
+    """
+    tmp_path = path.with_name(f".{path.stem}.tmp-{os.getpid()}-{threading.get_ident()}.keras")
+    try:
+        model.save(tmp_path)
+        with open(tmp_path, "rb") as handle:
+            os.fsync(handle.fileno())
+        digest = sha256_file(tmp_path)
+        os.replace(tmp_path, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            tmp_path.unlink()
+        if error.errno == errno.ENOSPC:
+            raise RunError(
+                f"Not enough disk space to save the model in {path.parent}; "
+                "the previous model was kept. Free some space and try again."
+            ) from error
+        raise RunError(f"Could not save the model to {path}: {error}") from error
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp_path.unlink()
+        raise
+    fsync_dir(path.parent)
+    return digest

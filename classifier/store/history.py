@@ -242,7 +242,8 @@ def recorded_final_epoch(store, run_id: str) -> tuple[int, int] | None:
     odd (a damaged model, a missing epoch) is None: loading the model says what is wrong.
     `store` is a runs.RunStore."""
     from classifier.store.files import sha256_file
-    from classifier.store.runs import COMPLETED, RunError
+    from classifier.store.records import RunError
+    from classifier.store.runs import COMPLETED
 
     try:
         info, history = store.get(run_id), store.run_dir(run_id) / HISTORY_FILE

@@ -21,26 +21,8 @@ field, never a crash.
 
 - A run's files are opened without following links and without blocking (a FIFO), and read
   only when they are regular files; a config.json or status.json over 1 MB is damaged.
-- `RunInfo` is typed and in range. `name` and `preset` are printable `str` (lone surrogates
-  replaced, at most MAX_NAME_CHARS). `epochs_done` and `epochs_planned` are ints in
-  0..MAX_EPOCHS (0 when damaged). `test_accuracy` is a float in 0..1, `test_loss` a finite
-  float, `started_at` and `finished_at` timestamps between 2000 and 2100 (MIN_TIMESTAMP,
-  MAX_TIMESTAMP), `duration_s` a finite float >= 0; each is None when missing or damaged.
-  `model_sha256` is 64 lowercase hex digits or None; `error` is a `str` of at most
-  MAX_ERROR_CHARS, or None.
-- `status` is always one of STATUSES. A status this version does not know (from a newer
-  version, or damage) reads as "failed", with an `error` that names it: such a run is never
-  offered to Verify nor taken for a live one, and it can be deleted.
-- `status_data` is status.json as stored, except that its numeric keys listed in
-  `_STATUS_INTS` and `_STATUS_FLOATS` are typed as above, or left out when damaged.
-  `config` is config.json as stored (a dict): untrusted.
-- `read_metrics` and `read_batches` return only rows whose "epoch" is an int in
-  1..MAX_EPOCHS (and for batches "batch" an int in 1..MAX_STEPS); a batch row's "steps" is
-  such an int, or left out when damaged. Every other key is a metric name
-  (`[A-Za-z_][A-Za-z0-9_]*`, so no CSV header cell can be a spreadsheet formula) whose value
-  is a finite float, or None when it is null or a number that is not finite (a diverged
-  loss is NaN). Keys with other values (text, lists, true), truncated and garbage lines are
-  left out.
+- `RunInfo`, `read_metrics` and `read_batches` are typed and in range (store.records says
+  how).
 
 Folders that hold nothing but `.lock` (an older version left them when it could not write a
 run) are not runs: `list_runs` skips them, `delete` removes them, and `remove_abandoned`
@@ -51,15 +33,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import errno
 import fcntl
 import io
-import math
 import os
 import re
 import shutil
 import stat
-import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -71,7 +50,6 @@ from classifier.store.files import (
     append_text,
     atomic_write_json,
     create_flag_file,
-    fsync_dir,
     is_locked,
     is_regular_file,
     lexists,
@@ -81,12 +59,22 @@ from classifier.store.files import (
     sha256_file,
 )
 from classifier.store.records import (
+    MAX_EPOCHS,
+    MAX_NAME_CHARS,
+    MAX_TIMESTAMP,
+    MIN_TIMESTAMP,
+    ModelLoadError,
+    RunError,
     as_error,
     as_float,
     as_int,
     as_text,
+    batches_row,
     error_summary,
+    metrics_row,
     os_error_reason,
+    typed_status,
+    unknown_status_error,
 )
 
 RUNS_DIR_ENV = "CLASSIFIER_RUNS_DIR"
@@ -115,22 +103,7 @@ ERROR_LOG = "error.log"
 
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")  # \Z: "$" would accept a final "\n"
 
-# What a reader accepts (the app itself trains at most 200 epochs: TrainConfig.validate).
-MAX_EPOCHS = 10_000
-MAX_STEPS = 10_000_000  # batches in one epoch
-MAX_NAME_CHARS = 1000
-MIN_TIMESTAMP = 946_684_800.0  # 2000-01-01
-MAX_TIMESTAMP = 4_102_444_800.0  # 2100-01-01
-MAX_ROW_KEYS = 64  # metrics in one line of a log
 ABANDONED_AFTER_S = 60.0
-
-
-class RunError(RuntimeError):
-    """A run cannot be found, read or written; the message says why."""
-
-
-class ModelLoadError(RunError):
-    """A run's model is missing, damaged or does not match its recorded checksum."""
 
 
 def default_runs_root() -> Path:
@@ -146,37 +119,6 @@ def slugify(text: str, fallback: str = "run") -> str:
 
 
 # --- Durable writes ------------------------------------------------------------------------
-
-
-def save_model_atomically(model, path: Path) -> str:
-    """Save a Keras model without ever leaving a half-written file at `path`.
-
-    `model.save()` writes in place, so a crash mid-save would destroy the last good model.
-    We save under a temporary name that still ends in `.keras` (Keras insists), fsync,
-    then rename. Returns the sha256 of the saved file.
-    """
-    tmp_path = path.with_name(f".{path.stem}.tmp-{os.getpid()}-{threading.get_ident()}.keras")
-    try:
-        model.save(tmp_path)
-        with open(tmp_path, "rb") as handle:
-            os.fsync(handle.fileno())
-        digest = sha256_file(tmp_path)
-        os.replace(tmp_path, path)
-    except OSError as error:
-        with contextlib.suppress(OSError):
-            tmp_path.unlink()
-        if error.errno == errno.ENOSPC:
-            raise RunError(
-                f"Not enough disk space to save the model in {path.parent}; "
-                "the previous model was kept. Free some space and try again."
-            ) from error
-        raise RunError(f"Could not save the model to {path}: {error}") from error
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp_path.unlink()
-        raise
-    fsync_dir(path.parent)
-    return digest
 
 
 def is_stop_requested(run_path: Path) -> bool:
@@ -391,7 +333,7 @@ class RunStore:
 
     def read_metrics(self, run_id: str) -> list[dict]:
         """One row per finished epoch (see the module docstring for what a row holds)."""
-        return read_json_lines(self.run_dir(run_id) / METRICS_FILE, _metrics_row)
+        return read_json_lines(self.run_dir(run_id) / METRICS_FILE, metrics_row)
 
     def lineage(self, run_id: str, limit: int = 50) -> list[RunInfo]:
         """The run and the runs it continues (config "parent"), oldest first. A missing
@@ -479,7 +421,7 @@ class RunStore:
         config = read_json(path / CONFIG_FILE)
         status = read_json(path / STATUS_FILE)
         info.config = config if isinstance(config, dict) else {}
-        info.status_data = data = _typed_status(status) if isinstance(status, dict) else {}
+        info.status_data = data = typed_status(status) if isinstance(status, dict) else {}
         info.name = as_text(info.config.get("name"), MAX_NAME_CHARS) or run_id
         info.preset = as_text(info.config.get("preset"), MAX_NAME_CHARS) or ""
         info.has_model = is_regular_file(path / MODEL_FILE)
@@ -494,7 +436,7 @@ class RunStore:
                 info.status = state
             else:
                 info.status = FAILED
-                info.error = _unknown_status_error(state, info.error)
+                info.error = unknown_status_error(state, info.error)
             info.test_accuracy = data.get("test_accuracy")
             info.test_loss = data.get("test_loss")
             info.started_at = data.get("started_at")
@@ -503,7 +445,7 @@ class RunStore:
             if isinstance(digest, str) and _SHA256.match(digest):
                 info.model_sha256 = digest.lower()
         # The metrics log is the truth about finished epochs, even after a crash.
-        metrics = read_json_lines(path / METRICS_FILE, _metrics_row)
+        metrics = read_json_lines(path / METRICS_FILE, metrics_row)
         info.epochs_done = max((row["epoch"] for row in metrics), default=0)
         if info.status == RUNNING and not is_locked(path):
             info.status = INTERRUPTED
@@ -582,87 +524,9 @@ class RunWriter:
 # --- Typing what was read ------------------------------------------------------------------
 
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}\Z")
-_METRIC_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
-# The numeric keys of status.json, typed (or left out of RunInfo.status_data when damaged).
-_STATUS_INTS = {
-    "epochs_done": MAX_EPOCHS,
-    "epochs_planned": MAX_EPOCHS,
-    "steps_per_epoch": MAX_STEPS,
-    "replicas": 1_000_000,
-    "global_batch_size": 1_000_000_000,
-    "train_images": 1_000_000_000_000,
-    "parameters": 1_000_000_000_000_000,
-    "pid": 2**31 - 1,
-}
-_STATUS_FLOATS = {
-    "test_accuracy": (0.0, 1.0),
-    "test_loss": (-math.inf, math.inf),
-    "started_at": (MIN_TIMESTAMP, MAX_TIMESTAMP),
-    "finished_at": (MIN_TIMESTAMP, MAX_TIMESTAMP),
-    "updated_at": (MIN_TIMESTAMP, MAX_TIMESTAMP),
-}
 
 
-def _typed_status(status: dict) -> dict:
-    typed = dict(status)
-    for key, high in _STATUS_INTS.items():
-        if key in typed:
-            number = as_int(typed.pop(key), 0, high)
-            if number is not None:
-                typed[key] = number
-    for key, (low, high) in _STATUS_FLOATS.items():
-        if key in typed:
-            number = as_float(typed.pop(key), low, high)
-            if number is not None:
-                typed[key] = number
-    return typed
-
-
-def _unknown_status_error(state, error: str | None) -> str:
-    if state is None:
-        what = "no status"
-    elif isinstance(state, str):
-        what = f"an unknown status {as_text(state, 40)!r}"
-    else:
-        what = f"an unknown status (a {type(state).__name__})"
-    message = f"The run's status file has {what}: written by another version, or damaged."
-    return as_error(f"{message} {error}" if error else message)
-
-
-def _log_row(record: dict, required: dict[str, int], optional: dict[str, int]) -> dict | None:
-    """A log line as a typed row (see the module docstring), or None to leave it out."""
-    row = {}
-    for key, high in required.items():
-        number = as_int(record.get(key), 1, high)
-        if number is None:
-            return None
-        row[key] = number
-    for key, high in optional.items():
-        number = as_int(record.get(key), 1, high)
-        if number is not None:
-            row[key] = number
-    for key, value in record.items():
-        if len(row) >= MAX_ROW_KEYS:
-            break
-        if key in required or key in optional or not _METRIC_NAME.match(key):
-            continue
-        if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
-            row[key] = as_float(value)
-    return row
-
-
-_EPOCH = {"epoch": MAX_EPOCHS}
-
-
-def _metrics_row(record: dict) -> dict | None:
-    return _log_row(record, _EPOCH, {})
-
-
-def _batches_row(record: dict) -> dict | None:
-    return _log_row(record, {**_EPOCH, "batch": MAX_STEPS}, {"steps": MAX_STEPS})
-
-
-_BATCH_READER = IncrementalJsonLines(_batches_row)
+_BATCH_READER = IncrementalJsonLines(batches_row)
 
 
 def _cannot_write(root: Path, error: OSError) -> str:
