@@ -3,15 +3,17 @@
 import time
 
 import streamlit as st
-from streamlit_shortcuts import add_shortcuts
 
 from classifier.data import CLASS_NAMES
+from classifier.figures import style
 from classifier.figures import verify as figures
 from classifier.ml.inference import accuracy
+from classifier.store import reviews as label_reviews
 from classifier.store.runs import RunStore
+from classifier.views import explore as explore_view
 from classifier.views import present as view
 from classifier.views.present import Keys
-from ui import cache, routing, watch, widgets
+from ui import access, cache, keys, room, routing, watch, widgets
 
 st.set_page_config(initial_sidebar_state="collapsed")  # the room sees the picture, not menus
 routing.start_page()
@@ -24,6 +26,8 @@ def settings_section(runs) -> tuple:
     with st.expander("Settings"):
         run = widgets.run_picker("Model", runs, key=Keys.RUN)
         modes = {"slides": "Slideshow", "quiz": "Beat the machine (a quiz)"}
+        if access.is_presenter():
+            modes["room"] = "Let the room play"  # phones vote: ui/room.py
         mode = st.radio("Mode", list(modes), format_func=modes.get, horizontal=True, key=Keys.MODE)
         show = st.selectbox("Pictures", list(view.SHOWS), format_func=view.SHOWS.get, key=Keys.SHOW)
         class_number = CLASS_NAMES.index(st.selectbox("Kind", CLASS_NAMES, key=Keys.CLASS))
@@ -44,12 +48,16 @@ def picture_with_bars(index: int, probabilities, true_label: int | None, key: st
         widgets.chart(bars, key)
 
 
-def slideshow_section(order, seconds: int) -> None:
-    """Next and previous by buttons, arrow keys and a clicker's Page Up/Down; autoplay."""
+def slideshow_section(order, seconds: int, suspects: bool = False) -> None:
+    """Next and previous by buttons, arrow keys and a clicker's Page Up/Down; autoplay.
+    `suspects`: pictures whose label may be wrong, said so (not red) with review buttons."""
     if not len(order):
         st.info("No test picture matches. Choose other pictures in the settings.")
         return
     position = state.setdefault(Keys.POSITION, 0) % len(order)
+    if steps := keys.key_steps("present_keys"):  # arrows, Page Up/Down, Space: a clicker
+        go(position, len(order), steps)
+        position = state[Keys.POSITION]
     index = int(order[position])
     caption, right = view.slide_caption(probs[index], int(test.labels[index]))
     back, where, forward, play = st.columns([2, 3, 2, 2], vertical_alignment="center")
@@ -57,11 +65,35 @@ def slideshow_section(order, seconds: int) -> None:
     back.button("Previous", key="present_previous", args=(position, len(order), -1), **move)
     forward.button("Next", key="present_next", args=(position, len(order), 1), **move)
     where.markdown(f"**Picture {position + 1:,} of {len(order):,}** (test picture {index:,})")
-    st.header(f":{'blue' if right else 'red'}[{caption}]", anchor=False)
-    picture_with_bars(index, probs[index], int(test.labels[index]), "present_bars")
+    if suspects:  # the label is in doubt: neither right nor wrong, so neither blue nor red
+        given = int(test.labels[index])
+        sentence = explore_view.suspect_sentence(given, probs[index])
+        st.header(f':color[{sentence}]{{foreground="{style.UNKNOWN_COLOR}"}}', anchor=False)
+        picture_with_bars(index, probs[index], None, "present_bars")
+        review_buttons(index, given, position, len(order))
+    else:
+        st.header(f":{'blue' if right else 'red'}[{caption}]", anchor=False)
+        picture_with_bars(index, probs[index], int(test.labels[index]), "present_bars")
     if play.toggle("Autoplay", key=Keys.AUTOPLAY):
         autoplay(len(order), seconds)
-    add_shortcuts(present_next=["arrowright", "pagedown"], present_previous=["arrowleft", "pageup"])
+
+
+def review_buttons(index: int, given: int, position: int, count: int) -> None:
+    """The Explore page's verdict on a suspect, for the presenter: saved, then the next one."""
+    suggested = explore_view.suggested_label(given, probs[index])
+    reviews = label_reviews.read_reviews(store.root)
+    st.caption(explore_view.decision_words(reviews.get(label_reviews.review_key("test", index))))
+    right, wrong = st.columns(2)
+    words = {
+        label_reviews.RIGHT: (right, "The label is right"),
+        label_reviews.WRONG: (wrong, f"The label is wrong: {CLASS_NAMES[suggested]}"),
+    }
+    for decision, (place, text) in words.items():
+        with place:
+            if access.presenter_button(text, key=f"present_{decision}", width="stretch"):
+                label_reviews.save_review(store.root, "test", index, given, decision, suggested)
+                go(position, count, 1)
+                st.rerun()
 
 
 def go(position: int, count: int, delta: int) -> None:
@@ -90,6 +122,9 @@ def quiz_section(model_accuracy: float) -> None:
         f"Picture {shown + 1} of {len(quiz.pictures)}. People {people}, model {model}.",
         anchor=False,
     )
+    if state.get(Keys.REVEAL) and keys.key_steps("present_keys") > 0:  # the clicker: next
+        state[Keys.REVEAL] = False
+        st.rerun()
     if state.get(Keys.REVEAL):
         said, truth = quiz.answers[shown], int(test.labels[index])
         caption, model_right = view.slide_caption(probs[index], truth)
@@ -154,7 +189,10 @@ if not runs:
 run, mode, show, class_number, seconds = settings_section(runs)
 probs = cache.test_probabilities(store, run)
 test = cache.get_dataset().test
-if mode == "quiz":
+if mode == "room" and access.is_presenter():
+    room.room_panel(store, run, probs, test.labels)
+elif mode == "quiz":
     quiz_section(accuracy(probs, test.labels))
 else:
-    slideshow_section(view.slide_order(probs, test.labels, show, class_number), seconds)
+    order = view.slide_order(probs, test.labels, show, class_number)
+    slideshow_section(order, seconds, suspects=show == "suspicious")
