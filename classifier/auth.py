@@ -21,11 +21,19 @@ same password, so nothing can be precomputed. The password is NFC-normalised fir
 word typed on macOS and Linux gives the same bytes). The computed hash is compared with
 ``hmac.compare_digest``, whose time does not depend on where the first differing byte is.
 ``CLASSIFIER_PRESENTER_PASSWORD_HASH`` in the environment overrides the secret (tests, CI);
-quote it with single quotes in a shell, because of the ``$``. Configuration mistakes fail
-closed where intent is clear (a pasted plain password, e-mails without ``[auth]``: nobody is
-presenter) and are listed in ``PresenterSettings.warnings``.
+quote it with single quotes in a shell, because of the ``$``.
 
-The rate limit (``RateLimiter``), in memory, per server process:
+Configuration mistakes fail closed: only a fully absent configuration (no ``[presenter]``, no
+``[auth]``, no variable) leaves everyone presenter. Any present-but-invalid setting (an unknown
+key such as ``password-hash``, a PIN without quotes, an empty or malformed hash, an item of
+``emails`` that is not an e-mail address, ``emails`` under ``[auth]``, e-mails without
+``[auth]``, a secrets file that does not parse) makes everyone a viewer until it is fixed. The
+mistakes are listed in ``PresenterSettings.warnings`` in words that name a setting, never its
+value; the page shows them to everyone and ``log_problems`` logs each once per process.
+
+The rate limit (``RateLimiter``), in memory, per server process: ``login_limiter()``, a
+module-level object outside every Streamlit cache (a client's "Clear cache" cannot reset it;
+a server restart does):
 
 - per client key (e.g. ``st.context.ip_address``): at most 5 failed attempts in any 60 s; the
   6th is refused without checking the password until the oldest failure is a minute old;
@@ -37,9 +45,9 @@ The rate limit (``RateLimiter``), in memory, per server process:
   stored as a 16-byte digest), so a flood of distinct keys cannot grow memory without bound;
   a dropped key forgets its failures, which the global wait still caps.
 
-The key: ``st.context.ip_address`` is None on loopback, so behind a reverse proxy on the same
-machine every client shares one key: a guesser then blocks the password for everyone for a
-minute (it fails closed); a presenter who logs in with ``st.login`` is not affected.
+The key: ``st.context.ip_address`` is the proxy's address behind a reverse proxy (None on
+loopback), so every client then shares one key: a guesser blocks the password for everyone for
+a minute (it fails closed); a presenter who logs in with ``st.login`` is not affected.
 
 A wrong password is refused the same way whether it is wrong, empty or absurd; the limit is
 a nuisance to a guesser, not a defence for a weak password: choose a long one.
@@ -57,6 +65,7 @@ import binascii
 import getpass
 import hashlib
 import hmac
+import logging
 import math
 import re
 import secrets
@@ -164,6 +173,11 @@ def verify_password(password: str, stored: str) -> bool:
 
 # --- Settings ---------------------------------------------------------------------------------
 
+PRESENTER_KEYS = ("password_hash", "emails")  # everything [presenter] may hold
+INVALID_PREFIX = "Presenter settings are invalid"
+_ABSENT = object()
+_UNSAFE_KEY_CHARS = re.compile(r"[^A-Za-z0-9_.-]")
+
 
 @dataclass(frozen=True)
 class PresenterSettings:
@@ -172,51 +186,92 @@ class PresenterSettings:
     password_hash: str | None = None
     presenters: tuple[str, ...] = ()  # allowed e-mails, lower-cased
     oidc: bool = False  # an [auth] section exists, so st.login can work
-    warnings: tuple[str, ...] = ()  # configuration mistakes, for the server log or the owner
+    # Configuration mistakes, in words safe to show anyone (a setting's name, never its value).
+    # Any one of them makes everyone a viewer: the page shows them, the server log has them.
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def misconfigured(self) -> bool:
+        """True when a setting is present but invalid: nobody is presenter until it is fixed."""
+        return bool(self.warnings)
 
     @property
     def enabled(self) -> bool:
-        """True when a presenter is configured; False means everyone is presenter."""
-        return self.password_hash is not None or bool(self.presenters)
+        """True when a presenter is configured (or a mistake locks the role); False, only for
+        a fully absent configuration, means everyone is presenter."""
+        return self.misconfigured or self.password_hash is not None or bool(self.presenters)
 
     @property
     def password_enabled(self) -> bool:
-        return self.password_hash is not None
+        return not self.misconfigured and self.password_hash is not None
 
     @property
     def login_enabled(self) -> bool:
         """True when presenters can log in with st.login."""
-        return self.oidc and bool(self.presenters)
+        return not self.misconfigured and self.oidc and bool(self.presenters)
+
+    def summary(self) -> str:
+        """One sentence for the page and the log; empty when nothing is wrong."""
+        if not self.warnings:
+            return ""
+        problems = "; ".join(self.warnings)
+        return f"{INVALID_PREFIX} ({problems}); everyone is a viewer until it is fixed."
 
 
-def _get(mapping: object, key: str) -> object:
-    """``mapping[key]``, or None for a missing key, a non-mapping or a mapping that raises."""
+class _Unreadable(Exception):
+    """Settings that are not a mapping, or raise when read (a secrets.toml that does not parse)."""
+
+
+def _lookup(mapping: object, key: str) -> object:
+    """``mapping[key]``; ``_ABSENT`` for a missing key or no mapping at all (None)."""
+    if mapping is None:
+        return _ABSENT
+    if not isinstance(mapping, Mapping):
+        raise _Unreadable(type(mapping).__name__)
     try:
-        if isinstance(mapping, Mapping) and key in mapping:
-            return mapping[key]
-    except Exception:  # st.secrets raises when there is no secrets.toml at all
-        return None
+        return mapping[key] if key in mapping else _ABSENT
+    except Exception as error:
+        raise _Unreadable(type(error).__name__) from error
+
+
+def _key_name(key: object) -> str:
+    """A key's name, safe to show in Markdown and the log (an unknown key may be a typo)."""
+    name = _UNSAFE_KEY_CHARS.sub("?", str(key))
+    return f"`{name[:40]}{'...' if len(name) > 40 else ''}`"
+
+
+def _checked_hash(value: object, name: str, problems: list[str]) -> str | None:
+    """``value`` if it is a hash made by ``python -m classifier.auth``; else a problem."""
+    if not isinstance(value, str):
+        problems.append(f"{name} must be a quoted string")
+    elif not value.strip():
+        problems.append(f"{name} is empty")
+    elif parse_hash(value) is None:
+        problems.append(f"{name} is not a hash made by `python -m classifier.auth`")
+    else:
+        return value.strip()
     return None
 
 
 def _emails(value: object) -> tuple[tuple[str, ...], bool]:
-    """Lower-cased, de-duplicated e-mails from a list (or a comma-separated string)."""
+    """Lower-cased, de-duplicated e-mails from a list (or a comma-separated string), and
+    whether every item was one (blank items are skipped, not mistakes)."""
     items: Iterable[object]
     if isinstance(value, str):
         items = value.split(",")
     elif isinstance(value, list | tuple):
         items = value
     else:
-        return (), value is not None
+        return (), False
     found: dict[str, None] = {}
-    odd = False
+    valid = True
     for item in items:
         email = normalize_email(item)
         if email is not None:
             found[email] = None
-        elif not (isinstance(item, str) and not item.strip()):  # blanks are not mistakes
-            odd = True
-    return tuple(found), odd
+        elif not (isinstance(item, str) and not item.strip()):
+            valid = False
+    return tuple(found), valid
 
 
 def normalize_email(value: object) -> str | None:
@@ -231,55 +286,85 @@ def normalize_email(value: object) -> str | None:
     return email
 
 
-def load_settings(secrets: Mapping, environ: Mapping) -> PresenterSettings:
+def load_settings(secrets: object, environ: object) -> PresenterSettings:
     """Read ``[presenter]`` (``password_hash``, ``emails``) and ``[auth]`` from ``secrets`` and
     ``CLASSIFIER_PRESENTER_PASSWORD_HASH`` from ``environ`` (it overrides the secret).
 
-    Never raises: a value of the wrong type counts as unset and is named in ``warnings``. A
-    string that is not a hash made by ``python -m classifier.auth`` still enables the role
-    (nobody can log in with it), so a pasted plain password fails closed, not open.
+    Fails closed and never raises. Only a fully absent configuration (no ``[presenter]``, no
+    ``[auth]``, no variable) leaves everyone presenter. Any present-but-invalid setting (an
+    unknown key in ``[presenter]``, a value of the wrong type, an empty or malformed hash, an
+    item of ``emails`` that is not an e-mail address, ``emails`` under ``[auth]``, e-mails
+    without ``[auth]``, secrets that cannot be read, or a configuration that names nobody)
+    is named in ``warnings``, and then nobody is presenter.
     """
-    warnings: list[str] = []
-    section = _get(secrets, "presenter")
-    if section is not None and not isinstance(section, Mapping):
-        warnings.append("[presenter] in secrets.toml is not a table; ignored.")
-        section = None
+    problems: list[str] = []
+    try:
+        section, auth = _lookup(secrets, "presenter"), _lookup(secrets, "auth")
+    except _Unreadable:
+        problems.append("the secrets file cannot be read, e.g. a text value without quotes")
+        section = auth = _ABSENT
+    try:
+        from_env = _lookup(environ, ENV_PASSWORD_HASH)
+    except _Unreadable:
+        problems.append("the environment cannot be read")
+        from_env = _ABSENT
+
+    table: Mapping = {}
+    if isinstance(section, Mapping):
+        table = section
+    elif section is not _ABSENT:
+        problems.append("[presenter] must be a table: a `[presenter]` line, then its settings")
+    unknown = [key for key in table if key not in PRESENTER_KEYS]
+    if unknown:
+        names = ", ".join(_key_name(key) for key in unknown[:3])
+        more = " and more" if len(unknown) > 3 else ""
+        problems.append(
+            f"[presenter] has an unknown setting {names}{more}; "
+            "it takes only `password_hash` and `emails`"
+        )
 
     password_hash: str | None = None
-    source = "[presenter] password_hash"
-    from_env = _get(environ, ENV_PASSWORD_HASH)
-    if isinstance(from_env, str) and from_env.strip():
-        password_hash, source = from_env.strip(), ENV_PASSWORD_HASH
-    else:
-        value = _get(section, "password_hash")
-        if isinstance(value, str) and value.strip():
-            password_hash = value.strip()
-        elif value is not None and not isinstance(value, str):
-            warnings.append("[presenter] password_hash is not a string; ignored.")
-    if password_hash is not None and parse_hash(password_hash) is None:
-        warnings.append(
-            f"{source} is not a hash made by `python -m classifier.auth`: "
-            "nobody can become presenter with a password."
-        )
+    stored = table.get("password_hash", _ABSENT)
+    if stored is not _ABSENT:
+        password_hash = _checked_hash(stored, "`password_hash`", problems)
+    if from_env is not _ABSENT:  # the variable overrides the secret, but both must be valid
+        password_hash = _checked_hash(from_env, f"`{ENV_PASSWORD_HASH}`", problems)
 
-    presenters, odd = _emails(_get(section, "emails"))
-    if odd:
-        warnings.append(
-            "[presenter] emails should be a list of e-mail addresses; odd ones ignored."
-        )
+    presenters: tuple[str, ...] = ()
+    emails = table.get("emails", _ABSENT)
+    if emails is not _ABSENT:
+        presenters, valid = _emails(emails)
+        if not valid:
+            problems.append("[presenter] `emails` must be a list of quoted e-mail addresses")
 
-    auth = _get(secrets, "auth")
-    oidc = isinstance(auth, Mapping) and len(auth) > 0
-    if presenters and not oidc:
-        warnings.append(
-            "[presenter] emails are listed but [auth] is not configured: nobody can log in."
-        )
-    if oidc and not presenters and password_hash is None:
-        warnings.append(
-            "[auth] is configured but no [presenter] emails or password_hash: "
-            "everyone is presenter."
-        )
-    return PresenterSettings(password_hash, presenters, oidc, tuple(warnings))
+    oidc = False
+    if isinstance(auth, Mapping) and len(auth) > 0:
+        oidc = True
+        if "emails" in auth:
+            problems.append("`emails` is under [auth]: presenter e-mails belong under [presenter]")
+    elif auth is not _ABSENT:
+        problems.append("[auth] must be a table of the identity provider's settings")
+    if presenters and auth is _ABSENT:
+        problems.append("[presenter] `emails` need an [auth] section to log in with")
+
+    configured = any(part is not _ABSENT for part in (section, auth, from_env))
+    if configured and not problems and password_hash is None and not presenters:
+        problems.append("no presenter is named: add `password_hash` or `emails` under [presenter]")
+    return PresenterSettings(password_hash, presenters, oidc, tuple(dict.fromkeys(problems)))
+
+
+_LOG = logging.getLogger(__name__)
+_logged_problems: set[str] = set()  # what this process has logged already
+_logged_lock = threading.Lock()
+
+
+def log_problems(settings: PresenterSettings) -> None:
+    """``logging.warning`` each configuration mistake once per process, not on every rerun."""
+    with _logged_lock:
+        new = [problem for problem in settings.warnings if problem not in _logged_problems]
+        _logged_problems.update(new)
+    for problem in new:
+        _LOG.warning("%s (%s); everyone is a viewer until it is fixed.", INVALID_PREFIX, problem)
 
 
 # --- The role ---------------------------------------------------------------------------------
@@ -295,14 +380,17 @@ def is_presenter(
     """May this session train, stop and delete? Check it in every action handler.
 
     ``password_ok``: this session's presenter password was accepted (``attempt`` said OK).
-    ``email``: ``st.user.email`` when ``st.user.is_logged_in``, else None.
-    ``email_verified``: ``st.user.get("email_verified")``; an explicit False refuses.
+    ``email``: ``st.user.email`` when ``st.user.is_logged_in`` is True, else None.
+    ``email_verified``: ``st.user.get("email_verified")``; only the boolean True counts (a
+    string "false", a missing claim or anything else refuses).
     """
     if not settings.enabled:
         return True
+    if settings.misconfigured:
+        return False
     if password_ok is True and settings.password_hash is not None:
         return True
-    if not settings.login_enabled or email_verified is False:
+    if not settings.login_enabled or email_verified is not True:
         return False
     normalized = normalize_email(email)
     return normalized is not None and normalized in settings.presenters
@@ -405,6 +493,12 @@ class RateLimiter:
         with self._lock:
             self._failures.pop(self._id(key), None)
 
+    def clear(self) -> None:
+        """Forget every failure and the global wait (tests; a restart does the same)."""
+        with self._lock:
+            self._failures.clear()
+            self._global_until = -math.inf
+
     def attempt(
         self,
         key: str,
@@ -432,6 +526,18 @@ class RateLimiter:
             return WRONG
         finally:
             self._checking.release()
+
+
+# The presenter password's limiter: one per server process, at module level, outside every
+# Streamlit cache. Streamlit obeys a "clear_cache" message from any client (the toolbar's
+# "Clear cache"; ``client.toolbarMode = "viewer"`` only hides the menu), so a limiter kept in
+# ``st.cache_resource`` could be reset by the guesser it limits.
+_login_limiter = RateLimiter()
+
+
+def login_limiter() -> RateLimiter:
+    """The process-wide limiter of presenter password attempts (see the module docstring)."""
+    return _login_limiter
 
 
 # --- Command line -----------------------------------------------------------------------------

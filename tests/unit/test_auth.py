@@ -9,7 +9,6 @@ import threading
 import time
 import tomllib
 import unicodedata
-from pathlib import Path
 
 import pytest
 
@@ -26,8 +25,8 @@ from classifier.auth import (
     load_settings,
     verify_password,
 )
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"
 
 
@@ -173,8 +172,9 @@ def test_the_environment_overrides_the_secret(stored):
     assert settings.password_hash == other
     assert verify_password("another password", settings.password_hash)
     assert not verify_password(PASSWORD, settings.password_hash)
-    # An empty variable is the same as none: the secret applies.
-    assert load_settings(secrets, {ENV_PASSWORD_HASH: ""}).password_hash == stored
+    # An empty variable is a mistake, not "unset": it fails closed instead of falling back.
+    empty = load_settings(secrets, {ENV_PASSWORD_HASH: ""})
+    assert empty.misconfigured and not is_presenter(empty, password_ok=True, email=None)
     assert load_settings({}, {ENV_PASSWORD_HASH: other}).enabled
 
 
@@ -198,10 +198,11 @@ def test_emails_without_auth_lock_the_buttons_and_say_why():
     assert any("[auth]" in warning for warning in settings.warnings)
 
 
-def test_auth_alone_leaves_everyone_presenter_with_a_warning():
+def test_auth_alone_makes_everyone_a_viewer_and_says_why():
     settings = load_settings({"auth": {"client_id": "x"}}, {})
-    assert settings.oidc and not settings.enabled
-    assert any("everyone is presenter" in warning for warning in settings.warnings)
+    assert settings.oidc and settings.enabled and settings.misconfigured
+    assert not is_presenter(settings, password_ok=False, email="anyone@example.org")
+    assert any("no presenter is named" in warning for warning in settings.warnings)
 
 
 def test_a_pasted_plain_password_fails_closed():
@@ -212,7 +213,7 @@ def test_a_pasted_plain_password_fails_closed():
 
 
 class _Exploding(dict):
-    """Like st.secrets without a secrets.toml: every look-up raises."""
+    """Like st.secrets when secrets.toml does not parse: every look-up raises."""
 
     def __contains__(self, key):
         raise FileNotFoundError("no secrets.toml")
@@ -222,34 +223,40 @@ class _Exploding(dict):
 
 
 @pytest.mark.parametrize(
-    ("secrets", "environ", "enabled"),
+    ("secrets", "environ"),
     [
-        (_Exploding(), {}, False),
-        ({}, _Exploding(), False),
-        (None, None, False),
-        ("presenter", {}, False),
-        ({"presenter": "password"}, {}, False),
-        ({"presenter": ["a@b.c"]}, {}, False),
-        ({"presenter": None}, {}, False),
-        ({"presenter": {"password_hash": 123}}, {}, False),
-        ({"presenter": {"password_hash": ["x"]}}, {}, False),
-        ({"presenter": {"password_hash": {"n": 1}}}, {}, False),
-        ({"presenter": {"password_hash": "   "}}, {}, False),
-        ({"presenter": {"emails": 5}}, {}, False),
-        ({"presenter": {"emails": {"a@b.c": True}}}, {}, False),
-        ({"presenter": {"emails": [1, None, "not an e-mail", "@", ["a@b.c"]]}}, {}, False),
-        ({"presenter": {"emails": [1, "a@b.c"]}}, {}, True),
-        ({"auth": "yes"}, {}, False),
-        ({"auth": {}}, {}, False),
-        ({}, {ENV_PASSWORD_HASH: 42}, False),
-        ({}, {ENV_PASSWORD_HASH: "scrypt$1"}, True),
+        (_Exploding(), {}),
+        ({}, _Exploding()),
+        ("presenter", {}),
+        ({"presenter": "password"}, {}),
+        ({"presenter": ["a@b.c"]}, {}),
+        ({"presenter": None}, {}),
+        ({"presenter": {"password_hash": 123}}, {}),
+        ({"presenter": {"password_hash": ["x"]}}, {}),
+        ({"presenter": {"password_hash": {"n": 1}}}, {}),
+        ({"presenter": {"password_hash": "   "}}, {}),
+        ({"presenter": {"emails": 5}}, {}),
+        ({"presenter": {"emails": {"a@b.c": True}}}, {}),
+        ({"presenter": {"emails": [1, None, "not an e-mail", "@", ["a@b.c"]]}}, {}),
+        ({"presenter": {"emails": [1, "a@b.c"]}}, {}),
+        ({"auth": "yes"}, {}),
+        ({"auth": {}}, {}),
+        ({}, {ENV_PASSWORD_HASH: 42}),
+        ({}, {ENV_PASSWORD_HASH: "scrypt$1"}),
     ],
 )
-def test_odd_settings_never_raise(secrets, environ, enabled):
+def test_odd_settings_never_raise_and_fail_closed(secrets, environ):
+    """Issue 19: these once left everyone presenter; now each locks the role and says why."""
     settings = load_settings(secrets, environ)
-    assert settings.enabled is enabled
+    assert settings.enabled and settings.misconfigured
+    assert not is_presenter(settings, password_ok=True, email="a@b.c", email_verified=True)
     assert settings.oidc is False
-    assert all(isinstance(warning, str) for warning in settings.warnings)
+    assert all(isinstance(warning, str) and warning for warning in settings.warnings)
+
+
+def test_no_settings_at_all_never_raise_and_leave_everyone_presenter():
+    settings = load_settings(None, None)
+    assert not settings.enabled and settings.warnings == ()
 
 
 def test_settings_from_a_real_secrets_file(stored):
@@ -303,13 +310,18 @@ EMAILS_NO_AUTH = PresenterSettings(presenters=("ada@example.org",))
     ],
 )
 def test_who_is_presenter(settings, password_ok, email, expected):
-    assert is_presenter(settings, password_ok=password_ok, email=email) is expected
-
-
-def test_an_unverified_email_is_not_trusted():
-    assert not is_presenter(
-        LOGIN_ONLY, password_ok=False, email="ada@example.org", email_verified=False
+    assert is_presenter(settings, password_ok=password_ok, email=email, email_verified=True) is (
+        expected
     )
+
+
+@pytest.mark.parametrize("verified", [False, None, "false", "true", 1, "yes"], ids=repr)
+def test_an_unverified_email_is_not_trusted(verified):
+    """Only the boolean True counts: a string "false" once did, and a missing claim too."""
+    assert not is_presenter(
+        LOGIN_ONLY, password_ok=False, email="ada@example.org", email_verified=verified
+    )
+    assert not is_presenter(LOGIN_ONLY, password_ok=False, email="ada@example.org")
     assert is_presenter(LOGIN_ONLY, password_ok=False, email="ada@example.org", email_verified=True)
 
 
