@@ -12,7 +12,7 @@ from classifier.store import reviews as label_reviews
 from classifier.store.runs import RunStore
 from classifier.views import explore as view
 from classifier.views.explore import Keys
-from ui import access, cache, explore, routing, watch, widgets
+from ui import access, cache, chart_clicks, explore, routing, watch, widgets
 
 routing.start_page()
 store = RunStore()
@@ -28,22 +28,28 @@ def nearest_section(run, query, predicted: int, key: str, exclude=None) -> None:
     widgets.chart(figure, key, width="content")
 
 
+def apply_map_selection() -> None:
+    """A click, a box or a lasso on the map (Streamlit's selection)."""
+    view.apply_map_selection(state, state.explore_map.selection)
+
+
 def map_section(run, probs, test) -> None:
     with st.container(horizontal=True, gap="large"):
         method = widgets.choice("Map", view.METHODS, Keys.METHOD, help=view.METHOD_HELP)
         colour = widgets.choice("Colour by", view.COLOURS, Keys.COLOUR)
         drag = widgets.choice("Drag on the map", view.DRAGS, Keys.DRAG, help=view.DRAG_HELP)
-    points, job = explore.explore_map(store, run, method)
-    if job is not None:
-        explore.background_status(job, view.TSNE_WAITING, view.TSNE_FAILED)
+    points, map_state = explore.explore_map(store, run, method)
+    if map_state is not None:
+        explore.map_status(store, run, view.TSNE_WAITING, view.TSNE_FAILED)
+    if (clicked := chart_clicks.clicked_picture("explore_map", len(test))) is not None:
+        state[Keys.INDEX] = clicked  # a dot clicked, in any drag mode
+        widgets.scroll_to("explore_picture")  # its picture is below the map: go to it
     index, predicted, region = state[Keys.INDEX], probs.argmax(axis=1), state[Keys.REGION]
     figure = figures.map_figure(points, test.labels, predicted, colour, drag, index, "", region)
-    widgets.region_chart(
-        figure, "explore_map", lambda: view.apply_map_selection(state, state.explore_map.selection)
-    )
+    widgets.region_chart(figure, "explore_map", apply_map_selection)
     st.caption(view.MAP_NOTE)
     picture_column, region_column = widgets.side_by_side(2)
-    with picture_column:
+    with picture_column.container(key="explore_picture"):
         st.subheader(f"Test picture {index:,}")
         widgets.prediction_pair(
             test.images[index], probs[index], int(test.labels[index]), "explore"
@@ -64,8 +70,9 @@ def review_section(run, split, ranking, probs, data, index, reviews) -> None:
     """One suspect: the picture, its label and the suggested one, and the verdict buttons."""
     position, given = ranking.position(index), int(data.labels[index])
     st.subheader(f"{view.SPLITS[split][:-1]} {index:,}")
-    widgets.prediction_pair(data.images[index], probs[index], given, "explore_suspect")
-    st.markdown(view.review_sentence(ranking, position, probs[index]))
+    # No true class: the label is what is in doubt, so nothing is drawn right or wrong.
+    widgets.prediction_pair(data.images[index], probs[index], None, "explore_suspect")
+    st.markdown(view.suspect_sentence(given, probs[index]))
     st.caption(view.decision_words(reviews.get(label_reviews.review_key(split, index))))
     suggested, key = int(ranking.suggested[position]), f"{Keys.TRUE_LABEL}_{split}_{index}"
     right, named, wrong = st.container(), st.container(), st.container()
@@ -117,8 +124,13 @@ def suspects_section(run, probs, test) -> None:
         widgets.paged_picture_grid(
             ranking.indices, probs, data, Keys.SUSPECT_PAGE, key, click, index
         )
-        csv = label_reviews.reviews_csv(reviews)
-        st.download_button("Download the reviews (CSV)", csv, "label-reviews.csv", "text/csv")
+        with st.container(horizontal=True):
+            csv = label_reviews.suspects_csv(split, ranking.rows())
+            st.download_button(
+                "Download the suspects (CSV)", csv, f"suspects-{split}.csv", "text/csv"
+            )
+            csv = label_reviews.reviews_csv(reviews)
+            st.download_button("Download the reviews (CSV)", csv, "label-reviews.csv", "text/csv")
     with review_column:
         review_section(run, split, ranking, probs, data, index, reviews)
 
