@@ -2,8 +2,10 @@
 
 import streamlit as st
 
+from ui import room
+
 st.set_page_config(
-    page_title="Fashion-MNIST Studio", page_icon=":material/checkroom:", layout="wide"
+    page_title="Fashion-MNIST Studio", page_icon="👕", layout="wide"
 )
 
 PAGES = [
@@ -13,6 +15,8 @@ PAGES = [
     st.Page("pages/verify.py", title="Verify", icon=":material/fact_check:", url_path="verify"),
     st.Page("pages/explore.py", title="Explore", icon=":material/hub:", url_path="explore"),
     st.Page("pages/present.py", title="Present", icon=":material/slideshow:", url_path="present"),
+    # The phones' page of "Let the room play", reached by its QR code: in no menu.
+    st.Page("pages/play.py", title="Play", url_path="play", visibility="hidden"),
 ]
 
-st.navigation(PAGES).run()
+st.navigation(PAGES, position=room.navigation_position()).run()

@@ -6,7 +6,8 @@ from classifier.figures import train as figures
 from classifier.jobs.process import JobBusyError, busy_reason
 from classifier.jobs.training_job import continued_config, continued_name, get_job_manager
 from classifier.ml.models import PRESETS, TrainConfig
-from classifier.store.runs import RUNNING, RunError, RunStore, is_stop_requested
+from classifier.store.records import RunError
+from classifier.store.runs import RUNNING, RunStore, is_stop_requested
 from classifier.views import train as view
 from classifier.views.text import escape_markdown, run_labels
 from classifier.views.train import Keys
@@ -99,12 +100,13 @@ def next_steps_section(info) -> None:
         "pages/train.py", label=view.AGAIN_LABEL, query_params=link, icon=":material/replay:"
     )
     if info.usable and access.is_presenter():
-        how_many, go = st.columns(2, vertical_alignment="bottom")
+        how_many, continue_column = st.columns(2, vertical_alignment="bottom")
         epochs = how_many.number_input("More epochs", 1, 50, 5, key=Keys.MORE_EPOCHS)
-        with go:
+        with continue_column:
             if access.presenter_button("Continue training", "train_continue"):
-                make_config = lambda: continued_config(store, info.run_id, epochs)  # noqa: E731
-                start(make_config, continued_name(info.name))
+                start(
+                    lambda: continued_config(store, info.run_id, epochs), continued_name(info.name)
+                )
 
 
 def start(make_config, name: str) -> None:
@@ -126,8 +128,10 @@ def shown_run(runs) -> str:
     return shown
 
 
-if Keys.PRESET not in state:  # the first run: a link may carry settings ("Train again")
+if "preset" in st.query_params:  # a link with settings ("Train again with these settings")
     state.update(view.settings_from_link(st.query_params.to_dict()))
+    # Applied once: the form is the user's again, and the same link applies again later.
+    widgets.sync_query_params({field: None for field in view.LINK_FIELDS})
 st.title("Train a model")
 st.expander("What is training? (plain-language explanation)").markdown(view.TRAINING_EXPLAINED)
 active = store.active_runs()

@@ -149,6 +149,10 @@ def settings_params(config: TrainConfig) -> dict[str, str]:
     return {"preset": str(config.preset)} | {s.field: str(values[s.field]) for s in SETTINGS}
 
 
+# The link parameters that carry settings (settings_params writes them).
+LINK_FIELDS = ("preset", *(setting.field for setting in SETTINGS))
+
+
 def settings_from_link(params: Mapping[str, Any]) -> dict[str, Any]:
     """The session state that a settings link asks for: its preset's values, then each
     setting of the link that its widget can show. Anything odd is left out; a link without
