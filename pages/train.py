@@ -24,12 +24,15 @@ def apply_preset() -> None:
     state.update(view.preset_state(state[Keys.PRESET]))
 
 
-def settings_ui() -> tuple[TrainConfig, str]:
-    """The settings. The config is built from what the widgets return: that stays right even
-    when a reconnecting browser hands its widget values to a fresh session."""
+def settings_ui() -> tuple[TrainConfig, str, object]:
+    """The settings, and the place right under the model's name where the Train button goes
+    (on a 768-px screen the sliders would push it out of sight). The config is built from
+    what the widgets return: that stays right even when a reconnecting browser hands its
+    widget values to a fresh session."""
     preset = st.selectbox("Model", list(PRESETS), key=Keys.PRESET, on_change=apply_preset)
     defaults = PRESETS[preset].defaults.to_dict()
     st.caption(PRESETS[preset].summary)
+    button_place = st.container()
     values = {}
     for setting in view.SETTINGS:
         if not setting.more:
@@ -39,7 +42,7 @@ def settings_ui() -> tuple[TrainConfig, str]:
             if setting.more:
                 values[setting.field] = widgets.setting_widget(setting, defaults[setting.field])
     name = st.text_input("Run name (optional)", key=Keys.NAME, max_chars=64)
-    return view.settings_config(preset, values), name
+    return view.settings_config(preset, values), name, button_place
 
 
 @st.fragment(run_every=view.POLL_SECONDS)
@@ -138,14 +141,15 @@ active = store.active_runs()
 runs = store.list_runs()
 settings, main = st.columns([1, 2], gap="large")
 with settings:
-    config, name = settings_ui()
+    config, name, button_place = settings_ui()
     st.caption(view.config_summary(config))
     busy = busy_reason(store, active)  # another run, or a label check, is training
-    train = {"type": "primary", "disabled": bool(busy), "icon": ":material/play_arrow:"}
-    if access.presenter_button("Train", "train_start", **train):
-        start(lambda: config, name)
-    if busy:
-        st.caption(escape_markdown(busy))
+    with button_place:
+        train = {"type": "primary", "disabled": bool(busy), "icon": ":material/play_arrow:"}
+        if access.presenter_button("Train", "train_start", **train):
+            start(lambda: config, name)
+        if busy:
+            st.caption(escape_markdown(busy))
 with main:
     if active:
         live_panel(active[0].run_id)

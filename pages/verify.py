@@ -21,32 +21,52 @@ def on_click(chart_key: str, chart: str) -> None:
     view.apply_click(state, chart, state[chart_key].selection)
 
 
+def jump_to_first() -> None:
+    """A new filter shows its first picture, on the grid's first page."""
+    state.update({Keys.PAGE: 1, Keys.JUMP_FIRST: True})
+
+
 def filter_bar(epochs: int, epoch: int | None) -> tuple[view.FilterSpec, str]:
-    """Which pictures the grid shows, and in what order; a change shows its first picture."""
-    show, true, pred, confidence, sort = widgets.side_by_side(5, (200, 160, 160, 220, 180))
+    """Which pictures the grid shows, and in what order, folded away below the grid's
+    caption: the pictures come first on a projector's screen."""
     modes, orders, classes = view.filter_modes(epochs, epoch), view.SORT_ORDERS, view.CLASS_OPTIONS
-    on = {"on_change": lambda: state.update({Keys.PAGE: 1, Keys.JUMP_FIRST: True})}
     tip = view.FILTER_HELP if epochs else None
-    mode = show.selectbox("Show", list(modes), format_func=modes.get, key=Keys.MODE, help=tip, **on)
-    true_name = true.selectbox("True class", classes, key=Keys.TRUE, **on)
-    pred_name = pred.selectbox("Predicted class", classes, key=Keys.PRED, **on)
-    low, high = confidence.slider("Confidence (%)", 0, 100, (0, 100), key=Keys.CONFIDENCE, **on)
-    order = sort.selectbox("Sort by", list(orders), format_func=orders.get, key=Keys.SORT, **on)
+    with st.expander("Filter and sort the pictures", icon=":material/filter_list:"):
+        show, true, pred, confidence, sort = widgets.side_by_side(5, (200, 160, 160, 220, 180))
+        mode = show.selectbox(
+            "Show",
+            list(modes),
+            format_func=modes.get,
+            key=Keys.MODE,
+            help=tip,
+            on_change=jump_to_first,
+        )
+        true_name = true.selectbox("True class", classes, key=Keys.TRUE, on_change=jump_to_first)
+        pred_name = pred.selectbox(
+            "Predicted class", classes, key=Keys.PRED, on_change=jump_to_first
+        )
+        low, high = confidence.slider(
+            "Confidence (%)", 0, 100, (0, 100), key=Keys.CONFIDENCE, on_change=jump_to_first
+        )
+        order = sort.selectbox(
+            "Sort by", list(orders), format_func=orders.get, key=Keys.SORT, on_change=jump_to_first
+        )
+        rows_column, columns_column, _ = st.columns(3)
+        rows_column.number_input("Rows in the grid", 1, 10, key=Keys.ROWS)
+        columns_column.number_input("Columns in the grid", 1, 6, key=Keys.COLUMNS)
     classes = grid_view.parse_class(true_name), grid_view.parse_class(pred_name)
     return view.FilterSpec(mode, *classes, low / 100, high / 100), order
 
 
 def prediction_grid_section(ordered, probs, test, index: int) -> None:
     """The tutorial's grid of pictures with their captions and bars, page by page."""
-    rows_column, columns_column, page_column = st.columns(3)
-    rows = rows_column.number_input("Rows", 1, 10, key=Keys.ROWS)
-    columns = columns_column.number_input("Columns", 1, 6, key=Keys.COLUMNS)
+    rows, columns = state[Keys.ROWS], state[Keys.COLUMNS]
     pages = grid_view.page_count(len(ordered), rows * columns)
     if state.get(Keys.SHOWN) != index:  # follow the picture to its page
         state[Keys.PAGE] = grid_view.page_of(ordered, index, rows * columns) or 1
         state[Keys.SHOWN] = index
     state[Keys.PAGE] = min(state[Keys.PAGE], pages)
-    page = page_column.number_input(f"Page (of {pages:,})", 1, pages, key=Keys.PAGE)
+    page = st.number_input(f"Page (of {pages:,})", 1, pages, key=Keys.PAGE, width=200)
     shown = grid_view.page_items(ordered, page, rows * columns)
     if not len(shown):
         st.info(view.EMPTY_FILTER_NOTE)
@@ -126,23 +146,25 @@ if not runs:
     watch.quick_training(store, view.NO_MODEL_NOTE)
     st.stop()
 view.restore_state(state, st.query_params.to_dict(), [run.run_id for run in runs])
-run = widgets.run_picker("Model", runs, key=Keys.RUN)
+model_column, replay_column = st.columns([2, 3], vertical_alignment="bottom")
+with model_column:
+    run = widgets.run_picker("Model", runs, key=Keys.RUN)
 root = str(store.root.resolve())
 replay = cache.run_replay(store, run)
 epochs = view.fit_state_to_run(state, run.run_id, replay.epochs if replay else 0)
-epoch = replay_section(replay)
+with replay_column:  # beside the model: Play and the grid share the first screen
+    epoch = replay_section(replay)
 probs = cache.epoch_probabilities(store, run, replay, epoch)
 test = cache.get_dataset().test
 accuracy = inference.accuracy(probs, test.labels)
 
-st.header("Test images")
 spec, order = filter_bar(epochs, epoch)
 ordered = view.grid_order(probs, test.labels, spec, order, replay, epoch)
 st.markdown(view.filter_caption(spec, len(ordered), len(test), accuracy, epoch, epochs))
 index = view.shown_index(state, ordered)
 if state.pop(Keys.CLICKED, False):  # a click further down changed the grid: go up to it
     widgets.announce(Keys.CLICKED, view.CLICKED_NOTE)
-grid_column, single_column = widgets.side_by_side(2)  # one under the other on a narrow screen
+grid_column, single_column = widgets.side_by_side(2, (445, 330))  # wraps on a narrow screen
 with grid_column:
     prediction_grid_section(ordered, probs, test, index)
 with single_column:
