@@ -20,7 +20,7 @@ import tempfile
 
 from classifier.data import DatasetError
 from classifier.jobs.process import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, busy_reason
-from classifier.jobs.training_job import continued_config, continued_name, run_worker
+from classifier.jobs.training_job import continued_config, continued_name, train_worker
 from classifier.ml.models import (
     OPTIMIZERS,
     PRECISIONS,
@@ -29,7 +29,8 @@ from classifier.ml.models import (
     STRATEGIES,
     preset_config,
 )
-from classifier.store.runs import RunError, RunStore
+from classifier.store.records import RunError
+from classifier.store.runs import RunStore
 
 # Flags of `train`, each overriding the preset's value when given.
 TRAIN_FLAGS = {
@@ -82,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="train RUN's saved model further, for --epochs more epochs, as a new run",
     )
 
+    commands.add_parser(
+        "presenter-password", help="make the hash of a presenter password (asks for it twice)"
+    )
     commands.add_parser("runs", help="list the runs")
     evaluate = commands.add_parser("evaluate", help="print a run's test loss and accuracy")
     evaluate.add_argument("run")
@@ -182,19 +186,47 @@ def command_train(args, store: RunStore) -> int:
 
 
 def command_worker(args, store: RunStore) -> int:
-    return run_worker(store, args.run, args.lock_fd, args.parent_pid)
+    return train_worker(store, args.run, args.lock_fd, args.parent_pid)
 
 
 def command_label_check_worker(args, store: RunStore) -> int:
     from classifier.jobs import label_check
 
-    return label_check.run_worker(args.folder, args.lock_fd, args.parent_pid)
+    return label_check.label_check_worker(args.folder, args.lock_fd, args.parent_pid)
 
 
 def command_map_worker(args, store: RunStore) -> int:
     from classifier.jobs import embedding
 
-    return embedding.run_worker(store, args.run, args.lock_fd, args.parent_pid)
+    return embedding.map_worker(store, args.run, args.lock_fd, args.parent_pid)
+
+
+def command_presenter_password(args, store: RunStore) -> int:
+    """Ask for a presenter password twice; print the line to paste into secrets.toml."""
+    import getpass
+
+    from classifier.auth import hash_password
+
+    try:
+        password = getpass.getpass("Presenter password: ")
+        again = getpass.getpass("Again: ")
+    except (EOFError, KeyboardInterrupt):
+        print(file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if password != again:
+        print("The two passwords differ; nothing printed.", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        line = hash_password(password)
+    except ValueError as error:
+        print(f"{error}; nothing printed.", file=sys.stderr)
+        return EXIT_ERROR
+    if len(password) < 12:
+        print("Warning: a password this short is easy to guess.", file=sys.stderr)
+    print("# Paste into .streamlit/secrets.toml (or export CLASSIFIER_PRESENTER_PASSWORD_HASH):")
+    print("[presenter]")
+    print(f'password_hash = "{line}"')
+    return EXIT_OK
 
 
 def command_runs(args, store: RunStore) -> int:
@@ -349,6 +381,7 @@ COMMANDS = {
     "worker": command_worker,
     "label-check-worker": command_label_check_worker,
     "map-worker": command_map_worker,
+    "presenter-password": command_presenter_password,
     "runs": command_runs,
     "evaluate": command_evaluate,
     "stop": command_stop,

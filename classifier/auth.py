@@ -10,7 +10,8 @@ Two ways to become presenter, both configured in ``.streamlit/secrets.toml``:
   with an e-mail listed in ``[presenter] emails``. Where an identity provider exists, prefer
   this: nothing is shared, and each presenter logs out on their own.
 - **A shared presenter password**, where no identity provider exists. ``python -m
-  classifier.auth`` asks for it twice and prints the line to paste under ``[presenter]``.
+  classifier presenter-password`` asks for it twice and prints the line to paste under
+  ``[presenter]``.
 
 What is stored: never the password, only ``scrypt$n$r$p$salt$hash`` (base64 salt and hash):
 scrypt (``hashlib.scrypt``, standard library) with a fresh 16-byte random salt from
@@ -62,14 +63,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import getpass
 import hashlib
 import hmac
 import logging
 import math
 import re
 import secrets
-import sys
 import threading
 import time
 import unicodedata
@@ -241,13 +240,14 @@ def _key_name(key: object) -> str:
 
 
 def _checked_hash(value: object, name: str, problems: list[str]) -> str | None:
-    """``value`` if it is a hash made by ``python -m classifier.auth``; else a problem."""
+    """``value`` if it is a hash made by ``python -m classifier presenter-password``; else
+    a problem."""
     if not isinstance(value, str):
         problems.append(f"{name} must be a quoted string")
     elif not value.strip():
         problems.append(f"{name} is empty")
     elif parse_hash(value) is None:
-        problems.append(f"{name} is not a hash made by `python -m classifier.auth`")
+        problems.append(f"{name} is not a hash made by `python -m classifier presenter-password`")
     else:
         return value.strip()
     return None
@@ -370,7 +370,7 @@ def log_problems(settings: PresenterSettings) -> None:
 # --- The role ---------------------------------------------------------------------------------
 
 
-def is_presenter(
+def grants_presenter(
     settings: PresenterSettings,
     *,
     password_ok: bool,
@@ -541,31 +541,3 @@ def login_limiter() -> RateLimiter:
 
 
 # --- Command line -----------------------------------------------------------------------------
-
-
-def main() -> int:
-    """``python -m classifier.auth``: ask for a presenter password, print the secrets line."""
-    try:
-        password = getpass.getpass("Presenter password: ")
-        again = getpass.getpass("Again: ")
-    except (EOFError, KeyboardInterrupt):
-        print(file=sys.stderr)
-        return 130
-    if password != again:
-        print("The two passwords differ; nothing printed.", file=sys.stderr)
-        return 1
-    try:
-        line = hash_password(password)
-    except ValueError as error:
-        print(f"{error}; nothing printed.", file=sys.stderr)
-        return 1
-    if len(password) < 12:
-        print("Warning: a password this short is easy to guess.", file=sys.stderr)
-    print("# Paste into .streamlit/secrets.toml (or export CLASSIFIER_PRESENTER_PASSWORD_HASH):")
-    print("[presenter]")
-    print(f'password_hash = "{line}"')
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

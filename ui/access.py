@@ -60,7 +60,7 @@ def is_presenter() -> bool:
     settings = presenter_settings()
     accepted = _fingerprint(settings)
     user = st.user if st.user.get("is_logged_in") is True else {}
-    return auth.is_presenter(
+    return auth.grants_presenter(
         settings,
         password_ok=accepted is not None and st.session_state.get(PRESENTER_OK) == accepted,
         email=user.get("email"),

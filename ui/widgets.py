@@ -71,7 +71,9 @@ def setting_widget(setting, default):
     if setting.widget == "select_slider":
         return st.select_slider(setting.label, options, default, key=key)
     if setting.widget == "selectbox":
-        return st.selectbox(setting.label, options, options.index(default), key=key)
+        return st.selectbox(
+            setting.label, options, options.index(default), format_func=setting.shown, key=key
+        )
     if setting.widget == "checkbox":
         return st.checkbox(setting.label, default, key=key)
     return int(st.number_input(setting.label, *options, default, key=key))

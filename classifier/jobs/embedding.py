@@ -135,7 +135,7 @@ def compute_map(values: np.ndarray) -> np.ndarray:
     return tsne_map(values)
 
 
-def run_worker(store: RunStore, run_id: str, lock_fd: int, parent_pid: int = 0) -> int:
+def map_worker(store: RunStore, run_id: str, lock_fd: int, parent_pid: int = 0) -> int:
     """The worker process: features of the test pictures through the run's model, their
     t-SNE map, stored in the run folder (or the error); its exit code."""
     become_worker(parent_pid)
@@ -161,4 +161,3 @@ def run_worker(store: RunStore, run_id: str, lock_fd: int, parent_pid: int = 0) 
     finally:
         with contextlib.suppress(OSError):
             os.close(lock_fd)
-

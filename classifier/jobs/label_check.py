@@ -66,7 +66,7 @@ NONE, RUNNING, COMPLETED, STOPPED, FAILED, INTERRUPTED = (
 )
 
 
-DEFAULT_PRESET = "Small CNN"  # 0.84 of flipped labels found, against 0.78 (README)
+DEFAULT_PRESET = "Small CNN"  # top-K precision 0.81 on flipped labels, MLP 0.74 (README)
 DEFAULT_FOLDS = 4
 STATUS_SECONDS = 0.5  # how often the worker rewrites its status while it trains
 
@@ -372,7 +372,7 @@ def _progress_callback(folder: Path | None, fold: int, folds: int, epochs: int, 
     return Progress()
 
 
-def run_worker(folder: Path, lock_fd: int, parent_pid: int = 0) -> int:
+def label_check_worker(folder: Path, lock_fd: int, parent_pid: int = 0) -> int:
     """The worker process (`python -m classifier label-check-worker FOLDER`): run the job
     whose lock it inherited; its exit code."""
     become_worker(parent_pid)

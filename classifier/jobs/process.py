@@ -64,6 +64,7 @@ def busy_reason(store: RunStore, active: list | None = None) -> str | None:
 # a Train and a label check clicked at the same moment cannot both start.
 START_LOCK = threading.Lock()
 
+
 def spawn_worker(arguments: list[str], log_path: Path, lock_fd: int | None) -> subprocess.Popen:
     """Start `python -m classifier ARGUMENTS` in the project folder (it calls
     become_worker), its output appended to `log_path` (never through a link) and `lock_fd`

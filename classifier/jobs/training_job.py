@@ -2,7 +2,7 @@
 
 The app never trains in Streamlit's script thread (README, "Training never runs in the page
 script"). `JobManager.start` creates the run, then starts `python -m classifier worker RUN`,
-which inherits the run's lock and calls `run_worker`. The run store is the only contract
+which inherits the run's lock and calls `train_worker`. The run store is the only contract
 between the two: the page polls it, Stop writes a flag file into it, and any tab or process
 sees the same job.
 
@@ -120,7 +120,7 @@ def get_job_manager(store: RunStore | None = None) -> JobManager:
 # --- The worker's side ---------------------------------------------------------------------
 
 
-def run_worker(store: RunStore, run_id: str, lock_fd: int, parent_pid: int = 0) -> int:
+def train_worker(store: RunStore, run_id: str, lock_fd: int, parent_pid: int = 0) -> int:
     """The worker process: train a run that `JobManager.start` created; its exit code."""
     become_worker(parent_pid)
     from classifier.ml.training import run_training  # late: imports TensorFlow

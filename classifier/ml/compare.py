@@ -135,15 +135,21 @@ class McNemar:
         )
         return (
             f"{better} is better than {worse} {where} ({better} alone is right on {wins:,}, "
-            f"{worse} alone on {losses:,}), and {luck} (McNemar's test: {self.p_text})."
+            f"{worse} alone on {losses:,}), and {luck}: if the two were equally good, a split "
+            f"this uneven would come up {self.chance_text} (McNemar's test)."
         )
 
     @property
-    def p_text(self) -> str:
-        """'p < 0.0001', 'p = 0.0032', 'p = 0.41'."""
+    def chance_text(self) -> str:
+        """The p-value in words: 'less than once in 10,000 tries', 'about 3 times in 1,000
+        tries', 'about 41 times in 100 tries'."""
         if self.p_value < 0.0001:
-            return "p < 0.0001"
-        return f"p = {self.p_value:.4f}" if self.p_value < 0.01 else f"p = {self.p_value:.2f}"
+            return "less than once in 10,000 tries"
+        for tries in (100, 1_000, 10_000):
+            times = round(self.p_value * tries)
+            if times >= 3 or tries == 10_000:
+                return f"about {times:,} {'time' if times == 1 else 'times'} in {tries:,} tries"
+        raise AssertionError("unreachable")
 
 
 def mcnemar(only_a: int, only_b: int, pictures: int | None = None) -> McNemar:

@@ -10,12 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from classifier.auth import WRONG
 from classifier.data import CLASS_NAMES, SPLIT_SIZES
 from classifier.ml.compare import CELL_WORDS, CELLS, Comparison, better_words
 from classifier.ml.label_ranking import Ranking
-from classifier.store.reviews import RIGHT
+from classifier.store.reviews import RIGHT, WRONG
 from classifier.views.grid import first_param, index_from_selection, parse_index
+from classifier.views.text import with_article
 
 PARTS = {
     "map": "Map",
@@ -198,23 +198,43 @@ def neighbours_sentence(predicted: int, neighbour_labels: Sequence[int]) -> str:
 # --- Suspicious labels -----------------------------------------------------------------------
 
 
-def suspect_caption(ranking: Ranking, split: str, reviewed: int) -> str:
-    pictures = SPLIT_SIZES[split] if len(ranking.thresholds) else 0
-    if not len(ranking):
-        return "No picture's label looks suspicious to this model."
+def count_sentence(ranking: Ranking, split: str) -> str:
+    """cleanlab's estimate of how many labels are wrong, with an "about" and the accuracy of
+    the model that judged them (a weaker model flags more): plain text, for the page and the
+    command line."""
     words = "test" if split == "test" else "training"
+    checked = f"{ranking.pictures:,} {words}"
+    accuracy = f"model accuracy {ranking.accuracy:.1%}: a weaker model finds more"
+    if not len(ranking):
+        return (
+            f"cleanlab finds no label among the {checked} pictures that looks wrong to this "
+            f"model ({accuracy})."
+        )
     return (
-        f"**{len(ranking):,}** of the {pictures:,} {words} pictures have a label the model "
-        f"doubts, the most doubtful first. You have reviewed {reviewed:,}."
+        f"cleanlab estimates that about {ranking.estimate:,} of the {checked} labels may be "
+        f"wrong ({accuracy}); here they are, most doubtful first."
     )
 
 
-def review_sentence(ranking: Ranking, position: int, probs_row: np.ndarray) -> str:
-    given, suggested = int(ranking.labels[position]), int(ranking.suggested[position])
+def suspect_caption(ranking: Ranking, split: str, reviewed: int) -> str:
+    """The count sentence and how many suspects of this split were reviewed."""
+    return f"{count_sentence(ranking, split)} You have reviewed {reviewed:,}."
+
+
+def suggested_label(given: int, probabilities: np.ndarray) -> int:
+    """The model's most probable class other than the label (label_ranking's suggestion)."""
+    others = np.array(probabilities, dtype=np.float64)
+    others[int(given)] = -np.inf
+    return int(others.argmax())
+
+
+def suspect_sentence(given: int, probabilities: np.ndarray) -> str:
+    """'The label says Bag. The model is 99% sure it is a Sneaker. The label may be wrong.'"""
+    suggested = suggested_label(given, probabilities)
     return (
-        f"Labelled **{CLASS_NAMES[given]}**, but the model (which never saw this picture) "
-        f"gives that {percent(probs_row[given])} and suggests "
-        f"**{CLASS_NAMES[suggested]}** ({percent(probs_row[suggested])})."
+        f"The label says {CLASS_NAMES[int(given)]}. The model is "
+        f"{percent(probabilities[suggested])} sure it is {with_article(CLASS_NAMES[suggested])}. "
+        "The label may be wrong."
     )
 
 
@@ -232,7 +252,8 @@ def decision_words(review: Mapping | None) -> str:
     if review.get("decision") == RIGHT:
         return "You said: the label is right."
     if review.get("decision") == WRONG:
-        return f"You said: the label is wrong, it is a {CLASS_NAMES[int(review['label'])]}."
+        label = CLASS_NAMES[int(review["label"])]
+        return f"You said: the label is wrong, it is {with_article(label)}."
     return "Not reviewed yet."
 
 
@@ -319,14 +340,15 @@ TSNE_WAITING = (
 )
 TSNE_FAILED = "The t-SNE map could not be computed"
 SUSPECTS_NOTE = (
-    "Datasets have wrong labels too. A label is suspicious when a model that never saw the "
-    "picture is less sure of it than it usually is of that class (confident learning); the "
-    "least sure come first."
+    "Datasets have wrong labels too. A model that never saw the pictures scores them, and "
+    "cleanlab (confident learning) estimates which labels are wrong: those the model "
+    "confidently takes for another class, more often than it usually confuses the two. "
+    "The least sure of their label come first."
 )
 CV_PRESET_HELP = (
-    "The Small CNN finds more of the wrong labels (84 of 100 in a test with labels changed "
-    "on purpose, against 78 for the Tutorial MLP); the Tutorial MLP takes less than half "
-    "the time."
+    "The Small CNN is more often right about which labels are wrong (81 of its first 100 "
+    "in a test with labels changed on purpose, against 74 for the Tutorial MLP, which also "
+    "flags almost twice as many pictures); the Tutorial MLP is quicker."
 )
 TRAIN_SUSPECTS_NOTE = (
     "For the training pictures, several models are trained, each on all but a part of the "

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from classifier.data import CLASS_NAMES
+from classifier.views.text import with_article
 
 HUMAN_ACCURACY = 0.835
 ROUND_SIZE = 10
@@ -75,7 +76,7 @@ def slide_caption(probabilities: np.ndarray, true_label: int) -> tuple[str, bool
     predicted = int(np.argmax(probabilities))
     sure = float(np.max(probabilities))
     right = predicted == int(true_label)
-    truth = "Right!" if right else f"Wrong: it is a {CLASS_NAMES[int(true_label)]}."
+    truth = "Right!" if right else f"Wrong: it is {with_article(CLASS_NAMES[int(true_label)])}."
     return f"The model says {CLASS_NAMES[predicted]}, {sure:.0%} sure. {truth}", right
 
 

@@ -92,3 +92,8 @@ def _sort_time(timestamp) -> float:
     except (TypeError, ValueError):
         return 0.0
     return value if math.isfinite(value) else 0.0
+
+
+def with_article(name: str) -> str:
+    """A class name with its article, as a sentence says it: "an Ankle boot", "a Bag"."""
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"

@@ -54,7 +54,7 @@ METRIC_NAMES = {
     "test_accuracy": "Test accuracy",
     "loss": "Training loss",
     "val_loss": "Validation loss",
-    "test_loss": "Test loss",
+    "test_loss": "Test loss (how wrong, lower is better)",
 }
 AGAIN_LABEL = "Train again with these settings"
 COMPARE_CURVES = ["test_accuracy", "val_accuracy", "accuracy", "loss"]
@@ -89,6 +89,11 @@ class Setting:
     widget: str  # "slider", "select_slider", "selectbox", "checkbox" or "number"
     options: tuple = ()  # (low, high[, step]) for a slider or number; the choices otherwise
     more: bool = False  # shown under "More settings"
+    words: tuple[tuple[str, str], ...] = ()  # (choice, how it is shown), for a selectbox
+
+    def shown(self, choice) -> str:
+        """A choice in plain words (the choice itself when it has none)."""
+        return dict(self.words).get(choice, str(choice))
 
     @property
     def key(self) -> str:
@@ -123,10 +128,14 @@ SETTINGS = (
     ),
     Setting(
         "precision",
-        "Arithmetic (bfloat16: shorter numbers, faster on recent CPUs, as accurate here)",
+        "Arithmetic",
         "selectbox",
         PRECISIONS,
         more=True,
+        words=(
+            ("float32", "Full numbers (32 bits)"),
+            ("bfloat16", "Short numbers (16 bits): faster on recent processors, as accurate"),
+        ),
     ),
     Setting("seed", "Random seed", "number", (0, 2**31 - 1), more=True),
 )
@@ -359,7 +368,7 @@ def score_cards(info: RunInfo) -> list[tuple[str, str, str | None]]:
     loss = f"{info.test_loss:.4f}" if info.test_loss is not None else "-"
     return [
         ("Test accuracy", accuracy, "Share of the 10,000 test images right"),
-        ("Test loss", loss, LOSS_EXPLAINED),
+        ("Test loss (lower is better)", loss, LOSS_EXPLAINED),
         ("Epochs", f"{info.epochs_done} of {info.epochs_planned}", None),
         ("Training time", format_duration(info.duration_s), None),
     ]

@@ -55,8 +55,9 @@ SORT_ORDERS: dict[str, str] = {
     "confidently_wrong": "Wrong, surest first",
 }
 SALIENCY_LABELS: dict[str, str] = {
-    "input_x_gradient": "Input x gradient",
-    "gradient": "Gradient",
+    # Saliency methods in plain words (their names: input x gradient, and the gradient).
+    "input_x_gradient": "Dark and light parts that mattered",
+    "gradient": "Every pixel that could change the answer",
 }
 ANY_CLASS = "Any"
 CLASS_OPTIONS = (ANY_CLASS, *CLASS_NAMES)

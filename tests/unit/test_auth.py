@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import getpass
 import subprocess
 import sys
 import threading
@@ -13,6 +14,7 @@ import unicodedata
 import pytest
 
 from classifier import auth
+from classifier.__main__ import main as cli_main
 from classifier.auth import (
     ENV_PASSWORD_HASH,
     LIMITED,
@@ -20,8 +22,8 @@ from classifier.auth import (
     WRONG,
     PresenterSettings,
     RateLimiter,
+    grants_presenter,
     hash_password,
-    is_presenter,
     load_settings,
     verify_password,
 )
@@ -155,7 +157,7 @@ def test_nothing_configured_means_everyone_is_presenter():
     settings = load_settings({}, {})
     assert settings == PresenterSettings()
     assert not settings.enabled
-    assert is_presenter(settings, password_ok=False, email=None)
+    assert grants_presenter(settings, password_ok=False, email=None)
 
 
 def test_a_password_hash_in_secrets_enables_the_role(stored):
@@ -174,7 +176,7 @@ def test_the_environment_overrides_the_secret(stored):
     assert not verify_password(PASSWORD, settings.password_hash)
     # An empty variable is a mistake, not "unset": it fails closed instead of falling back.
     empty = load_settings(secrets, {ENV_PASSWORD_HASH: ""})
-    assert empty.misconfigured and not is_presenter(empty, password_ok=True, email=None)
+    assert empty.misconfigured and not grants_presenter(empty, password_ok=True, email=None)
     assert load_settings({}, {ENV_PASSWORD_HASH: other}).enabled
 
 
@@ -194,14 +196,14 @@ def test_presenter_emails_are_cleaned_and_need_auth():
 def test_emails_without_auth_lock_the_buttons_and_say_why():
     settings = load_settings({"presenter": {"emails": ["ada@example.org"]}}, {})
     assert settings.enabled and not settings.login_enabled
-    assert not is_presenter(settings, password_ok=False, email="ada@example.org")
+    assert not grants_presenter(settings, password_ok=False, email="ada@example.org")
     assert any("[auth]" in warning for warning in settings.warnings)
 
 
 def test_auth_alone_makes_everyone_a_viewer_and_says_why():
     settings = load_settings({"auth": {"client_id": "x"}}, {})
     assert settings.oidc and settings.enabled and settings.misconfigured
-    assert not is_presenter(settings, password_ok=False, email="anyone@example.org")
+    assert not grants_presenter(settings, password_ok=False, email="anyone@example.org")
     assert any("no presenter is named" in warning for warning in settings.warnings)
 
 
@@ -209,7 +211,9 @@ def test_a_pasted_plain_password_fails_closed():
     settings = load_settings({"presenter": {"password_hash": PASSWORD}}, {})
     assert settings.enabled
     assert not verify_password(PASSWORD, settings.password_hash)
-    assert any("python -m classifier.auth" in warning for warning in settings.warnings)
+    assert any(
+        "python -m classifier presenter-password" in warning for warning in settings.warnings
+    )
 
 
 class _Exploding(dict):
@@ -249,7 +253,7 @@ def test_odd_settings_never_raise_and_fail_closed(secrets, environ):
     """Issue 19: these once left everyone presenter; now each locks the role and says why."""
     settings = load_settings(secrets, environ)
     assert settings.enabled and settings.misconfigured
-    assert not is_presenter(settings, password_ok=True, email="a@b.c", email_verified=True)
+    assert not grants_presenter(settings, password_ok=True, email="a@b.c", email_verified=True)
     assert settings.oidc is False
     assert all(isinstance(warning, str) and warning for warning in settings.warnings)
 
@@ -310,19 +314,21 @@ EMAILS_NO_AUTH = PresenterSettings(presenters=("ada@example.org",))
     ],
 )
 def test_who_is_presenter(settings, password_ok, email, expected):
-    assert is_presenter(settings, password_ok=password_ok, email=email, email_verified=True) is (
-        expected
-    )
+    assert grants_presenter(
+        settings, password_ok=password_ok, email=email, email_verified=True
+    ) is (expected)
 
 
 @pytest.mark.parametrize("verified", [False, None, "false", "true", 1, "yes"], ids=repr)
 def test_an_unverified_email_is_not_trusted(verified):
     """Only the boolean True counts: a string "false" once did, and a missing claim too."""
-    assert not is_presenter(
+    assert not grants_presenter(
         LOGIN_ONLY, password_ok=False, email="ada@example.org", email_verified=verified
     )
-    assert not is_presenter(LOGIN_ONLY, password_ok=False, email="ada@example.org")
-    assert is_presenter(LOGIN_ONLY, password_ok=False, email="ada@example.org", email_verified=True)
+    assert not grants_presenter(LOGIN_ONLY, password_ok=False, email="ada@example.org")
+    assert grants_presenter(
+        LOGIN_ONLY, password_ok=False, email="ada@example.org", email_verified=True
+    )
 
 
 # --- Rate limit -------------------------------------------------------------------------------
@@ -423,8 +429,8 @@ def test_parallel_sessions_cannot_slip_past_the_limit():
 
 def test_main_prints_a_line_to_paste(monkeypatch, capsys):
     answers = iter([PASSWORD, PASSWORD])
-    monkeypatch.setattr(auth.getpass, "getpass", lambda prompt="": next(answers))
-    assert auth.main() == 0
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": next(answers))
+    assert cli_main(["presenter-password"]) == 0
     out = capsys.readouterr().out
     assert PASSWORD not in out
     settings = load_settings(tomllib.loads(out), {})
@@ -434,8 +440,8 @@ def test_main_prints_a_line_to_paste(monkeypatch, capsys):
 @pytest.mark.parametrize("answers", [[PASSWORD, PASSWORD + "!"], ["", ""]])
 def test_main_prints_nothing_for_mismatched_or_empty_passwords(monkeypatch, capsys, answers):
     typed = iter(answers)
-    monkeypatch.setattr(auth.getpass, "getpass", lambda prompt="": next(typed))
-    assert auth.main() == 1
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": next(typed))
+    assert cli_main(["presenter-password"]) == 1
     captured = capsys.readouterr()
     assert captured.out == "" and "nothing printed" in captured.err
 

@@ -61,7 +61,7 @@ def test_test_loss_is_explained():
         test_accuracy=0.9, test_loss=0.3, epochs_done=1, epochs_planned=1, duration_s=219.0
     )
     cards = {label: (value, hint) for label, value, hint in score_cards(info)}
-    assert "lower is better" in cards["Test loss"][1]
+    assert "lower is better" in cards["Test loss (lower is better)"][1]
     assert cards["Training time"][0] == "3 min 39 s"
 
 

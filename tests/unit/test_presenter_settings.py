@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from classifier import auth
-from classifier.auth import ENV_PASSWORD_HASH, hash_password, is_presenter, load_settings
+from classifier.auth import ENV_PASSWORD_HASH, grants_presenter, hash_password, load_settings
 
 PASSWORD = "a long presenter password"
 AUTH = {
@@ -31,7 +31,7 @@ def good_hash() -> str:
 def locked(settings: auth.PresenterSettings) -> bool:
     """Nobody is presenter, whatever the session did or who logged in."""
     return settings.enabled and not any(
-        is_presenter(settings, password_ok=password_ok, email=email, email_verified=True)
+        grants_presenter(settings, password_ok=password_ok, email=email, email_verified=True)
         for password_ok in (True, False)
         for email in (None, "ada@example.org", "teacher@school.example")
     )
@@ -45,7 +45,7 @@ def test_only_a_fully_absent_configuration_leaves_everyone_presenter():
     ]:
         settings = load_settings(secrets, environ)
         assert not settings.enabled and settings.warnings == ()
-        assert is_presenter(settings, password_ok=False, email=None)
+        assert grants_presenter(settings, password_ok=False, email=None)
 
 
 # Each of these made everyone presenter before issue 19 (or left it so, silently).
@@ -224,10 +224,12 @@ LOGIN_ONLY = load_settings({"auth": AUTH, "presenter": {"emails": ["ada@example.
 )
 def test_only_the_boolean_true_counts_as_verified(verified):
     assert LOGIN_ONLY.login_enabled and LOGIN_ONLY.warnings == ()
-    assert not is_presenter(
+    assert not grants_presenter(
         LOGIN_ONLY, password_ok=False, email="ada@example.org", email_verified=verified
     )
-    assert is_presenter(LOGIN_ONLY, password_ok=False, email="ada@example.org", email_verified=True)
+    assert grants_presenter(
+        LOGIN_ONLY, password_ok=False, email="ada@example.org", email_verified=True
+    )
 
 
 # --- The rate limit lives outside Streamlit's caches -------------------------------------------
