@@ -153,7 +153,7 @@ def command_train(args, store: RunStore) -> int:
         if args.epochs is None:
             raise ValueError("Say how many more epochs: --continue RUN --epochs N.")
         config = continued_config(store, args.continue_run, args.epochs)
-        args.name = args.name or continued_name(store.get(args.continue_run).name)
+        args.name = args.name or continued_name(store.get(args.continue_run))
     else:
         config = preset_config(args.preset, **overrides)
     # TF_CONFIG only matters to multi-worker training: one machine ignores it, even damaged.

@@ -107,9 +107,7 @@ def next_steps_section(info) -> None:
         epochs = how_many.number_input("More epochs", 1, 50, 5, key=Keys.MORE_EPOCHS)
         with continue_column:
             if access.presenter_button("Continue training", "train_continue"):
-                start(
-                    lambda: continued_config(store, info.run_id, epochs), continued_name(info.name)
-                )
+                start(lambda: continued_config(store, info.run_id, epochs), continued_name(info))
 
 
 def start(make_config, name: str) -> None:

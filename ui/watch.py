@@ -96,7 +96,9 @@ def quick_training(store: RunStore, note: str) -> None:
         watch_run(store, info.run_id)
         return
     if info and info.error:
-        st.error(escape_markdown(f"The training of '{info.name}' did not finish: {info.error}"))
+        st.error(
+            escape_markdown(f"The training of {info.spoken_name} did not finish: {info.error}")
+        )
     if not is_presenter():
         st.caption("The presenter can start the training here.")
         return

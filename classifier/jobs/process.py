@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from classifier.store.files import is_locked
+from classifier.store.records import sentence_start
 from classifier.store.reviews import explore_dir
 from classifier.store.runs import PROJECT_ROOT, RunStore
 
@@ -49,8 +50,8 @@ def busy_reason(store: RunStore, active: list | None = None) -> str | None:
     active = store.active_runs() if active is None else active
     if active:
         return (
-            f"Run '{active[0].name}' is still training, and this machine trains one "
-            "model at a time. Wait for it to finish, or stop it first."
+            f"{sentence_start(active[0].spoken_name)} is still training, and this machine "
+            "trains one model at a time. Wait for it to finish, or stop it first."
         )
     if label_check_running(store.root):
         return (

@@ -30,8 +30,8 @@ from classifier.jobs.process import (
     spawn_worker,
 )
 from classifier.ml.models import TrainConfig
-from classifier.store.records import RunError
-from classifier.store.runs import FAILED, RunStore, RunWriter
+from classifier.store.records import RunError, sentence_start
+from classifier.store.runs import FAILED, RunInfo, RunStore, RunWriter
 
 
 class JobManager:
@@ -81,9 +81,10 @@ class JobManager:
         return process.wait(timeout) if process else None
 
 
-def continued_name(parent_name: str) -> str:
-    """The name a continued run gets unless it is given one."""
-    return f"{parent_name} continued"
+def continued_name(parent: RunInfo) -> str:
+    """The name a continued run gets unless it is given one: its parent's name, or its
+    parent's model when the parent has no name (never a run id)."""
+    return f"{parent.given_name or parent.preset or 'run'} continued"
 
 
 def continued_config(store: RunStore, run_id: str, epochs: int) -> TrainConfig:
@@ -92,14 +93,14 @@ def continued_config(store: RunStore, run_id: str, epochs: int) -> TrainConfig:
     info = store.get(run_id)
     if not info.usable:
         raise RunError(
-            f"Run '{info.name}' cannot be continued: only a completed or stopped run with a "
-            "saved model can."
+            f"{sentence_start(info.spoken_name)} cannot be continued: only a completed or stopped "
+            "run with a saved model can."
         )
     try:
         config = TrainConfig.from_dict(info.config)
         return replace(config, epochs=int(epochs), parent=run_id).validate()
     except (TypeError, ValueError) as error:
-        raise RunError(f"The settings of run '{info.name}' cannot be used: {error}") from error
+        raise RunError(f"The settings of {info.spoken_name} cannot be used: {error}") from error
 
 
 _managers: dict[Path, JobManager] = {}

@@ -209,3 +209,9 @@ class RunError(RuntimeError):
 
 class ModelLoadError(RunError):
     """A run's model is missing, damaged or does not match its recorded checksum."""
+
+
+def sentence_start(text: str) -> str:
+    """`text` with its first letter in capitals, the rest as it is (unlike str.capitalize,
+    which would lower a run's name)."""
+    return text[:1].upper() + text[1:]

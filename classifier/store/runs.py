@@ -159,9 +159,17 @@ class RunInfo:
         return self.status in USABLE_STATUSES and self.has_model
 
     @property
-    def label(self) -> str:
-        accuracy = f"{self.test_accuracy:.1%}" if self.test_accuracy is not None else "n/a"
-        return f"{self.name or self.run_id} ({self.preset}, {self.status}, test acc. {accuracy})"
+    def given_name(self) -> str | None:
+        """The name the user gave the run, or None (an unnamed run is named by its id,
+        which no one should have to read)."""
+        return self.name if self.name and self.name != self.run_id else None
+
+    @property
+    def spoken_name(self) -> str:
+        """The run in a sentence: "run 'my shirts'", or "the Small CNN run" when unnamed."""
+        if self.given_name:
+            return f"run '{self.given_name}'"
+        return f"the {self.preset or 'unnamed'} run"
 
 
 class RunStore:

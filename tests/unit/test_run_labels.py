@@ -1,20 +1,15 @@
 """Run labels in pickers and charts: unique, human, and plain text (issue: two runs with the
 same label were one option, and "Delete" removed the other run; HTML in a run's name became
-a live link in the compare chart)."""
+a live link in the compare chart). (Deleting on the Train page: tests/app/test_run_labels.py.)"""
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
 from types import SimpleNamespace
 
-from streamlit.testing.v1 import AppTest
-
 from classifier.figures.train import compare_runs_figure
-from classifier.store.runs import COMPLETED, RunStore
+from classifier.store.runs import COMPLETED
 from classifier.views.text import plotly_text, run_labels
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 LINK_NAME = '<a href="https://evil.example/p">Click <b>here</b></a>'
 
 
@@ -55,25 +50,19 @@ def test_run_names_reach_plotly_as_text_not_html():
     assert "%{fullData.name}" in trace.hovertemplate and "evil" not in trace.hovertemplate
 
 
-def completed_run(store: RunStore, name: str) -> str:
-    writer = store.create_run({"preset": "Tutorial MLP", "epochs": 1}, name)
-    writer.write_status(status=COMPLETED, test_accuracy=0.85, epochs_done=1)
-    writer.release()
-    return writer.run_id
+def test_messages_name_a_run_by_its_name_or_its_model_never_its_id(tmp_path):
+    from classifier.jobs.process import busy_reason
+    from classifier.jobs.training_job import continued_name
+    from classifier.store.runs import RunStore
 
-
-def test_deleting_the_first_of_two_runs_with_the_same_name_deletes_that_run(runs_root):
-    store = RunStore(runs_root)
-    first = completed_run(store, "Quick MLP")
-    time.sleep(0.01)
-    second = completed_run(store, "Quick MLP")
-    app = AppTest.from_file(APP, default_timeout=60)
-    app.run()
-    app.switch_page("pages/train.py").run()
-    picker = app.selectbox(key="train_delete_run")
-    assert len(set(picker.options)) == 2  # two options, not one
-    picker.set_value(first).run()
-    app.checkbox(key="train_delete_confirm").check().run()
-    app.button(key="train_delete").click().run()
-    assert not app.exception
-    assert {info.run_id for info in store.list_runs()} == {second}
+    store = RunStore(tmp_path)
+    unnamed = store.create_run({"preset": "Small CNN"}, "")
+    named = store.create_run({"preset": "Small CNN"}, "My Shirts")
+    unnamed_info, named_info = store.get(unnamed.run_id), store.get(named.run_id)
+    assert unnamed.run_id not in busy_reason(store)  # both are "running", held by us
+    assert busy_reason(store, [unnamed_info]).startswith("The Small CNN run is still training")
+    assert "Run 'My Shirts'" in busy_reason(store, [named_info])  # the name as typed
+    assert continued_name(unnamed_info) == "Small CNN continued"
+    assert continued_name(named_info) == "My Shirts continued"
+    unnamed.release()
+    named.release()
