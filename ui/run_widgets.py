@@ -21,23 +21,33 @@ def runs_overview(store: RunStore, runs: list[RunInfo]) -> None:
     if not runs:
         st.info("No runs yet. Choose settings above and press Train.")
         return
-    st.dataframe(train_view.run_table(runs), hide_index=True)
+    # Wide name and time columns: nothing a presenter reads is cut off.
+    columns = {
+        "name": st.column_config.TextColumn(width="medium"),
+        "started": st.column_config.TextColumn(width="medium"),
+    }
+    st.dataframe(train_view.run_table(runs), hide_index=True, column_config=columns)
     labels = run_labels(runs)
     compare = st.multiselect(
         "Compare runs", list(labels), format_func=labels.get, key=train_view.Keys.COMPARE
     )
     if compare:
-        curves, names = train_view.COMPARE_CURVES, train_view.METRIC_NAMES
-        metric = st.segmented_control(
-            "Curve",
-            curves,
-            format_func=names.get,
-            default="test_accuracy",
-            key=train_view.Keys.COMPARE_METRIC,
-        )
         metrics = {run: (labels[run], store.read_metrics(run)) for run in compare}
-        figure = train_figures.compare_runs_figure(metrics, metric or "test_accuracy")
-        st.plotly_chart(figure, key="train_compare_fig")
+        curves = train_view.compare_curves([rows for _, rows in metrics.values()])
+        if not curves:
+            st.info("These runs have no finished epoch to compare yet.")
+        else:
+            metric = st.segmented_control(
+                "Curve",
+                curves,
+                format_func=train_view.METRIC_NAMES.get,
+                default=curves[0],
+                key=train_view.Keys.COMPARE_METRIC,
+            )
+            if metric not in curves:  # a curve these runs did not record
+                metric = curves[0]
+            figure = train_figures.compare_runs_figure(metrics, metric)
+            st.plotly_chart(figure, key="train_compare_fig")
     if is_presenter():  # viewers cannot delete
         _delete_section(store, runs)
 

@@ -18,17 +18,27 @@ HISTOGRAM_COLOR = "#5b6770"
 BACKGROUND_COLOR = "#ffffff"
 BAR_PANEL_GREY = 244  # the light panel behind each cell's bars in a prediction grid
 
-# One colour per run, the same in every chart (chosen by its id): category10 without red,
-# since red only ever means "wrong".
+# The colours of runs shown together: category10 without red, since red only ever means
+# "wrong".
 RUN_COLORS = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
     "#17becf",
 )  # fmt: skip
 
 
-def run_color(run_id: str) -> str:
-    """The colour of a run in every chart: stable across reruns, pages and picks."""
-    return RUN_COLORS[sum(map(ord, run_id)) % len(RUN_COLORS)]
+RUN_DASHES = ("solid", "dash", "dot", "dashdot")  # two runs with equal curves stay apart
+
+
+def run_styles(run_ids) -> dict[str, tuple[str, str]]:
+    """(colour, dash) of each run shown together: distinct colours for up to nine runs,
+    given in the order of the run ids (so the order the runs were picked in does not
+    matter), and a dash pattern that tells apart runs whose curves lie on top of each
+    other."""
+    ordered = sorted(set(run_ids))
+    return {
+        run_id: (RUN_COLORS[i % len(RUN_COLORS)], RUN_DASHES[i % len(RUN_DASHES)])
+        for i, run_id in enumerate(ordered)
+    }
 
 
 FONT_FAMILY = "sans-serif"

@@ -3,11 +3,13 @@ figures, built here and rendered by the page."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from classifier.figures.style import RIGHT_COLOR, TEST_COLOR, VALIDATION_COLOR, run_color
+from classifier.figures.style import RIGHT_COLOR, TEST_COLOR, VALIDATION_COLOR, run_styles
 from classifier.figures.verify import prediction_grid_figure
 from classifier.views.text import plotly_text
 from classifier.views.train import METRIC_NAMES, batch_series
@@ -94,17 +96,23 @@ def compare_runs_figure(
     curves: dict[str, tuple[str, list[dict]]], key: str = "test_accuracy"
 ) -> go.Figure:
     """One line per run for one per-epoch metric: curves maps a run id to (its label, its
-    epoch rows). Each run has its own colour, the same in every chart (style.run_color)."""
+    epoch rows). Each run has its own colour and dash (style.run_styles); the epochs are
+    whole numbers on the axis."""
     name = METRIC_NAMES.get(key, key)
+    styles = run_styles(curves)
     figure = go.Figure()
+    last_epoch = 1
     for run_id, (label, metrics) in curves.items():
+        rows = [row for row in metrics if row.get(key) is not None]
+        last_epoch = max([last_epoch, *(row["epoch"] for row in rows)])
+        colour, dash = styles[run_id]
         figure.add_trace(
             go.Scatter(
-                x=[row["epoch"] for row in metrics],
-                y=[row.get(key) for row in metrics],
+                x=[row["epoch"] for row in rows],
+                y=[row[key] for row in rows],
                 mode="lines+markers",
                 name=plotly_text(label),  # a run's name is user text
-                line={"color": run_color(run_id)},
+                line={"color": colour, "dash": dash},
                 hovertemplate="%{fullData.name}<br>epoch %{x}<br>"
                 + name.lower()
                 + (" %{y:.1%}" if "accuracy" in key else " %{y:.4f}")
@@ -114,6 +122,8 @@ def compare_runs_figure(
     figure.update_layout(
         title=f"{name}, epoch by epoch", xaxis_title="epoch", yaxis_title=name, showlegend=True
     )  # a legend even for one run: which run it is
+    # Whole epochs only: about ten ticks at most, never "1.5".
+    figure.update_xaxes(tick0=1, dtick=max(1, math.ceil(last_epoch / 10)), tickformat="d")
     if "accuracy" in key:
         figure.update_yaxes(tickformat=".0%")
     return _styled(figure)

@@ -426,17 +426,25 @@ def batch_series(batches: list[dict], key: str, window: int = 50) -> tuple[list,
     return x, smoothed.tolist()
 
 
+def compare_curves(metrics: list[list[dict]]) -> list[str]:
+    """The curves worth offering for runs compared: those at least one of them recorded
+    (a validation curve only when some run held pictures back for validation)."""
+    recorded = {
+        key for rows in metrics for row in rows for key, value in row.items() if value is not None
+    }
+    return [curve for curve in COMPARE_CURVES if curve in recorded]
+
+
 def run_table(runs: list[RunInfo]) -> list[dict]:
     """One row per run, for st.dataframe (rendered as text, never HTML)."""
     return [
         {
-            "run": run.run_id,
-            "name": run.name,
-            "preset": run.preset,
+            "name": run.given_name or "",
+            "model": run.preset,
             "status": run.status,
             "epochs": f"{run.epochs_done}/{run.epochs_planned}",
             "test accuracy": "" if run.test_accuracy is None else f"{run.test_accuracy:.1%}",
-            "time": format_duration(run.duration_s),
+            "training time": format_duration(run.duration_s),
             "started": format_moment(run.started_at),
         }
         for run in runs

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from classifier.figures.style import RUN_COLORS, WRONG_COLOR, run_color
+from classifier.figures.style import RUN_COLORS, WRONG_COLOR
 from classifier.figures.train import batch_curves_figure, compare_runs_figure
 from classifier.views.train import batch_series, epoch_table, score_cards
 
@@ -80,7 +80,31 @@ def test_charts_use_percent_and_people_words_and_each_run_keeps_its_colour():
     colors = {trace.name: trace.line.color for trace in compare.data}
     swapped = compare_runs_figure(dict(reversed(list(curves.items()))), "val_accuracy")
     assert colors == {trace.name: trace.line.color for trace in swapped.data}  # not by order
-    assert WRONG_COLOR not in RUN_COLORS and run_color("run-a") == colors["A"]
+    assert WRONG_COLOR not in RUN_COLORS and len(set(colors.values())) == 2
+
+
+def test_compared_runs_never_share_a_colour_and_epochs_are_whole():
+    # Two CNN runs once shared a colour (a hash of their ids), and identical runs hid
+    # each other; the epoch axis read 1.5 and 2.5.
+    curves = {
+        f"2026120{i}-0000-Small-CNN": (
+            f"run {i}",
+            [{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.4}],
+        )
+        for i in range(9)
+    }
+    figure = compare_runs_figure(curves, "loss")
+    styles = {(trace.line.color, trace.line.dash) for trace in figure.data}
+    assert len({color for color, _ in styles}) == 9
+    assert figure.layout.xaxis.dtick == 1 and figure.layout.xaxis.tickformat == "d"
+
+
+def test_only_recorded_curves_are_offered_for_comparison():
+    from classifier.views.train import compare_curves
+
+    no_validation = [[{"epoch": 1, "loss": 0.5, "accuracy": 0.8, "val_accuracy": None}]]
+    assert "val_accuracy" not in compare_curves(no_validation)
+    assert compare_curves([[{"epoch": 1, "test_accuracy": 0.9}]]) == ["test_accuracy"]
 
 
 def test_the_epoch_curves_show_the_test_pictures_and_the_note_explains_them():
