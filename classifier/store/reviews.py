@@ -87,24 +87,52 @@ def save_review(
     return entry
 
 
-def reviews_csv(reviews: dict[str, dict]) -> str:
-    """The reviews as CSV: split, picture, given label, decision, right label, when."""
+# A spreadsheet runs a cell that starts with one of these as a formula ("CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """A CSV cell a spreadsheet shows as text: a text that starts like a formula gets a
+    single quote in front (OWASP's advice); numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _csv(header: list[str], rows) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["split", "picture", "given_label", "decision", "right_label", "reviewed_at"])
+    writer.writerow([safe_cell(cell) for cell in header])
+    for row in rows:
+        writer.writerow([safe_cell(cell) for cell in row])
+    return buffer.getvalue()
+
+
+def suspects_csv(split: str, rows: list[dict]) -> str:
+    """Suspects as CSV, most doubtful first: rank, split, picture, given label, suggested
+    label, score (rows as label_ranking.Ranking.rows makes them)."""
+    header = ["rank", "split", "picture", "given_label", "suggested_label", "score"]
+    cells = ("index", "label", "suggested", "score")
+    return _csv(header, ([row["rank"], split, *(row[key] for key in cells)] for row in rows))
+
+
+def reviews_csv(reviews: dict[str, dict]) -> str:
+    """The reviews as CSV: split, picture, given label, decision, right label, when."""
+    header = ["split", "picture", "given_label", "decision", "right_label", "reviewed_at"]
+    return _csv(header, _review_rows(reviews))
+
+
+def _review_rows(reviews: dict[str, dict]):
     for entry in sorted(reviews.values(), key=lambda e: (str(e.get("split")), e.get("index", 0))):
         given = entry.get("given")
-        writer.writerow(
-            [
-                entry.get("split") if entry.get("split") in ("train", "test") else "",
-                int(entry.get("index", 0)) if isinstance(entry.get("index"), int) else "",
-                CLASS_NAMES[given] if isinstance(given, int) and 0 <= given < 10 else "",
-                entry["decision"],
-                CLASS_NAMES[entry["label"]],
-                _iso_time(entry.get("time")),
-            ]
-        )
-    return buffer.getvalue()
+        yield [
+            entry.get("split") if entry.get("split") in ("train", "test") else "",
+            int(entry.get("index", 0)) if isinstance(entry.get("index"), int) else "",
+            CLASS_NAMES[given] if isinstance(given, int) and 0 <= given < 10 else "",
+            entry["decision"],
+            CLASS_NAMES[entry["label"]],
+            _iso_time(entry.get("time")),
+        ]
 
 
 def _iso_time(value) -> str:

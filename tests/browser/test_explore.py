@@ -6,43 +6,44 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import (
-    AppServer,
-    assert_no_exception,
-    choose,
-    save_screenshot,
-    wait_for_app,
-)
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
-from classifier.ml.models import preset_config
 from classifier.store import reviews as label_reviews
 from classifier.store.runs import RunStore
 from classifier.views.text import run_labels
+from tests.support.browser import (
+    assert_no_exception,
+    choose,
+    open_page,
+    save_screenshot,
+    wait_for_app,
+    wait_for_charts,
+)
+from tests.support.layout import CHART_PROBLEMS, CUT_LABELS
+from tests.support.server import AppServer
 
-pytestmark = pytest.mark.browser
 TIMEOUT_MS = 90_000  # the first visit loads TensorFlow and reads 60,000 training pictures
+# No chart text overlaps or is cut off, and no widget label is cut (tests.support.layout).
+LAID_OUT = f"() => ({CHART_PROBLEMS})().length + ({CUT_LABELS})().length === 0"
 
 
 @pytest.fixture(scope="module")
-def explore_server(trained_run, tmp_path_factory):
-    """The app with two runs: the session's quick one and a better one."""
-    from classifier.ml.training import run_training
-
+def explore_server(two_runs, tmp_path_factory):
+    """The app with the session's two runs (tests/conftest.py: a quick one and a better
+    one), copied into a store of its own: the reviews made here stay here."""
+    source, *run_ids = two_runs
     root = tmp_path_factory.mktemp("explore-browser-runs")
-    shutil.copytree(trained_run.root / trained_run.run_id, root / trained_run.run_id)
-    config = preset_config("Tutorial MLP", epochs=2, train_limit=6000)
-    run_training(RunStore(root).create_run(config.to_dict(), "better"))
+    for run_id in run_ids:
+        shutil.copytree(source / run_id, root / run_id)
     with AppServer(root, tmp_path_factory.mktemp("explore-logs") / "streamlit.log") as server:
         yield server
 
 
 def open_explore(page, server, part: str | None = None) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(f"{server.url}/explore" + (f"?part={part}" if part else ""))
-    wait_for_app(page)
-    expect(page.get_by_text("Explore the model")).to_be_visible(timeout=TIMEOUT_MS)
-    wait_for_app(page)
+    url = f"{server.url}/explore" + (f"?part={part}" if part else "")
+    open_page(page, url, ready="Explore the model", timeout_ms=TIMEOUT_MS)
     assert_no_exception(page)
 
 
@@ -79,13 +80,12 @@ def test_a_box_drawn_on_the_map_fills_the_grid(page, explore_server):
     assert tiles.locator("path.point").count() == 12  # a full first page
     assert_no_exception(page)
     page.set_viewport_size({"width": 1440, "height": 1400})  # the map and the grid beside
-    page.wait_for_timeout(1000)
     save_screenshot(page, "explore-map.png", show=chart(page, "explore_map"))
 
 
 def test_a_suspect_is_opened_and_marked(page, explore_server):
     open_explore(page, explore_server, "suspects")
-    expect(page.get_by_text("have a label the model doubts")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.get_by_text("cleanlab estimates that about")).to_be_visible(timeout=TIMEOUT_MS)
     first = page.get_by_role("heading", name="Test picture").first.inner_text()
     click_marker(page, "explore_suspects_grid", 1)  # the second most suspicious
     expect(page.get_by_role("heading", name="Test picture").first).not_to_have_text(
@@ -97,13 +97,12 @@ def test_a_suspect_is_opened_and_marked(page, explore_server):
     wrong = page.get_by_role("button", name="The label is wrong")
     wrong.click()
     wait_for_app(page)
+    expect(page.get_by_text("You have reviewed 1")).to_be_visible()  # the click's rerun ended
     reviews = label_reviews.read_reviews(explore_server.runs_dir)
     assert reviews[f"test:{picture}"]["decision"] == "wrong"
-    expect(page.get_by_text("You have reviewed 1")).to_be_visible()
     assert_no_exception(page)
     page.set_viewport_size({"width": 1440, "height": 1000})  # the grid and the review beside
-    page.wait_for_timeout(1000)
-    save_screenshot(page, "explore-suspects.png", show=page.get_by_text("have a label the model"))
+    save_screenshot(page, "explore-suspects.png", show=page.get_by_text("cleanlab estimates"))
 
 
 def test_two_runs_are_compared_and_only_b_right_fills_the_grid(page, explore_server):
@@ -129,20 +128,16 @@ def test_two_runs_are_compared_and_only_b_right_fills_the_grid(page, explore_ser
 @pytest.mark.parametrize("width,height", [(1024, 768), (1280, 720), (1920, 1080)])
 @pytest.mark.parametrize("part", ["map", "suspects", "compare"])
 def test_no_label_overlaps_or_is_cut_off(page, explore_server, part, width, height):
-    """The checks of test_browser_layout.py on each part of the page, at a projector's sizes:
-    the pictures and the grid stack where two columns would be too narrow."""
-    from test_browser_layout import CHART_PROBLEMS, CUT_LABELS
-
+    """The checks of tests/browser/test_layout.py on each part of the page, at a projector's
+    sizes: the pictures and the grid stack where two columns would be too narrow."""
     page.set_viewport_size({"width": width, "height": height})
-    page.goto(f"{explore_server.url}/explore?part={part}")
-    wait_for_app(page)
-    expect(page.get_by_text("Explore the model")).to_be_visible(timeout=TIMEOUT_MS)
-    page.wait_for_timeout(1500)  # charts lay out after the script run
-    wait_for_app(page)
+    url = f"{explore_server.url}/explore?part={part}"
+    open_page(page, url, ready="Explore the model", timeout_ms=TIMEOUT_MS)
     assert_no_exception(page)
-    for _ in range(5):  # a chart still laying itself out on a busy machine: look again
-        problems = page.evaluate(CHART_PROBLEMS) + page.evaluate(CUT_LABELS)
-        if not problems:
-            break
-        page.wait_for_timeout(1000)
+    wait_for_charts(page)  # charts lay out after the script run
+    try:  # a chart still laying itself out on a busy machine: give it time to settle
+        page.wait_for_function(LAID_OUT, timeout=10_000, polling=500)
+    except PlaywrightTimeout:
+        pass  # the assertion below lists what is wrong
+    problems = page.evaluate(CHART_PROBLEMS) + page.evaluate(CUT_LABELS)
     assert problems == []

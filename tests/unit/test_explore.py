@@ -1,17 +1,15 @@
-"""The Explore page: the map, the nearest training pictures, suspicious labels and one model
-against another. Unit tests of classifier/ml/features.py, suspects.py and model_compare.py on
-hand-made and real data, then the page in AppTest (clicks driven through the state they are
-mirrored into, as in test_app_verify.py)."""
+"""The Explore page's logic: the map, the nearest training pictures, suspicious labels and one
+model against another. Unit tests of classifier/ml/features.py, label_ranking.py and
+compare.py on hand-made and real data, and the command line. (The page in AppTest:
+tests/app/test_explore.py; in Chromium: tests/browser/test_explore.py.)"""
 
 from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import chart_spec
 
 from classifier.data import CLASS_NAMES, scale_images
 from classifier.jobs import label_check
@@ -22,54 +20,10 @@ from classifier.ml import label_ranking as suspects
 from classifier.ml.models import PRESETS, preset_config
 from classifier.store import reviews as label_reviews
 
-ROOT = Path(__file__).resolve().parent.parent
 SHIRT, TSHIRT, COAT = (CLASS_NAMES.index(name) for name in ("Shirt", "T-shirt/top", "Coat"))
 
 
-# --- Confident learning ----------------------------------------------------------------------
-
-
-def test_suspects_ranking_on_a_hand_made_example():
-    # Three classes. Thresholds (mean probability of a class over the pictures labelled with
-    # it): 0 -> (0.9 + 0.8 + 0.1) / 3 = 0.6, 1 -> (0.7 + 0.3 + 0.3) / 3 = 0.433, 2 -> 0.85.
-    # A suspect's given label is below its class's threshold; the lowest comes first.
-    probs = np.array(
-        [
-            [0.9, 0.05, 0.05],  # 0, labelled 0: fine
-            [0.8, 0.1, 0.1],  # 1, labelled 0: fine
-            [0.1, 0.85, 0.05],  # 2, labelled 0: 0.1 < 0.6 -> suspect, score 0.1, a 1
-            [0.2, 0.7, 0.1],  # 3, labelled 1: above its threshold -> fine
-            [0.7, 0.3, 0.0],  # 4, labelled 1: 0.3 < 0.433 -> suspect, score 0.3, a 0
-            [0.0, 0.1, 0.9],  # 5, labelled 2: fine
-            [0.3, 0.3, 0.4],  # 6, labelled 1: 0.3 < 0.433 -> suspect, score 0.3, a 2
-            [0.05, 0.15, 0.8],  # 7, labelled 2: 0.8 < 0.85 -> suspect, score 0.8, a 1
-        ]
-    )
-    labels = np.array([0, 0, 0, 1, 1, 2, 1, 2])
-    ranking = suspects.rank_suspects(probs, labels)
-    np.testing.assert_allclose(ranking.thresholds, [0.6, 1.3 / 3, 0.85])
-    assert ranking.indices.tolist() == [2, 4, 6, 7]  # a tie (0.3) keeps picture order
-    assert ranking.suggested.tolist() == [1, 0, 2, 1]
-    np.testing.assert_allclose(ranking.scores, [0.1, 0.3, 0.3, 0.8], rtol=1e-6)
-    rows = ranking.rows(top=1)
-    assert rows == [
-        {
-            "rank": 1,
-            "index": 2,
-            "label": CLASS_NAMES[0],
-            "suggested": CLASS_NAMES[1],
-            "score": 0.1,
-            "label_number": 0,
-            "suggested_number": 1,
-        }
-    ]
-
-
-def test_a_class_nobody_has_is_never_suggested():
-    probs = np.array([[0.2, 0.1, 0.7], [0.9, 0.05, 0.05]])
-    ranking = suspects.rank_suspects(probs, np.array([0, 0]))
-    assert ranking.thresholds[1] == np.inf and ranking.thresholds[2] == np.inf
-    assert len(ranking) == 0
+# The ranking itself (cleanlab): tests/unit/test_label_issues.py.
 
 
 # --- Cross-validation ------------------------------------------------------------------------
@@ -225,37 +179,6 @@ def test_pca_map_is_deterministic_and_spreads_the_classes(model, dataset):
     assert gap > np.linalg.norm(trousers.std(axis=0))
 
 
-def test_the_background_map_is_stored_once(tmp_path):
-    calls = []
-
-    def fake(values):
-        calls.append(len(values))
-        return values[:, :2] * 2
-
-    values = np.random.default_rng(0).random((50, 5)).astype(np.float32)
-    jobs = features.EmbeddingJobs()
-    job = jobs.start(tmp_path, values, compute=fake)
-    assert jobs.wait(tmp_path, 10)
-    assert job.error is None
-    np.testing.assert_allclose(features.read_map(tmp_path, 50), values[:, :2] * 2)
-    jobs.start(tmp_path, values, compute=fake)  # done already: not computed again
-    assert calls == [50]
-    assert features.read_map(tmp_path, 49) is None  # another size is not this map
-
-
-def test_a_failed_map_says_why_and_can_be_asked_again(tmp_path):
-    def broken(values):
-        raise MemoryError("too big")
-
-    jobs = features.EmbeddingJobs()
-    job = jobs.start(tmp_path, np.zeros((5, 2)), compute=broken)
-    assert jobs.wait(tmp_path, 10)
-    assert "too big" in features.map_status(job, ready=False)
-    again = jobs.start(tmp_path, np.zeros((5, 2)), compute=lambda values: values)
-    assert again is not job and jobs.wait(tmp_path, 10)
-    assert features.read_map(tmp_path, 5) is not None
-
-
 # --- Reviews ---------------------------------------------------------------------------------
 
 
@@ -303,129 +226,6 @@ def test_the_runs_list_ignores_the_explore_folder(tmp_path):
     shutil.rmtree(tmp_path / ".explore")
 
 
-# --- The page in AppTest ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def two_runs(trained_run, tmp_path_factory):
-    """A store with the session's quick run (1 epoch, 3,000 pictures) and a second, better
-    one (2 epochs, 6,000 pictures): (root, quick run id, better run id)."""
-    from classifier.ml.training import run_training
-    from classifier.store.runs import RunStore
-
-    root = tmp_path_factory.mktemp("explore-runs")
-    shutil.copytree(trained_run.root / trained_run.run_id, root / trained_run.run_id)
-    config = preset_config("Tutorial MLP", epochs=2, train_limit=6000)
-    writer = RunStore(root).create_run(config.to_dict(), "better")
-    run_training(writer)
-    return root, trained_run.run_id, writer.run_id
-
-
-def open_explore(root: Path, monkeypatch, state: dict | None = None):
-    from streamlit.testing.v1 import AppTest
-
-    monkeypatch.setenv("CLASSIFIER_RUNS_DIR", str(root))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("pages/explore.py")
-    for key, value in (state or {}).items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def grid_pictures(at, key_prefix: str) -> list[int]:
-    traces = chart_spec(at, key_prefix)["data"]
-    tiles = next(trace for trace in traces if trace.get("name") == "tiles")
-    return list(tiles["customdata"])
-
-
-def test_a_box_on_the_map_fills_the_grid_with_exactly_those_pictures(two_runs, monkeypatch):
-    from classifier.views import explore as view
-
-    root, _, _ = two_runs
-    at = open_explore(root, monkeypatch)
-    spec = chart_spec(at, "explore_map")
-    points = [
-        n for trace in spec["data"] if trace["type"] == "scattergl" for n in trace["customdata"]
-    ]
-    assert sorted(points) == list(range(10_000))  # every test picture once, as a plain list
-    assert any("Draw a box" in element.value for element in at.markdown)
-    # What the map's callback does with a box around 15 pictures (as plotly reports it).
-    chosen = [9, 3, 120, 4000, 77, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15]
-    selection = {"points": [{"customdata": n} for n in chosen], "box": [{"x": [0, 1]}]}
-    state = {}
-    view.apply_map_selection(state, selection)
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    assert grid_pictures(at, "explore_region_grid")[:12] == sorted(chosen)[:12]
-    assert any("**15** of the 10,000 test pictures" in e.value for e in at.markdown)
-    assert at.session_state["explore_index"] == 3  # the first of the region is shown
-    at.number_input[0].set_value(2).run()  # page 2 holds the other three
-    assert grid_pictures(at, "explore_region_grid") == sorted(chosen)[12:]
-
-
-def test_a_click_on_a_dot_shows_that_picture_and_its_nearest_training_pictures(
-    two_runs, monkeypatch, dataset
-):
-    root, _, _ = two_runs
-    at = open_explore(root, monkeypatch, {"explore_index": 42})
-    assert any(element.value == "Test picture 42" for element in at.subheader)
-    nearest = chart_spec(at, "explore_nearest")["data"]
-    numbers = next(trace for trace in nearest if trace.get("name") == "tiles")["customdata"]
-    assert len(numbers) == 8 and all(0 <= n < 60_000 for n in numbers)
-    assert any("training pictures" in e.value for e in at.markdown)
-
-
-def test_review_buttons_save_the_decision_in_the_runs_folder(two_runs, monkeypatch):
-    root, _, _ = two_runs
-    at = open_explore(root, monkeypatch, {"explore_part": "suspects"})
-    first = at.session_state["explore_suspect"]
-    label_box = at.selectbox(key=f"explore_true_label_test_{first}")
-    label_box.set_value("Bag").run()
-    at.button(key="explore_wrong").click().run()
-    assert not at.exception, at.exception
-    reviews = label_reviews.read_reviews(root)
-    assert reviews[f"test:{first}"]["decision"] == "wrong"
-    assert reviews[f"test:{first}"]["label"] == CLASS_NAMES.index("Bag")
-    second = at.session_state["explore_suspect"]
-    assert second != first  # on to the next suspect
-    at.button(key="explore_right").click().run()
-    assert label_reviews.read_reviews(root)[f"test:{second}"]["decision"] == "right"
-    assert any("You have reviewed 2" in e.value for e in at.markdown)
-    (root / ".explore" / "label-reviews.json").unlink()
-
-
-def test_the_model_against_model_table_filters_the_grid(two_runs, monkeypatch, dataset):
-    from classifier.store.history import HISTORY_FILE, read_history
-    from classifier.views import explore as view
-
-    root, quick, better = two_runs
-    state = {"explore_part": "compare", "explore_run_a": quick, "explore_run_b": better}
-    at = open_explore(root, monkeypatch, state)
-    sentence = next(e.value for e in at.markdown if "on these 10,000 pictures" in e.value)
-    assert sentence.startswith("**B is better than A")
-    # What the page shows: the completed runs' recorded last epochs.
-    probs = [
-        read_history(root / run / HISTORY_FILE)[-1].astype(np.float32) for run in (quick, better)
-    ]
-    comparison = model_compare.Comparison.of(*probs, dataset.test.labels)
-    # A click on "only A right", as the table's callback mirrors it.
-    state = {"explore_cell": "only_b", "explore_cell_page": 3, "explore_table_nonce": 0}
-    view.apply_table_click(state, {"points": [{"customdata": "only_a"}]})
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    expected = comparison.indices("only_a")
-    assert grid_pictures(at, "explore_cell_grid") == expected[:12].tolist()
-    count = comparison.table()["only_a"]
-    assert any(f"Only A right: {count:,} pictures" in e.value for e in at.markdown)
-
-
 # --- The command line ------------------------------------------------------------------------
 
 
@@ -443,8 +243,19 @@ def test_cli_prints_the_test_suspects_as_json(two_runs, capsys):
     assert [row["score"] for row in rows] == sorted(row["score"] for row in rows)
     assert main([*argv, "--top", "3", "--limit", "200"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["RANK", "PICTURE", "LABEL", "SUGGESTED", "SCORE"]
-    assert all(int(line.split()[1]) < 200 for line in lines[1:])
+    assert lines[0].startswith("cleanlab estimates that about ")
+    assert "of the 200 test labels may be wrong (model accuracy " in lines[0]
+    assert lines[1] == "The first 3 (--top):"
+    assert lines[2].split() == ["RANK", "PICTURE", "LABEL", "SUGGESTED", "SCORE"]
+    assert len(lines) == 6 and all(int(line.split()[1]) < 200 for line in lines[3:])
+    # Without --top: the whole flagged set, not more (cleanlab's estimate, as the text says).
+    assert main([*argv, "--json"]) == 0
+    everything = json.loads(capsys.readouterr().out)
+    assert everything[:5] == rows
+    assert main(argv) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert f"about {len(everything):,} of the 10,000 test labels" in text[0]
+    assert len(text) == 2 + len(everything)
 
 
 def test_cli_usage_errors(capsys):
@@ -477,7 +288,7 @@ def test_cli_cross_validates_the_training_pictures_once(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_the_background_job_runs_in_a_worker_and_can_be_stopped(tmp_path):
-    from conftest import wait_until
+    from tests.support import wait_until
 
     job = label_check.CrossValidation(folds=2, epochs=1, limit=400)
     label_check.start_job(tmp_path, job)
@@ -496,33 +307,3 @@ def test_the_background_job_runs_in_a_worker_and_can_be_stopped(tmp_path):
         lambda: label_check.job_state(tmp_path, longer).status == "stopped", 60, "the stop"
     )
     assert stopped and label_check.read_result(tmp_path, longer) is None
-
-
-def test_the_training_split_shows_a_finished_check_and_offers_one_otherwise(
-    two_runs, monkeypatch, dataset
-):
-    root, _, _ = two_runs
-    state = {"explore_part": "suspects", "explore_split": "train", "explore_cv_folds": 2}
-    at = open_explore(root, monkeypatch, state)
-    assert any(button.label == "Check the training labels" for button in at.button)
-    assert any("Not computed yet" in caption.value for caption in at.caption)
-    # A finished check in the store (made up: the model is sure of the given label, except
-    # for pictures 10 and 20, which it takes for a Bag).
-    job = label_check.CrossValidation(folds=2)  # the page's default model
-    labels = dataset.train.labels.astype(np.int64)
-    probs = np.full((60_000, 10), 0.01, dtype=np.float32)
-    probs[np.arange(60_000), labels] = 0.91
-    probs[[10, 20]] = 0.01
-    probs[[10, 20], 8] = 0.91
-    folder = label_check.job_dir(root, job)
-    folder.mkdir(parents=True)
-    np.save(folder / "probabilities.npy", probs)
-    at.run()
-    assert not at.exception, at.exception
-    assert any("**2** of the 60,000 training pictures" in e.value for e in at.markdown)
-    assert at.session_state["explore_suspect"] == 10
-    assert any(element.value == "Training picture 10" for element in at.subheader)
-    nearest = chart_spec(at, "explore_suspect_nearest")["data"]
-    numbers = next(trace for trace in nearest if trace.get("name") == "tiles")["customdata"]
-    assert 10 not in numbers and len(numbers) == 8  # the picture itself is left out
-    shutil.rmtree(folder)

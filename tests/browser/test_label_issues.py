@@ -1,0 +1,65 @@
+"""Present's "Pictures whose label may be wrong" in Chromium: the sentence about a suspect is
+drawn in the "neither right nor wrong" colour, never in red (red means the model is wrong),
+with the presenter's review buttons beside it."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from classifier.figures.style import UNKNOWN_COLOR, WRONG_COLOR
+from tests.support.browser import assert_no_exception, open_page, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+DOUBT = "The label may be wrong."
+# The computed colour of each element that holds the sentence's text itself.
+SENTENCE_COLOURS = """(words) => {
+    const header = [...document.querySelectorAll('h2')].find(h => h.innerText.includes(words));
+    const holders = [header, ...header.querySelectorAll('*')].filter(element =>
+        [...element.childNodes].some(n => n.nodeType === 3 && n.textContent.includes(words)));
+    return holders.map(element => getComputedStyle(element).color);
+}"""
+
+
+def rgb(hex_colour: str) -> str:
+    red, green, blue = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({red}, {green}, {blue})"
+
+
+def is_reddish(css: str) -> bool:
+    red, green, blue = (int(part) for part in css[css.index("(") + 1 : -1].split(",")[:3])
+    return red > 150 and green < 110 and blue < 110
+
+
+def pick(page, label: str, option: str) -> None:
+    """`choose`, once the box has opened: a click while the Settings expander still
+    unfolds opens nothing."""
+    box = page.get_by_role("combobox", name=label)
+    box.wait_for(state="visible")
+    for _ in range(5):
+        box.click()
+        try:
+            page.get_by_role("option", name=option, exact=True).wait_for(timeout=2000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_for_app(page)
+
+
+def test_a_suspect_in_present_is_not_red(verify_server, page):
+    page.set_viewport_size({"width": 1280, "height": 720})
+    open_page(page, f"{verify_server.url}/present", ready="The model says")
+    page.get_by_text("Settings").click()
+    pick(page, "Pictures", "Pictures whose label may be wrong")
+    page.get_by_text(DOUBT).first.wait_for(timeout=60_000)
+    wait_for_app(page)
+    colours = page.evaluate(SENTENCE_COLOURS, DOUBT)
+    assert colours and all(colour == rgb(UNKNOWN_COLOR) for colour in colours), colours
+    assert not any(is_reddish(colour) for colour in colours)
+    assert is_reddish(rgb(WRONG_COLOR))  # the check itself tells red apart
+    assert page.get_by_text("The label says").first.is_visible()
+    assert page.get_by_role("button", name="The label is right").is_visible()
+    assert page.get_by_role("button", name="The label is wrong:").is_visible()
+    assert_no_exception(page)
