@@ -183,7 +183,8 @@ SPLIT_LABELS = {"train": "Training (60,000)", "test": "Test (10,000)"}
 INTRO = (
     "Fashion-MNIST is a collection of **70,000 small photos of clothes, shoes and bags** from "
     "the online shop Zalando. Each photo is **28 x 28 pixels in grayscale**: every pixel is "
-    "one number, from 0 (black) to 255 (white). Each photo has a label saying which of "
+    "one number from 0 to 255, drawn here as in the TensorFlow tutorial: 0 white, 255 "
+    "black. Each photo has a label saying which of "
     "**ten classes** it shows. **60,000 photos are for training** a model; **10,000 are kept "
     "apart as a test**, to check the model on photos it has never seen."
 )
@@ -222,6 +223,7 @@ def counts_note(stats: SplitStats) -> str:
 
 def intensity_note(stats: SplitStats) -> str:
     return (
-        f"{stats.black_fraction:.0%} of all pixels are exactly 0, the black background around "
-        f"each article; the average pixel value is {stats.mean_intensity:.0f}."
+        f"{stats.black_fraction:.0%} of all pixels are exactly 0: the empty background "
+        f"around each article, white in these pictures; the average pixel value is "
+        f"{stats.mean_intensity:.0f}."
     )

@@ -495,8 +495,8 @@ SALIENCY_NOTE = (
     "predicted class the most: this is where the model looked, not proof of why it is right."
 )
 UPLOAD_NOTE = (
-    "Photos differ from the dataset: Fashion-MNIST shows one garment, centred, light on a "
-    "black background, from product photos. Shadows, folds, other objects or an unusual "
+    "Photos differ from the dataset: Fashion-MNIST shows one garment, centred, on a plain "
+    "background, from product photos. Shadows, folds, other objects or an unusual "
     "angle can mislead the model, so expect more mistakes here than on the test images."
 )
 EPOCH_LABEL = "Predictions after epoch"
