@@ -12,7 +12,7 @@ from classifier.store import reviews as label_reviews
 from classifier.store.runs import RunStore
 from classifier.views import explore as view
 from classifier.views.explore import Keys
-from ui import access, cache, chart_clicks, explore, routing, watch, widgets
+from ui import cache, chart_clicks, explore, routing, watch, widgets
 
 routing.start_page()
 store = RunStore()
@@ -66,28 +66,18 @@ def map_section(run, probs, test) -> None:
         widgets.paged_picture_grid(region, probs, test, Keys.REGION_PAGE, key, click, index)
 
 
-def review_section(run, split, ranking, probs, data, index, reviews) -> None:
+def review_section(run, split, ranking, probs, data, index) -> None:
     """One suspect: the picture, its label and the suggested one, and the verdict buttons."""
     position, given = ranking.position(index), int(data.labels[index])
     st.subheader(f"{view.SPLITS[split][:-1]} {index:,}")
     # No true class: the label is what is in doubt, so nothing is drawn right or wrong.
     widgets.prediction_pair(data.images[index], probs[index], None, "explore_suspect")
     st.markdown(view.suspect_sentence(given, probs[index]))
-    st.caption(view.decision_words(reviews.get(label_reviews.review_key(split, index))))
     suggested, key = int(ranking.suggested[position]), f"{Keys.TRUE_LABEL}_{split}_{index}"
-    right, named, wrong = st.container(), st.container(), st.container()
-    label = named.selectbox("If the label is wrong, it is a", CLASS_NAMES, suggested, key=key)
-    words = {
-        label_reviews.RIGHT: "The label is right",
-        label_reviews.WRONG: f"The label is wrong: {label}",
-    }
-    for decision, place in ((label_reviews.RIGHT, right), (label_reviews.WRONG, wrong)):
-        with place:
-            if access.presenter_button(words[decision], key=f"explore_{decision}", width="stretch"):
-                true_label = CLASS_NAMES.index(label)
-                label_reviews.save_review(store.root, split, index, given, decision, true_label)
-                state[Keys.SUSPECT] = view.next_suspect(ranking, index)
-                st.rerun()
+    label = st.selectbox("If the label is wrong, it is a", CLASS_NAMES, suggested, key=key)
+    if explore.review_buttons(store, split, index, given, CLASS_NAMES.index(label), "explore"):
+        state[Keys.SUSPECT] = view.next_suspect(ranking, index)
+        st.rerun()
     query = explore.explore_features(store, run, split)[index]
     exclude = index if split == "train" else None
     nearest_section(run, query, suggested, "explore_suspect_nearest", exclude)
@@ -132,7 +122,7 @@ def suspects_section(run, probs, test) -> None:
             csv = label_reviews.reviews_csv(reviews)
             st.download_button("Download the reviews (CSV)", csv, "label-reviews.csv", "text/csv")
     with review_column:
-        review_section(run, split, ranking, probs, data, index, reviews)
+        review_section(run, split, ranking, probs, data, index)
 
 
 def compare_section(runs, test) -> None:

@@ -1,5 +1,6 @@
 """Present: one big test picture at a time for a room: a slideshow, or a quiz."""
 
+import secrets
 import time
 
 import streamlit as st
@@ -8,12 +9,11 @@ from classifier.data import CLASS_NAMES
 from classifier.figures import style
 from classifier.figures import verify as figures
 from classifier.ml.inference import accuracy
-from classifier.store import reviews as label_reviews
 from classifier.store.runs import RunStore
 from classifier.views import explore as explore_view
 from classifier.views import present as view
 from classifier.views.present import Keys
-from ui import access, cache, keys, room, routing, watch, widgets
+from ui import access, cache, explore, keys, room, routing, watch, widgets
 
 st.set_page_config(initial_sidebar_state="collapsed")  # the room sees the picture, not menus
 routing.start_page()
@@ -22,28 +22,37 @@ state = st.session_state
 
 
 def settings_section(runs) -> tuple:
-    """What to show, tucked away in an expander: model, mode, pictures, autoplay speed."""
+    """What to show, tucked away in an expander: model, mode, and for the slideshow the
+    pictures and the autoplay speed (a setting shows only where it applies)."""
+    for key in (Keys.SHOW, Keys.CLASS, Keys.SPEED):  # kept while their widgets are hidden
+        if key in state:
+            state[key] = state[key]
+    show, class_number, seconds = "all", 0, 3
     with st.expander("Settings"):
         run = widgets.run_picker("Model", runs, key=Keys.RUN)
         modes = {"slides": "Slideshow", "quiz": "Beat the machine (a quiz)"}
         if access.is_presenter():
             modes["room"] = "Let the room play"  # phones vote: ui/room.py
         mode = st.radio("Mode", list(modes), format_func=modes.get, horizontal=True, key=Keys.MODE)
-        show = st.selectbox("Pictures", list(view.SHOWS), format_func=view.SHOWS.get, key=Keys.SHOW)
-        class_number = CLASS_NAMES.index(st.selectbox("Kind", CLASS_NAMES, key=Keys.CLASS))
-        seconds = st.select_slider(
-            "Autoplay: seconds a picture", view.AUTOPLAY_SECONDS, 3, key=Keys.SPEED
-        )
+        if mode == "slides":
+            shows = view.SHOWS
+            show = st.selectbox("Pictures", list(shows), format_func=shows.get, key=Keys.SHOW)
+            if show == "class":
+                class_number = CLASS_NAMES.index(st.selectbox("Kind", CLASS_NAMES, key=Keys.CLASS))
+            seconds = st.select_slider(
+                "Autoplay: seconds a picture", view.AUTOPLAY_SECONDS, 3, key=Keys.SPEED
+            )
     return run, mode, show, class_number, seconds
 
 
-def picture_with_bars(index: int, probabilities, true_label: int | None, key: str) -> None:
-    """The picture as large as the screen allows, and its ten bars in projector sizes."""
+def picture_with_bars(
+    index: int, probabilities, true_label: int | None, key: str, height: int = view.BARS_HEIGHT_PX
+) -> None:
+    """The picture as large as the screen allows, and its ten bars in projector sizes;
+    `height`: the bars' (the picture takes about as much)."""
     picture_column, bars_column = st.columns([2, 3], gap="large")
-    picture_column.image(view.big_picture(test.images[index]), width="stretch")
-    bars = figures.value_bars_figure(
-        probabilities, true_label, view.BAR_FONT_PX, view.BARS_HEIGHT_PX
-    )
+    picture_column.image(view.big_picture(test.images[index]), width=height)
+    bars = figures.value_bars_figure(probabilities, true_label, view.BAR_FONT_PX, height)
     with bars_column:
         widgets.chart(bars, key)
 
@@ -70,30 +79,15 @@ def slideshow_section(order, seconds: int, suspects: bool = False) -> None:
         sentence = explore_view.suspect_sentence(given, probs[index])
         st.header(f':color[{sentence}]{{foreground="{style.UNKNOWN_COLOR}"}}', anchor=False)
         picture_with_bars(index, probs[index], None, "present_bars")
-        review_buttons(index, given, position, len(order))
+        suggested = explore_view.suggested_label(given, probs[index])
+        if explore.review_buttons(store, "test", index, given, suggested, "present"):
+            go(position, len(order), 1)  # reviewed: the next suspect
+            st.rerun()
     else:
         st.header(f":{'blue' if right else 'red'}[{caption}]", anchor=False)
         picture_with_bars(index, probs[index], int(test.labels[index]), "present_bars")
     if play.toggle("Autoplay", key=Keys.AUTOPLAY):
         autoplay(len(order), seconds)
-
-
-def review_buttons(index: int, given: int, position: int, count: int) -> None:
-    """The Explore page's verdict on a suspect, for the presenter: saved, then the next one."""
-    suggested = explore_view.suggested_label(given, probs[index])
-    reviews = label_reviews.read_reviews(store.root)
-    st.caption(explore_view.decision_words(reviews.get(label_reviews.review_key("test", index))))
-    right, wrong = st.columns(2)
-    words = {
-        label_reviews.RIGHT: (right, "The label is right"),
-        label_reviews.WRONG: (wrong, f"The label is wrong: {CLASS_NAMES[suggested]}"),
-    }
-    for decision, (place, text) in words.items():
-        with place:
-            if access.presenter_button(text, key=f"present_{decision}", width="stretch"):
-                label_reviews.save_review(store.root, "test", index, given, decision, suggested)
-                go(position, count, 1)
-                st.rerun()
 
 
 def go(position: int, count: int, delta: int) -> None:
@@ -118,28 +112,25 @@ def quiz_section(model_accuracy: float) -> None:
     shown = quiz.position - 1 if state.get(Keys.REVEAL) else quiz.position
     index = quiz.pictures[shown]
     people, model, asked = quiz.score(probs, test.labels)
-    st.subheader(
+    if state.get(Keys.REVEAL) and keys.key_steps("present_keys") > 0:  # the clicker: next
+        next_picture()
+        st.rerun()
+    score_column, next_column = st.columns([4, 1], vertical_alignment="center")
+    score_column.subheader(
         f"Picture {shown + 1} of {len(quiz.pictures)}. People {people}, model {model}.",
         anchor=False,
     )
-    if state.get(Keys.REVEAL) and keys.key_steps("present_keys") > 0:  # the clicker: next
-        state[Keys.REVEAL] = False
-        st.rerun()
     if state.get(Keys.REVEAL):
+        # Next at the top, beside the score: always on the first screen, by click or key.
+        next_column.button(
+            "Next picture", key="present_quiz_next", type="primary", on_click=next_picture
+        )
         said, truth = quiz.answers[shown], int(test.labels[index])
         caption, model_right = view.slide_caption(probs[index], truth)
-        people_right = said == truth
-        st.header(
-            f":{'blue' if people_right else 'red'}[You said {CLASS_NAMES[said]}.]", anchor=False
-        )
-        st.header(f":{'blue' if model_right else 'red'}[{caption}]", anchor=False)
-        picture_with_bars(index, probs[index], truth, "present_quiz_bars")
-        st.button(
-            "Next picture",
-            key="present_quiz_next",
-            type="primary",
-            on_click=lambda: state.update({Keys.REVEAL: False}),
-        )
+        people_said = f":{'blue' if said == truth else 'red'}[You said {CLASS_NAMES[said]}.]"
+        model_said = f":{'blue' if model_right else 'red'}[{caption}]"
+        st.subheader(f"{people_said} {model_said}", anchor=False)
+        picture_with_bars(index, probs[index], truth, "present_quiz_bars", view.QUIZ_BARS_PX)
         return
     st.header("What is it? Pick one, then see what the model says.", anchor=False)
     picture_column, buttons_column = st.columns([3, 5], gap="large")  # fits a 720-px screen
@@ -155,14 +146,22 @@ def quiz_section(model_accuracy: float) -> None:
             )
 
 
+def next_picture() -> None:
+    state[Keys.REVEAL] = False
+
+
 def pick(number: int) -> None:
     state[Keys.QUIZ].answer(number)
     state[Keys.REVEAL] = True
 
 
 def quiz_start(quiz, model_accuracy: float) -> None:
+    """The quiz's title page, or the verdict of the round that just ended."""
     if quiz is not None:  # a round just ended: the verdict
         st.header(view.round_verdict(*quiz.score(probs, test.labels), model_accuracy), anchor=False)
+    else:
+        st.title("Beat the machine", anchor=False)
+        st.markdown(view.QUIZ_INTRO)
     easy, hard = st.columns(2)
     for column, is_hard, text in ((easy, False, "New round of 10"), (hard, True, "Hard round")):
         column.button(
@@ -177,7 +176,9 @@ def quiz_start(quiz, model_accuracy: float) -> None:
 
 def start_round(hard: bool) -> None:
     state[Keys.ROUNDS] = state.get(Keys.ROUNDS, 0) + 1
-    state[Keys.QUIZ] = view.new_round(probs, test.labels, hard, seed=state[Keys.ROUNDS])
+    # Each session its own pictures: a room that saw one demo is not shown the same ten.
+    seed = state.setdefault(Keys.SEED, secrets.randbelow(2**31)) + state[Keys.ROUNDS]
+    state[Keys.QUIZ] = view.new_round(probs, test.labels, hard, seed=seed)
     state[Keys.REVEAL] = False
 
 

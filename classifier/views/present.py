@@ -20,6 +20,7 @@ HARD_CONFIDENCE = 0.6  # a right answer below this confidence is "nearly wrong"
 AUTOPLAY_SECONDS = (2, 3, 5, 8)
 BAR_FONT_PX = 20  # chart labels of at least 18 px, readable from the back of a room
 BARS_HEIGHT_PX = 440  # with the caption and the buttons, within a 1280 x 720 screen
+QUIZ_BARS_PX = 380  # the quiz's answer has a line more above it
 
 # What the slideshow steps through, and the words for it.
 SHOWS = {
@@ -45,6 +46,14 @@ class Keys:
     QUIZ = "present_quiz"  # the current QuizRound
     REVEAL = "present_reveal"  # the quiz shows the answer to the last picture
     ROUNDS = "present_rounds"  # rounds played this session: a new seed each
+    SEED = "present_seed"  # this session's own first seed
+
+
+QUIZ_INTRO = (
+    "Ten test pictures, one at a time. For each, the room says what it is; then the "
+    "model answers, and the truth is shown. Who gets more right: the room or the machine? "
+    "A hard round picks pictures the model gets wrong or nearly wrong."
+)
 
 
 def slide_order(probs: np.ndarray, labels: np.ndarray, show: str, class_number: int = 0):
