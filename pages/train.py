@@ -85,7 +85,7 @@ def results_panel(run_id: str) -> None:
         st.caption("Continues " + " → ".join(escape_markdown(run.name) for run in line[:-1]))
     if metrics := store.joined_metrics(run_id):
         st.plotly_chart(figures.epoch_curves_figure(metrics), key="train_result_epochs")
-        st.caption(view.OVERFITTING_NOTE)
+        st.caption(view.curves_note(info.config))
         # A toggle, not an expander: an expander's content is built on every rerun, and a
         # long run's batch log is tens of megabytes.
         if st.toggle("Show the per-batch curves and the epoch table", key=Keys.DETAILS):

@@ -464,3 +464,18 @@ OVERFITTING_NOTE = (
     "from. If training accuracy keeps rising while test accuracy stalls, the model is "
     "memorising the training images (overfitting): more epochs will not help."
 )
+SMOOTHING_NOTE = (
+    "Why the training loss stays above the test loss: this model learns with label "
+    "smoothing, which asks it never to be quite 100% sure during training (it keeps a "
+    "{share:.0%} doubt). Its training loss cannot reach 0 on purpose, while the test loss "
+    "is measured plainly. It makes the model a little more accurate on new pictures."
+)
+
+
+def curves_note(config: Mapping[str, Any]) -> str:
+    """What the per-epoch curves of a run show, in words: training against test, and why
+    the training loss sits above the test loss when the run learned with label smoothing."""
+    smoothing = config.get("label_smoothing")
+    if isinstance(smoothing, int | float) and not isinstance(smoothing, bool) and 0 < smoothing < 1:
+        return f"{OVERFITTING_NOTE} {SMOOTHING_NOTE.format(share=float(smoothing))}"
+    return OVERFITTING_NOTE

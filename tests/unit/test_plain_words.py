@@ -123,3 +123,12 @@ def test_the_epoch_curves_show_the_test_pictures_and_the_note_explains_them():
     assert ("validation", "x") not in curves  # no validation split, no validation line
     assert WRONG_COLOR not in {trace.line.color for trace in figure.data}
     assert "test accuracy" in OVERFITTING_NOTE and "never" in OVERFITTING_NOTE
+
+
+def test_the_curves_note_says_why_training_loss_stays_above_test_loss():
+    from classifier.views.train import OVERFITTING_NOTE, curves_note
+
+    assert "label smoothing" in curves_note({"label_smoothing": 0.1})
+    assert "10% doubt" in curves_note({"label_smoothing": 0.1})
+    assert curves_note({"label_smoothing": 0.0}) == OVERFITTING_NOTE
+    assert curves_note({"label_smoothing": "0.1"}) == OVERFITTING_NOTE  # odd config: plain
