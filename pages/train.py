@@ -82,7 +82,10 @@ def results_panel(run_id: str) -> None:
     if info.error and info.status != "completed":
         st.warning(escape_markdown(info.error))
     if len(line := store.lineage(run_id)) > 1:  # a continued run: its curves joined
-        st.caption("Continues " + " → ".join(escape_markdown(run.name) for run in line[:-1]))
+        names = run_labels(line)
+        st.caption(
+            "Continues " + " → ".join(escape_markdown(names[run.run_id]) for run in line[:-1])
+        )
     if metrics := store.joined_metrics(run_id):
         st.plotly_chart(figures.epoch_curves_figure(metrics), key="train_result_epochs")
         st.caption(view.curves_note(info.config))
