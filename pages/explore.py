@@ -91,7 +91,7 @@ def suspects_section(run, probs, test) -> None:
         st.caption(view.TRAIN_SUSPECTS_NOTE)
         with st.container(horizontal=True):
             preset = st.selectbox(
-                "Model for the check",
+                "Kind of model the check trains",
                 list(PRESETS),
                 index=list(PRESETS).index(label_check.DEFAULT_PRESET),
                 help=view.CV_PRESET_HELP,

@@ -114,6 +114,7 @@ def cross_validation_job(store: RunStore, job) -> None:
             label_check.request_stop(store.root, job)
         return
     st.caption(escape_markdown(progress.text))
+    st.caption(label_check.estimate_sentence(job))  # before it starts: how long it takes
     if presenter_button("Check the training labels", key="cross_validation_start", type="primary"):
         try:
             label_check.start_job(store.root, job)

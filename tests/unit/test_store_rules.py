@@ -104,3 +104,25 @@ def test_an_odd_label_check_status_reads_as_a_plain_state(tmp_path, status):
     state = label_check.job_state(tmp_path, job)
     assert 0.0 <= state.fraction <= 1.0 and 0 <= state.fold <= 2
     assert isinstance(state.text, str)
+
+
+def test_the_label_check_says_how_long_it_takes_before_and_while_it_runs(tmp_path):
+    import json
+
+    job = label_check.CrossValidation("Small CNN", folds=4)
+    # 4 models x 14 epochs x 45,000 pictures at the measured pace: a few minutes.
+    assert 120 < label_check.estimate_seconds(job) < 600
+    assert "about" in label_check.estimate_sentence(job)
+    assert "4 Small CNN models, each on 45,000 of the 60,000" in label_check.estimate_sentence(job)
+    folder = label_check.job_dir(tmp_path, job)
+    folder.mkdir(parents=True)
+    status = {"status": "running", "fraction": 0.5, "fold": 2, "seconds_left": 185.0}
+    (folder / label_check.STATUS_FILE).write_text(json.dumps(status))
+    fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT)
+    import fcntl
+
+    fcntl.flock(fd, fcntl.LOCK_EX)  # a live worker holds it
+    try:
+        assert label_check.job_state(tmp_path, job).text.endswith("50% done, about 3 min left")
+    finally:
+        os.close(fd)
