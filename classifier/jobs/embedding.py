@@ -136,9 +136,36 @@ def compute_map(values: np.ndarray) -> np.ndarray:
 
 
 def map_worker(store: RunStore, run_id: str, lock_fd: int, parent_pid: int = 0) -> int:
-    """The worker process: features of the test pictures through the run's model, their
-    t-SNE map, stored in the run folder (or the error); its exit code."""
+    """The worker process (`python -m classifier map-worker RUN`): the run's map, stored in
+    its folder (or the error); its exit code."""
     become_worker(parent_pid)
+    try:
+        return EXIT_OK if store_map(store, run_id) else EXIT_ERROR
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(lock_fd)
+
+
+def map_after_training(store: RunStore, run_id: str) -> None:
+    """In a training worker whose run has just completed: compute the map now, in the
+    background, so that it is ready when someone opens Explore. Skipped when the page has
+    started one already (its lock is held)."""
+    run_path = store.run_dir(run_id)
+    fd = take_lock(run_path, LOCK_NAME)
+    if fd is None:
+        return
+    try:
+        atomic_write_json(run_path / STATUS_FILE, {"status": RUNNING, "started_at": time.time()})
+        store_map(store, run_id)
+    except OSError:
+        pass  # a full disk, a deleted run: the page offers the map again
+    finally:
+        os.close(fd)
+
+
+def store_map(store: RunStore, run_id: str) -> bool:
+    """Features of the test pictures through the run's model and their t-SNE map, stored in
+    the run folder; or a one-line error there. Whether the map was stored."""
     run_path = store.run_dir(run_id)
     try:
         from classifier.data import load_dataset, scale_images
@@ -151,13 +178,10 @@ def map_worker(store: RunStore, run_id: str, lock_fd: int, parent_pid: int = 0) 
             write_map(run_path, points)
             with contextlib.suppress(OSError):
                 (run_path / STATUS_FILE).unlink()
-        return EXIT_OK
+        return True
     except Exception as error:
         message = str(error) if isinstance(error, DegenerateFeatures) else error_summary(error)
         with contextlib.suppress(OSError):
             atomic_write_json(run_path / STATUS_FILE, {"status": FAILED, "error": message})
         print(f"map failed: {message}", file=sys.stderr)
-        return EXIT_ERROR
-    finally:
-        with contextlib.suppress(OSError):
-            os.close(lock_fd)
+        return False

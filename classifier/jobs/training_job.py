@@ -31,7 +31,7 @@ from classifier.jobs.process import (
 )
 from classifier.ml.models import TrainConfig
 from classifier.store.records import RunError, sentence_start
-from classifier.store.runs import FAILED, RunInfo, RunStore, RunWriter
+from classifier.store.runs import COMPLETED, FAILED, RunInfo, RunStore, RunWriter
 
 
 class JobManager:
@@ -128,8 +128,15 @@ def train_worker(store: RunStore, run_id: str, lock_fd: int, parent_pid: int = 0
 
     writer = RunWriter(run_id, store.run_dir(run_id), lock_fd=lock_fd)
     try:
-        run_training(writer, verbose=2)
+        result = run_training(writer, verbose=2)
     except Exception:  # recorded in the run; the worker's log gets where to look
         print(f"training failed (traceback in {writer.error_log})", file=sys.stderr)
         return EXIT_ERROR
+    writer.release()  # the run is done: no longer busy, and it may be deleted
+    if result.get("status") == COMPLETED:
+        # The Explore map takes a while (t-SNE): computed now, at a low priority, so that
+        # it is ready when the page opens.
+        from classifier.jobs.embedding import map_after_training
+
+        map_after_training(store, run_id)
     return EXIT_OK

@@ -64,3 +64,17 @@ def test_the_map_worker_stores_the_map_of_a_real_model(trained_run, tmp_path):
     state = embedding.map_state(path, 10_000)
     assert state.status == embedding.READY, state.error
     assert read_map(path, 10_000).shape == (10_000, 2)
+
+
+@pytest.mark.slow
+def test_a_finished_training_job_leaves_its_map_ready_for_explore(tmp_path):
+    from classifier.jobs.training_job import JobManager
+    from classifier.ml.models import preset_config
+
+    store = RunStore(tmp_path)
+    manager = JobManager(store)
+    run_id = manager.start(preset_config("Tutorial MLP", epochs=1, train_limit=1000))
+    assert manager.wait(run_id, 300) == 0
+    assert store.get(run_id).status == "completed"
+    state = embedding.map_state(store.run_dir(run_id), 10_000)
+    assert state.status == embedding.READY, state.error
