@@ -109,11 +109,12 @@ def read_run_file(path: Path, limit: int | None = None) -> bytes:
         return handle.read()
 
 
-def read_json_lines(path: Path, clean=None) -> list[dict]:
+def read_json_lines(path: Path, clean=None, limit: int | None = None) -> list[dict]:
     """Every complete, valid JSON object line, passed through `clean` (which returns None
-    for a row to leave out); a truncated or garbage line is skipped."""
+    for a row to leave out); a truncated or garbage line is skipped. A file larger than
+    `limit` bytes is not read at all (nothing, rather than hanging on a forged one)."""
     try:
-        return parse_json_lines(read_run_file(path), clean)
+        return parse_json_lines(read_run_file(path, limit), clean)
     except OSError:
         return []
 
@@ -163,13 +164,16 @@ class IncrementalJsonLines:
         with self._lock:
             return sum(len(rows) for _, _, rows in self._cache.values())
 
-    def read(self, path: Path) -> list[dict]:
+    def read(self, path: Path, limit: int | None = None) -> list[dict]:
+        """The rows of `path`; nothing when it is larger than `limit` bytes."""
         try:
             info = path.lstat()
         except OSError:
             return []
         if not stat.S_ISREG(info.st_mode):
             return []  # a link: never followed (see is_regular_file)
+        if limit is not None and info.st_size > limit:
+            return []  # larger than its run can have written: forged or damaged
         with self._lock:
             inode, offset, rows = self._cache.get(path, (info.st_ino, 0, []))
             if inode != info.st_ino or info.st_size < offset:

@@ -18,6 +18,7 @@ from classifier.data import CLASS_NAMES, NUM_CLASSES
 from classifier.store.files import atomic_write_json, read_json
 
 RIGHT, WRONG = "right", "wrong"  # review decisions
+SPLITS = ("train", "test")
 
 
 EXPLORE_DIR = ".explore"
@@ -47,13 +48,19 @@ def read_reviews(root: Path) -> dict[str, dict]:
     for key, value in stored.items():
         if not isinstance(key, str) or not isinstance(value, dict):
             continue
-        if value.get("decision") not in (RIGHT, WRONG):
+        if value.get("decision") not in (RIGHT, WRONG) or value.get("split") not in SPLITS:
             continue
-        label = value.get("label")
-        if not (isinstance(label, int) and 0 <= label < NUM_CLASSES):
+        index, label, given = value.get("index"), value.get("label"), value.get("given")
+        if not all(_is_int(number) for number in (index, label, given)):
+            continue  # text, a float or true where save_review writes a number
+        if not (0 <= label < NUM_CLASSES and 0 <= given < NUM_CLASSES and 0 <= index < 10**6):
             continue
         reviews[key] = value
     return reviews
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def save_review(

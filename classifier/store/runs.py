@@ -341,7 +341,8 @@ class RunStore:
 
     def read_metrics(self, run_id: str) -> list[dict]:
         """One row per finished epoch (see the module docstring for what a row holds)."""
-        return read_json_lines(self.run_dir(run_id) / METRICS_FILE, metrics_row)
+        path = self.run_dir(run_id)
+        return read_json_lines(path / METRICS_FILE, metrics_row, _log_limits(path)[0])
 
     def lineage(self, run_id: str, limit: int = 50) -> list[RunInfo]:
         """The run and the runs it continues (config "parent"), oldest first. A missing
@@ -371,7 +372,8 @@ class RunStore:
 
     def read_batches(self, run_id: str) -> list[dict]:
         """One row per training batch (see the module docstring for what a row holds)."""
-        return _BATCH_READER.read(self.run_dir(run_id) / BATCHES_FILE)
+        path = self.run_dir(run_id)
+        return _BATCH_READER.read(path / BATCHES_FILE, _log_limits(path)[1])
 
     def metrics_csv(self, run_id: str) -> str:
         rows = self.read_metrics(run_id)
@@ -453,7 +455,7 @@ class RunStore:
             if isinstance(digest, str) and _SHA256.match(digest):
                 info.model_sha256 = digest.lower()
         # The metrics log is the truth about finished epochs, even after a crash.
-        metrics = read_json_lines(path / METRICS_FILE, metrics_row)
+        metrics = read_json_lines(path / METRICS_FILE, metrics_row, _log_limits(path, data)[0])
         info.epochs_done = max((row["epoch"] for row in metrics), default=0)
         if info.status == RUNNING and not is_locked(path):
             info.status = INTERRUPTED
@@ -535,6 +537,26 @@ _SHA256 = re.compile(r"[0-9a-fA-F]{64}\Z")
 
 
 _BATCH_READER = IncrementalJsonLines(batches_row)
+# The most a line of each log can hold (its typed keys at their longest), so that a log's
+# size follows from the run: a log larger than its run could have written is not read.
+METRICS_LINE_BYTES = 4096
+BATCH_LINE_BYTES = 1024
+MAX_BATCHES_BYTES = 512 << 20
+
+
+def _log_limits(path: Path, status=None) -> tuple[int, int]:
+    """(metrics.jsonl, batches.jsonl) size limits of the run at `path`, from the epochs and
+    steps its status.json plans (the largest allowed when it does not say)."""
+    if status is None:
+        status = read_json(path / STATUS_FILE)
+    status = typed_status(status if isinstance(status, dict) else {})
+    epochs = status.get("epochs_planned") or MAX_EPOCHS
+    steps = status.get("steps_per_epoch")
+    metrics = (epochs + 1) * METRICS_LINE_BYTES
+    batches = MAX_BATCHES_BYTES
+    if steps:
+        batches = min(batches, (epochs * steps + 1) * BATCH_LINE_BYTES)
+    return metrics, batches
 
 
 def _cannot_write(root: Path, error: OSError) -> str:

@@ -1,7 +1,8 @@
 """The run store and in-process training: real TensorFlow on slices of the real data.
 
 A run must come out complete and loadable, Stop must keep a usable model, and a damaged or
-hostile store must never break the run list or let a path escape the runs folder.
+hostile store must never break the run list or let a path escape the runs folder. Only the
+tests that train (or use the trained fixture run) are marked slow.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import pytest
 from classifier.data import scale_images
 from classifier.ml.models import build_model, preset_config
 from classifier.ml.training import run_training
-from classifier.store.files import sha256_file
+from classifier.store.files import save_model_atomically, sha256_file
+from classifier.store.records import ModelLoadError, RunError
 from classifier.store.runs import (
     BATCHES_FILE,
     COMPLETED,
@@ -36,13 +38,8 @@ from classifier.store.runs import (
     STATUS_FILE,
     STOP_FILE,
     STOPPED,
-    ModelLoadError,
-    RunError,
     RunStore,
-    save_model_atomically,
 )
-
-pytestmark = pytest.mark.slow
 
 EPOCHS = 2
 TRAIN_LIMIT = 3000
@@ -83,6 +80,7 @@ def temp_files(folder: Path) -> list[str]:
 # A complete run ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_finished_run_is_complete_lists_and_loads_back(trained, dataset):
     store, run_id, result = trained
     path = store.run_dir(run_id)
@@ -119,7 +117,7 @@ def test_a_finished_run_is_complete_lists_and_loads_back(trained, dataset):
     assert info.usable and info.duration_s > 0
     assert store.usable_runs()[0].run_id == run_id
     assert store.active_runs() == []
-    assert "Fixture run" in info.label and "completed" in info.label
+    assert info.given_name == "Fixture run" and info.spoken_name == "run 'Fixture run'"
 
     # The saved model is the one that was evaluated: same accuracy on the test set.
     model = store.load_model(run_id)
@@ -129,6 +127,7 @@ def test_a_finished_run_is_complete_lists_and_loads_back(trained, dataset):
     assert accuracy == pytest.approx(status["test_accuracy"], abs=1e-4)
 
 
+@pytest.mark.slow
 def test_metrics_csv_has_a_header_and_one_row_per_epoch(trained):
     store, run_id, _ = trained
     rows = list(csv.DictReader(io.StringIO(store.metrics_csv(run_id))))
@@ -138,6 +137,7 @@ def test_metrics_csv_has_a_header_and_one_row_per_epoch(trained):
     assert float(rows[1]["val_accuracy"]) == store.read_metrics(run_id)[1]["val_accuracy"]
 
 
+@pytest.mark.slow
 def test_stop_during_training_leaves_a_stopped_run_with_a_usable_model(runs_root):
     store = RunStore(runs_root)
     config = preset_config("Tutorial MLP", epochs=5, train_limit=TRAIN_LIMIT, validation_split=0.1)
@@ -175,6 +175,7 @@ def test_stop_during_training_leaves_a_stopped_run_with_a_usable_model(runs_root
 # A damaged store ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_damaged_store_still_lists_every_run_with_a_sensible_status(trained, runs_root):
     store = RunStore(runs_root)
     truncated = copy_run(trained, store, "truncated-metrics")
@@ -217,6 +218,7 @@ def test_a_damaged_store_still_lists_every_run_with_a_sensible_status(trained, r
     assert [run.run_id for run in store.usable_runs()] == ["truncated-metrics"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["random bytes", "one byte flipped"])
 def test_a_changed_model_file_is_refused_by_its_checksum(trained, runs_root, damage):
     store = RunStore(runs_root)
@@ -232,6 +234,7 @@ def test_a_changed_model_file_is_refused_by_its_checksum(trained, runs_root, dam
         store.load_model("damaged")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["random bytes", "truncated"])
 def test_a_damaged_model_without_a_checksum_gives_a_clear_error(trained, runs_root, damage):
     store = RunStore(runs_root)
@@ -244,6 +247,7 @@ def test_a_damaged_model_without_a_checksum_gives_a_clear_error(trained, runs_ro
         store.load_model("old-run")
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_loses_the_temporary_files_of_its_dead_writer(trained, runs_root):
     store = RunStore(runs_root)
     run_path = copy_run(trained, store, "died-saving")

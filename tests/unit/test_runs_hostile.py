@@ -26,7 +26,16 @@ from hypothesis import strategies as st
 
 from classifier.store import runs
 from classifier.store.files import LOCK_FILE, sha256_file
-from classifier.store.records import MAX_ERROR_CHARS
+from classifier.store.records import (
+    MAX_EPOCHS,
+    MAX_ERROR_CHARS,
+    MAX_NAME_CHARS,
+    MAX_STEPS,
+    MAX_TIMESTAMP,
+    MIN_TIMESTAMP,
+    ModelLoadError,
+    RunError,
+)
 from classifier.store.runs import (
     BATCHES_FILE,
     COMPLETED,
@@ -34,19 +43,12 @@ from classifier.store.runs import (
     ERROR_LOG,
     FAILED,
     INTERRUPTED,
-    MAX_EPOCHS,
-    MAX_NAME_CHARS,
-    MAX_STEPS,
-    MAX_TIMESTAMP,
     METRICS_FILE,
-    MIN_TIMESTAMP,
     MODEL_FILE,
     RUN_ID_PATTERN,
     STATUS_FILE,
     STATUSES,
     STOP_FILE,
-    ModelLoadError,
-    RunError,
     RunInfo,
     RunStore,
 )
@@ -93,7 +95,7 @@ def check_info(info: RunInfo) -> None:
     assert info.model_sha256 is None or re.fullmatch(r"[0-9a-f]{64}", info.model_sha256)
     assert type(info.has_model) is bool and type(info.usable) is bool
     assert info.error is None or (is_text(info.error) and len(info.error) <= MAX_ERROR_CHARS)
-    assert is_text(info.label)
+    assert is_text(info.spoken_name)
     assert isinstance(info.config, dict) and isinstance(info.status_data, dict)
     # The status keys that the pages read are typed too (e.g. steps_per_epoch for progress).
     for key in ("epochs_done", "steps_per_epoch", "pid", "replicas", "train_images"):
