@@ -18,6 +18,7 @@ from classifier.data import CLASS_NAMES
 from classifier.figures.grid import (
     caption_trace,
     clickable_markers,
+    clickable_table_layout,
     fit_captions,
     image_canvas_layout,
     png_data_uri,
@@ -247,27 +248,14 @@ def agreement_table_figure(table: dict[str, int], selected: str | None = None) -
         },
     ]
     ticks = {"showgrid": False, "zeroline": False, "fixedrange": True, "tickfont": {"size": 13}}
-    layout = {
-        "width": TABLE_SIZE_PX,
-        "height": round(TABLE_SIZE_PX - TABLE_MARGINS["l"] + TABLE_MARGINS["t"]),
-        "margin": TABLE_MARGINS,
-        "plot_bgcolor": BACKGROUND_COLOR,
-        "dragmode": False,
-        "hovermode": "closest",
-        "showlegend": False,
-        "shapes": shapes,
-        "xaxis": {
-            **ticks,
-            "side": "top",
-            "range": [-0.5, 1.5],
-            "tickvals": [0, 1],
-            "ticktext": ["B right", "B wrong"],
-        },
-        "yaxis": {
-            **ticks,
-            "range": [1.5, -0.5],
-            "tickvals": [0, 1],
-            "ticktext": ["A right", "A wrong"],
-        },
+    xaxis = {
+        **ticks,
+        "side": "top",
+        "range": [-0.5, 1.5],
+        "tickvals": [0, 1],
+        "ticktext": ["B right", "B wrong"],
     }
+    yaxis = {**ticks, "range": [1.5, -0.5], "tickvals": [0, 1], "ticktext": ["A right", "A wrong"]}
+    height = round(TABLE_SIZE_PX - TABLE_MARGINS["l"] + TABLE_MARGINS["t"])
+    layout = clickable_table_layout(TABLE_SIZE_PX, height, TABLE_MARGINS, shapes, xaxis, yaxis)
     return go.Figure(traces, layout)

@@ -164,3 +164,22 @@ def frame(x0: float, x1: float, y0: float, y1: float, width: int = 3) -> dict:
     """An orange rectangle that marks the selected picture or cell."""
     rect = {"type": "rect", "x0": x0, "x1": x1, "y0": y0, "y1": y1}
     return {**rect, "line": {"color": HIGHLIGHT_COLOR, "width": width}}
+
+
+def clickable_table_layout(
+    width: int, height: int, margins: dict, shapes: list, xaxis: dict, yaxis: dict
+) -> dict:
+    """The layout of a table of clickable squares (a confusion matrix, the two models'
+    2x2 table): fixed axes, no dragging, the nearest square under the pointer."""
+    return {
+        "width": width,
+        "height": height,
+        "margin": margins,
+        "plot_bgcolor": BACKGROUND_COLOR,
+        "dragmode": False,
+        "hovermode": "closest",
+        "showlegend": False,
+        "shapes": shapes,
+        "xaxis": xaxis,
+        "yaxis": yaxis,
+    }

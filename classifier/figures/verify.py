@@ -19,6 +19,7 @@ from classifier.figures.grid import (
     MARKER_OPACITY,
     caption_trace,
     clickable_markers,
+    clickable_table_layout,
     fit_captions,
     frame,
     image_axes,
@@ -382,23 +383,15 @@ def confusion_matrix_figure(
         "zeroline": False,
         "fixedrange": True,
     }
-    layout = {
-        "width": CONFUSION_SIZE_PX,
-        "height": CONFUSION_SIZE_PX,
-        "margin": CONFUSION_MARGINS,
-        "plot_bgcolor": BACKGROUND_COLOR,
-        "dragmode": False,
-        "hovermode": "closest",
-        "showlegend": False,
-        "shapes": shapes,
-        "xaxis": {
-            **ticks,
-            "range": [-0.5, classes - 0.5],
-            "title": {"text": "predicted class"},
-            "tickangle": -45,
-        },
-        "yaxis": {**ticks, "range": [classes - 0.5, -0.5], "title": {"text": "true class"}},
+    xaxis = {
+        **ticks,
+        "range": [-0.5, classes - 0.5],
+        "title": {"text": "predicted class"},
+        "tickangle": -45,
     }
+    yaxis = {**ticks, "range": [classes - 0.5, -0.5], "title": {"text": "true class"}}
+    size = CONFUSION_SIZE_PX
+    layout = clickable_table_layout(size, size, CONFUSION_MARGINS, shapes, xaxis, yaxis)
     return go.Figure(traces, layout)
 
 

@@ -19,16 +19,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from classifier.jobs.process import (
-    EXIT_ERROR,
-    EXIT_OK,
-    START_LOCK,
-    WORKER_LOG,
-    JobBusyError,
-    become_worker,
-    busy_reason,
-    spawn_worker,
-)
+from classifier.jobs import process
+from classifier.jobs.process import EXIT_ERROR, EXIT_OK, JobBusyError
 from classifier.ml.models import TrainConfig
 from classifier.store.records import RunError, sentence_start
 from classifier.store.runs import COMPLETED, FAILED, RunInfo, RunStore, RunWriter
@@ -47,13 +39,13 @@ class JobManager:
         Raises ValueError for an invalid config, JobBusyError while the machine is busy.
         """
         config.validate()
-        with START_LOCK:
-            reason = busy_reason(self.store)
+        with process.START_LOCK:
+            reason = process.busy_reason(self.store)
             if reason:
                 raise JobBusyError(reason)
             writer = self.store.create_run(config.to_dict(), name)
             try:
-                process = self._spawn(writer)
+                worker = self._spawn(writer)
             except BaseException as error:  # no worker: the run must not look alive
                 writer.write_status(
                     status=FAILED,
@@ -63,13 +55,13 @@ class JobManager:
                 raise
             finally:
                 writer.release()  # the worker holds the run's lock from now on
-            self._processes[writer.run_id] = process
+            self._processes[writer.run_id] = worker
             return writer.run_id
 
     def _spawn(self, writer: RunWriter) -> subprocess.Popen:
         # Absolute: the worker runs in the project folder, not in our cwd.
         arguments = ["--runs-dir", str(self.store.root.resolve()), "worker", writer.run_id]
-        return spawn_worker(arguments, writer.path / WORKER_LOG, writer.lock_fd)
+        return process.spawn_worker(arguments, writer.path / process.WORKER_LOG, writer.lock_fd)
 
     def stop(self, run_id: str) -> None:
         """Ask the job to stop after its current batch; its model is kept."""
@@ -77,8 +69,8 @@ class JobManager:
 
     def wait(self, run_id: str, timeout: float | None = None) -> int | None:
         """Wait for a worker this manager started; its exit code (None if unknown)."""
-        process = self._processes.get(run_id)
-        return process.wait(timeout) if process else None
+        worker = self._processes.get(run_id)
+        return worker.wait(timeout) if worker else None
 
 
 def continued_name(parent: RunInfo) -> str:
@@ -123,7 +115,7 @@ def get_job_manager(store: RunStore | None = None) -> JobManager:
 
 def train_worker(store: RunStore, run_id: str, lock_fd: int, parent_pid: int = 0) -> int:
     """The worker process: train a run that `JobManager.start` created; its exit code."""
-    become_worker(parent_pid)
+    process.become_worker(parent_pid)
     from classifier.ml.training import run_training  # late: imports TensorFlow
 
     writer = RunWriter(run_id, store.run_dir(run_id), lock_fd=lock_fd)
