@@ -327,7 +327,8 @@ MAP_NOTE = (
 METHOD_HELP = (
     "PCA draws the two directions in which the model's view of the pictures varies most: "
     "instant, but groups overlap. t-SNE keeps similar pictures together and separates the "
-    "groups better; it takes a minute or two, computed once per model in the background."
+    "groups better. It takes a minute or two, so it is computed once per model, in the "
+    "background, right after the model finishes training."
 )
 DRAG_HELP = (
     "Box or Lasso: drag on the map to list the pictures in that region below. Zoom: drag to "
@@ -336,7 +337,8 @@ DRAG_HELP = (
 REGION_EMPTY = "Draw a box or a lasso on the map to list the pictures in that region here."
 TSNE_WAITING = (
     "The t-SNE map of this model is being computed in the background (once per model, a "
-    "minute or two). Meanwhile this is the PCA map; the page switches by itself."
+    "minute or two; models trained from now on get it right after training). Meanwhile "
+    "this is the PCA map; the page switches by itself."
 )
 TSNE_FAILED = "The t-SNE map could not be computed"
 SUSPECTS_NOTE = (
