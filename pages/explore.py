@@ -33,6 +33,11 @@ def apply_map_selection() -> None:
     view.apply_map_selection(state, state.explore_map.selection)
 
 
+def apply_table_click(key: str) -> None:
+    """A square of the two models' table lists its pictures."""
+    view.apply_table_click(state, state[key].selection)
+
+
 def map_section(run, probs, test) -> None:
     with st.container(horizontal=True, gap="large"):
         method = widgets.choice("Map", view.METHODS, Keys.METHOD, help=view.METHOD_HELP)
@@ -142,8 +147,7 @@ def compare_section(runs, test) -> None:
     with st.container(horizontal=True, gap="large"):  # side by side where there is room
         key = f"explore_table_{state[Keys.TABLE_NONCE]}"
         figure = figures.agreement_table_figure(comparison.table(), state[Keys.CELL])
-        click = lambda: view.apply_table_click(state, state[key].selection)  # noqa: E731
-        widgets.chart(figure, key, click, width="content")
+        widgets.chart(figure, key, lambda: apply_table_click(key), width="content")
         st.dataframe(view.per_class_rows(comparison), hide_index=True, width=440)
     st.caption(view.COMPARE_NOTE)
     answers = widgets.choice("Captions", view.ANSWERS, Keys.ANSWERS)

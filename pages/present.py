@@ -70,9 +70,9 @@ def slideshow_section(order, seconds: int, suspects: bool = False) -> None:
     index = int(order[position])
     caption, right = view.slide_caption(probs[index], int(test.labels[index]))
     back, where, forward, play = st.columns([2, 3, 2, 2], vertical_alignment="center")
-    move = {"on_click": go, "width": "stretch"}
-    back.button("Previous", key="present_previous", args=(position, len(order), -1), **move)
-    forward.button("Next", key="present_next", args=(position, len(order), 1), **move)
+    for column, text, step in ((back, "Previous", -1), (forward, "Next", 1)):
+        steps = (position, len(order), step)
+        column.button(text, key=f"present_{text.lower()}", on_click=go, args=steps, width="stretch")
     where.markdown(f"**Picture {position + 1:,} of {len(order):,}** (test picture {index:,})")
     if suspects:  # the label is in doubt: neither right nor wrong, so neither blue nor red
         given = int(test.labels[index])

@@ -146,8 +146,13 @@ with settings:
     st.caption(view.config_summary(config))
     busy = busy_reason(store, active)  # another run, or a label check, is training
     with button_place:
-        train = {"type": "primary", "disabled": bool(busy), "icon": ":material/play_arrow:"}
-        if access.presenter_button("Train", "train_start", **train):
+        if access.presenter_button(
+            "Train",
+            "train_start",
+            type="primary",
+            disabled=bool(busy),
+            icon=":material/play_arrow:",
+        ):
             start(lambda: config, name)
         if busy:
             st.caption(escape_markdown(busy))

@@ -93,16 +93,32 @@ def single_view_section(ordered, probs, test, index: int) -> None:
     previous_column, number_column, next_column = st.columns(3, vertical_alignment="bottom")
     for column, step, text in ((previous_column, -1, "Previous"), (next_column, 1, "Next")):
         target = grid_view.neighbour(ordered, index, step)
-        go = {"on_click": state.update, "args": ({Keys.INDEX: target},)}
-        hint = "In the order of the grid"
-        column.button(text, key=f"verify_{text.lower()}", disabled=target is None, help=hint, **go)
+        column.button(
+            text,
+            key=f"verify_{text.lower()}",
+            disabled=target is None,
+            help="In the order of the grid",
+            on_click=show_picture,
+            args=(target,),
+        )
     number_column.number_input("Image number", 0, len(test) - 1, key=Keys.INDEX)
     state[Keys.SLIDER] = index  # the slider mirrors the one index
-    follow = lambda: state.update({Keys.INDEX: state[Keys.SLIDER]})  # noqa: E731
-    hidden = {"label_visibility": "collapsed"}
     st.slider(
-        "Image number (slider)", 0, len(test) - 1, key=Keys.SLIDER, on_change=follow, **hidden
+        "Image number (slider)",
+        0,
+        len(test) - 1,
+        key=Keys.SLIDER,
+        on_change=follow_slider,
+        label_visibility="collapsed",
     )
+
+
+def show_picture(index: int) -> None:
+    state[Keys.INDEX] = index
+
+
+def follow_slider() -> None:
+    state[Keys.INDEX] = state[Keys.SLIDER]
 
 
 def picture_history_section(replay, index: int, epoch: int) -> None:

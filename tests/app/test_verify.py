@@ -7,11 +7,8 @@ callbacks set it; what the grid shows is read from the chart's plotly spec.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-from conftest import chart_spec, decode, open_app_page, shirt_png
 from streamlit.testing.v1 import AppTest
 
 from classifier.data import CLASS_NAMES, scale_images
@@ -20,15 +17,10 @@ from classifier.ml import inference
 from classifier.ml.images import MAX_UPLOAD_BYTES
 from classifier.store.history import HISTORY_FILE, read_history
 from classifier.store.runs import RunStore
+from tests.support.apptest import chart_spec, decode, open_app_page
+from tests.support.runs import shirt_png
 
-ROOT = Path(__file__).resolve().parent.parent
 SHIRT, TSHIRT = CLASS_NAMES.index("Shirt"), CLASS_NAMES.index("T-shirt/top")
-
-
-@pytest.fixture
-def store_with_run(trained_run, monkeypatch):
-    monkeypatch.setenv("CLASSIFIER_RUNS_DIR", str(trained_run.root))
-    return trained_run
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +164,7 @@ def test_upload_a_good_picture_and_bad_ones(store_with_run):
     assert sees["layout"]["title"]["text"] == "What the model sees"
     assert decode(sees["data"][0]["z"]).shape == (28, 28)
     assert len(decode(chart_spec(at, "verify_upload_bars")["data"][0]["y"])) == 10
-    assert any("Photos differ from the dataset" in info.value for info in at.info)
+    assert any("Photos differ from the dataset" in caption.value for caption in at.caption)
 
     at.file_uploader(key="verify_upload").clear()
     at.file_uploader(key="verify_upload").upload("notes.png", b"not a picture", "image/png").run()
