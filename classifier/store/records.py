@@ -215,3 +215,14 @@ def sentence_start(text: str) -> str:
     """`text` with its first letter in capitals, the rest as it is (unlike str.capitalize,
     which would lower a run's name)."""
     return text[:1].upper() + text[1:]
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether `error`, or an error that caused it, says the disk (or the quota) is full."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        error = error.__cause__ or error.__context__
+        seen += 1
+    return False

@@ -321,20 +321,6 @@ class RoomStore:
         ).fetchone()
         return _round(row)
 
-    def round_state(self, code: str, player_id: int) -> tuple[int | None, bool, int | None] | None:
-        """The room's latest round in short, in one read: (its id, revealed, the player's
-        vote); (None, False, None) before the first round; None for no such room."""
-        with self._read() as db:
-            if self._room(db, code) is None:
-                return None
-            row = db.execute(
-                "SELECT r.id, r.revealed_at IS NOT NULL, v.choice FROM rounds r "
-                "LEFT JOIN votes v ON v.round_id = r.id AND v.player_id = ? "
-                "WHERE r.room_code = ? ORDER BY r.number DESC LIMIT 1",
-                (int(player_id), str(code)),
-            ).fetchone()
-        return (None, False, None) if row is None else (row[0], bool(row[1]), row[2])
-
     def rounds(self, code: str) -> list[Round]:
         with self._read() as db:
             rows = db.execute(

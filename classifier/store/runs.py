@@ -71,6 +71,7 @@ from classifier.store.records import (
     as_text,
     batches_row,
     error_summary,
+    is_disk_full,
     metrics_row,
     os_error_reason,
     typed_status,
@@ -104,6 +105,10 @@ ERROR_LOG = "error.log"
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")  # \Z: "$" would accept a final "\n"
 
 ABANDONED_AFTER_S = 60.0
+KEPT_AFTER_DISK_FULL = (
+    "The disk filled up, so training stopped there; the model of the last finished epoch "
+    "was kept. Free some space, then continue it."
+)
 
 
 def default_runs_root() -> Path:
@@ -508,9 +513,24 @@ class RunWriter:
         header = f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()}\n"
         with contextlib.suppress(OSError):
             append_text(self.error_log, header + details)
+        status = FAILED
+        if is_disk_full(error) and self._kept_model_intact():
+            # The model of the last finished epoch is there and whole: the run stopped early
+            # rather than failed, so it can be verified and continued once there is space.
+            status = STOPPED
+            summary = as_error(f"{summary} {KEPT_AFTER_DISK_FULL}") or summary
         with contextlib.suppress(OSError):
-            self.write_status(status=FAILED, error=summary, finished_at=time.time())
+            self.write_status(status=status, error=summary, finished_at=time.time())
         return summary
+
+    def _kept_model_intact(self) -> bool:
+        """Whether model.keras is the model this run's status records (its sha256)."""
+        recorded = self._status.get("model_sha256")
+        model = self.path / MODEL_FILE
+        try:
+            return bool(recorded) and is_regular_file(model) and sha256_file(model) == recorded
+        except OSError:
+            return False
 
     @property
     def error_log(self) -> Path:

@@ -126,3 +126,32 @@ def test_the_label_check_says_how_long_it_takes_before_and_while_it_runs(tmp_pat
         assert label_check.job_state(tmp_path, job).text.endswith("50% done, about 3 min left")
     finally:
         os.close(fd)
+
+
+def test_a_disk_full_mid_training_keeps_the_last_epochs_model_usable(tmp_path):
+    import errno
+
+    from classifier.store.files import sha256_file
+    from classifier.store.records import RunError
+    from classifier.store.runs import MODEL_FILE, STOPPED
+
+    store = RunStore(tmp_path)
+    writer = store.create_run({"preset": "Tutorial MLP", "epochs": 3}, "full disk")
+    (writer.path / MODEL_FILE).write_bytes(b"the model after epoch 1")
+    writer.write_status(status="running", model_sha256=sha256_file(writer.path / MODEL_FILE))
+    try:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError as cause:
+            raise RunError("Not enough disk space to save the model") from cause
+    except RunError as error:
+        writer.record_failure(error)
+    writer.release()
+    info = store.get(writer.run_id)
+    assert info.status == STOPPED and info.usable  # can be verified and continued
+    assert "continue it" in info.error
+    # Any other failure still reads as failed.
+    other = store.create_run({"preset": "Tutorial MLP", "epochs": 3}, "broken")
+    other.record_failure(ValueError("something else"))
+    other.release()
+    assert store.get(other.run_id).status == "failed"
