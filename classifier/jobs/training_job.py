@@ -12,6 +12,7 @@ The worker dies with the server (it watches its parent), so a killed server leav
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -24,6 +25,9 @@ from classifier.jobs.process import EXIT_ERROR, EXIT_OK, JobBusyError
 from classifier.ml.models import TrainConfig
 from classifier.store.records import RunError, sentence_start
 from classifier.store.runs import COMPLETED, FAILED, RunInfo, RunStore, RunWriter
+
+# "0" skips the map after training (the test suite, whose many short runs need no map).
+MAP_AFTER_TRAINING_ENV = "CLASSIFIER_MAP_AFTER_TRAINING"
 
 
 class JobManager:
@@ -125,7 +129,7 @@ def train_worker(store: RunStore, run_id: str, lock_fd: int, parent_pid: int = 0
         print(f"training failed (traceback in {writer.error_log})", file=sys.stderr)
         return EXIT_ERROR
     writer.release()  # the run is done: no longer busy, and it may be deleted
-    if result.get("status") == COMPLETED:
+    if result.get("status") == COMPLETED and os.environ.get(MAP_AFTER_TRAINING_ENV) != "0":
         # The Explore map takes a while (t-SNE): computed now, at a low priority, so that
         # it is ready when the page opens.
         from classifier.jobs.embedding import map_after_training

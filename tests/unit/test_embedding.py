@@ -67,10 +67,11 @@ def test_the_map_worker_stores_the_map_of_a_real_model(trained_run, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_finished_training_job_leaves_its_map_ready_for_explore(tmp_path):
-    from classifier.jobs.training_job import JobManager
+def test_a_finished_training_job_leaves_its_map_ready_for_explore(tmp_path, monkeypatch):
+    from classifier.jobs.training_job import MAP_AFTER_TRAINING_ENV, JobManager
     from classifier.ml.models import preset_config
 
+    monkeypatch.setenv(MAP_AFTER_TRAINING_ENV, "1")  # the suite turns it off elsewhere
     store = RunStore(tmp_path)
     manager = JobManager(store)
     run_id = manager.start(preset_config("Tutorial MLP", epochs=1, train_limit=1000))
