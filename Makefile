@@ -1,10 +1,15 @@
 # The two commands a new user needs (see README): `make run` and `make test`.
 VENV := .venv/bin
 
-.PHONY: run test setup setup-dev lint format bench
+.PHONY: run test setup setup-dev lint format bench room
 
 run: setup
 	$(VENV)/streamlit run app.py
+
+# Serve a room on the local network: every interface, a presenter password (README,
+# "Play with a room").
+room: setup
+	$(VENV)/python scripts/room.py
 
 test: setup-dev
 	$(VENV)/ruff check .

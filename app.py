@@ -4,9 +4,7 @@ import streamlit as st
 
 from ui import room
 
-st.set_page_config(
-    page_title="Fashion-MNIST Studio", page_icon="👕", layout="wide"
-)
+st.set_page_config(page_title="Fashion-MNIST Studio", page_icon="👕", layout="wide")
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),

@@ -2,9 +2,10 @@
 
 One file beside the run store, `<runs root>/.rooms.sqlite3` (the run list ignores names
 that start with a dot), in WAL mode: phones' votes and the presenter's polls read and write
-it at once from many server threads, and a crash or restart of the server loses nothing
-that was committed (synchronous=FULL). Every state a page shows comes from here, never from
-a session: a server restart mid-round keeps every vote and score.
+it at once from many server threads, and a crash or restart of the server process loses
+nothing that was committed (WAL with synchronous=NORMAL: only a power cut of the machine
+could lose the last commits, and a commit costs no fsync). Every state a page shows comes
+from here, never from a session: a server restart mid-round keeps every vote and score.
 
 - A room has a random code (ROOM_CODE_LENGTH characters of CODE_ALPHABET, from `secrets`:
   31**6, about 887 million codes) and expires ROOM_TTL_S after it was created. Expired
@@ -352,6 +353,12 @@ class RoomStore:
         if not 0 <= choice < CLASSES:
             return False
         now = self._clock()
+        try:
+            return self._vote(int(round_id), int(player_id), choice, now)
+        except sqlite3.OperationalError as error:  # locked for BUSY_TIMEOUT_S: say so
+            raise RoomError("The room is busy: tap again.") from error
+
+    def _vote(self, round_id: int, player_id: int, choice: int, now: float) -> bool:
         with self._connect() as db:
             cursor = db.execute(
                 "INSERT INTO votes (round_id, player_id, choice, voted_at) "
@@ -362,7 +369,7 @@ class RoomStore:
                 "AND r.number = (SELECT MAX(number) FROM rounds WHERE room_code = r.room_code) "
                 "ON CONFLICT (round_id, player_id) DO UPDATE "
                 "SET choice = excluded.choice, voted_at = excluded.voted_at",
-                (choice, now, int(round_id), int(player_id), now),
+                (choice, now, round_id, player_id, now),
             )
             return cursor.rowcount == 1
 
