@@ -89,14 +89,17 @@ def show_picture(place, index: int, scale: int, **options) -> None:
 
 # --- The phone page ----------------------------------------------------------------------
 
-PHONE_CSS = """<style>
+# The phone page's layout: big touch targets in two columns. Our own constant CSS, put on the
+# page by a style-only component (not isolated, so its rules reach the page): no raw HTML.
+PHONE_CSS = """
 [data-testid="stMainBlockContainer"] { padding-top: 3.5rem; padding-bottom: 1rem; }
 .st-key-room_choices { display: grid !important; grid-template-columns: 1fr 1fr; gap: 0.5rem; }
 .st-key-room_choices > div { width: 100% !important; }
 .st-key-room_choices button { min-height: 48px; width: 100%; font-size: 1.05rem; }
 .st-key-room_join button, .st-key-room_code_form button { min-height: 48px; }
 [data-testid="stElementToolbar"] { display: none; }
-</style>"""
+"""
+_phone_style = st.components.v2.component("studio_phone_style", css=PHONE_CSS, isolate_styles=False)
 
 
 def phone_page() -> None:
@@ -104,7 +107,7 @@ def phone_page() -> None:
     nickname, then follow the presenter's rounds."""
     st.session_state[PHONE] = True
     freeze_long_lived_objects()
-    st.markdown(PHONE_CSS, unsafe_allow_html=True)
+    _phone_style(key="room_phone_style", height=0)
     rooms = room_store(RunStore().root)
     room, player = _phone_identity(rooms)
     if room is None:

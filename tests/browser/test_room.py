@@ -132,6 +132,9 @@ def test_a_room_plays_against_the_model(runs_dir, browser, tmp_path):
             assert len({html.count(name) for name in CLASS_NAMES}) == 1
             assert not any(word in html for word in ANSWER_WORDS)
         assert phones[2].get_by_text("you are Player 3").count() == 1
+        for name in CLASS_NAMES:  # big enough for a thumb (the phone page's own style)
+            box = phones[0].get_by_role("button", name=name, exact=True).bounding_box()
+            assert box["height"] >= 44 and box["x"] + box["width"] <= PHONE["width"]
 
         vote(phones[0], truth)
         vote(phones[1], wrong)
