@@ -6,19 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from classifier.store.runs import RunStore
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-
-
-def open_page(page: str) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=60)
-    app.run()
-    app.switch_page(page).run()
-    assert not app.exception, [exception.value for exception in app.exception]
-    return app
+from tests.support.apptest import open_app_page
 
 
 def odd_run(root: Path, name: str, config: str, status: str, metrics: str = "") -> None:
@@ -49,9 +39,9 @@ def odd_store(runs_root):
 
 @pytest.mark.parametrize("page", ["pages/train.py", "pages/verify.py"])
 def test_odd_runs_never_break_a_page(odd_store, page):
-    app = open_page(page)
+    app = open_app_page(page)
     if page == "pages/train.py":
-        table = next(frame.value for frame in app.dataframe if "run" in frame.value.columns)
+        table = next(frame.value for frame in app.dataframe if "status" in frame.value.columns)
         assert len(table) == 5  # every run is listed, none crashes the table
         for run_id in ("huge-start", "inf-epoch", "other-version"):  # and each can be shown
             app.selectbox(key="train_view_run").set_value(run_id).run()
@@ -63,11 +53,11 @@ def test_an_unwritable_runs_folder_is_a_message_not_a_crash(tmp_path, monkeypatc
     blocker = tmp_path / "a-file"
     blocker.write_text("the runs folder cannot be created under a file")
     monkeypatch.setenv("CLASSIFIER_RUNS_DIR", str(blocker / "runs"))
-    app = open_page("pages/train.py")
+    app = open_app_page("pages/train.py")
     app.button(key="train_start").click().run()
     assert not app.exception
     assert any("runs folder" in error.value for error in app.error), [e.value for e in app.error]
-    app = open_page("pages/verify.py")
+    app = open_app_page("pages/verify.py")
     app.button(key="verify_quick_train").click().run()
     assert not app.exception
     assert any("runs folder" in warning.value for warning in app.warning)

@@ -16,25 +16,14 @@ from classifier.jobs.training_job import JobManager
 from classifier.ml.models import preset_config
 from classifier.store.files import take_lock
 from classifier.store.runs import RunStore
-
-
-
-def wait_until(condition, timeout: float) -> bool:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
+from tests.support import wait_until
 
 
 def test_a_finished_worker_does_not_stay_as_a_zombie(tmp_path):
     # `runs` does not take --parent-pid: the worker exits at once with a usage error.
     worker = spawn_worker(["--runs-dir", str(tmp_path), "runs"], tmp_path / "worker.log", None)
     proc = Path(f"/proc/{worker.pid}")
-    assert wait_until(lambda: not proc.exists(), 30), (proc / "status").read_text()
+    wait_until(lambda: not proc.exists(), 30, f"worker {worker.pid} to be reaped, not a zombie")
 
 
 def test_a_label_check_that_cannot_write_releases_its_lock(tmp_path, monkeypatch):
@@ -88,4 +77,19 @@ def test_train_and_label_check_started_at_the_same_moment_do_not_both_run(tmp_pa
         manager.wait(outcomes["train"], 120)
     else:
         label_check.request_stop(tmp_path, job)
-        assert wait_until(lambda: not process.label_check_running(tmp_path), 120)
+        wait_until(lambda: not process.label_check_running(tmp_path), 120, "the lock's release")
+
+
+def test_a_worker_yields_the_cpu_to_the_server():
+    import subprocess
+    import sys
+
+    from classifier.jobs.process import NICENESS_ENV, WORKER_NICENESS
+
+    script = "from classifier.jobs.process import become_worker; import os; "
+    script += "before = os.nice(0); become_worker(0); print(os.nice(0) - before)"
+    env = {key: value for key, value in os.environ.items() if key != NICENESS_ENV}
+    lowered = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    assert int(lowered.stdout) == WORKER_NICENESS == 10
