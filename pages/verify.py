@@ -58,15 +58,16 @@ def filter_bar(epochs: int, epoch: int | None) -> tuple[view.FilterSpec, str]:
     return view.FilterSpec(mode, *classes, low / 100, high / 100), order
 
 
-def prediction_grid_section(ordered, probs, test, index: int) -> None:
-    """The tutorial's grid of pictures with their captions and bars, page by page."""
+def prediction_grid_section(ordered, probs, test, index: int, page_place) -> None:
+    """The tutorial's grid of pictures with their captions and bars, page by page (the page
+    number sits in `page_place`, beside the grid's caption)."""
     rows, columns = state[Keys.ROWS], state[Keys.COLUMNS]
     pages = grid_view.page_count(len(ordered), rows * columns)
     if state.get(Keys.SHOWN) != index:  # follow the picture to its page
         state[Keys.PAGE] = grid_view.page_of(ordered, index, rows * columns) or 1
         state[Keys.SHOWN] = index
     state[Keys.PAGE] = min(state[Keys.PAGE], pages)
-    page = st.number_input(f"Page (of {pages:,})", 1, pages, key=Keys.PAGE, width=200)
+    page = page_place.number_input(f"Page (of {pages:,})", 1, pages, key=Keys.PAGE)
     shown = grid_view.page_items(ordered, page, rows * columns)
     if not len(shown):
         st.info(view.EMPTY_FILTER_NOTE)
@@ -162,27 +163,25 @@ if not runs:
     watch.quick_training(store, view.NO_MODEL_NOTE)
     st.stop()
 view.restore_state(state, st.query_params.to_dict(), [run.run_id for run in runs])
-model_column, replay_column = st.columns([2, 3], vertical_alignment="bottom")
-with model_column:
-    run = widgets.run_picker("Model", runs, key=Keys.RUN)
+run = widgets.run_picker("Model", runs, key=Keys.RUN)
 root = str(store.root.resolve())
 replay = cache.run_replay(store, run)
 epochs = view.fit_state_to_run(state, run.run_id, replay.epochs if replay else 0)
-with replay_column:  # beside the model: Play and the grid share the first screen
-    epoch = replay_section(replay)
+epoch = replay_section(replay)  # above the grid: Play and the grid share the first screen
 probs = cache.epoch_probabilities(store, run, replay, epoch)
 test = cache.get_dataset().test
 accuracy = inference.accuracy(probs, test.labels)
 
 spec, order = filter_bar(epochs, epoch)
 ordered = view.grid_order(probs, test.labels, spec, order, replay, epoch)
-st.markdown(view.filter_caption(spec, len(ordered), len(test), accuracy, epoch, epochs))
+caption_column, page_column = st.columns([4, 1], vertical_alignment="bottom")
+caption_column.markdown(view.filter_caption(spec, len(ordered), len(test), accuracy, epoch, epochs))
 index = view.shown_index(state, ordered)
 if state.pop(Keys.CLICKED, False):  # a click further down changed the grid: go up to it
     widgets.announce(Keys.CLICKED, view.CLICKED_NOTE)
 grid_column, single_column = widgets.side_by_side(2, (445, 330))  # wraps on a narrow screen
 with grid_column:
-    prediction_grid_section(ordered, probs, test, index)
+    prediction_grid_section(ordered, probs, test, index, page_column)
 with single_column:
     single_view_section(ordered, probs, test, index)
     if replay:
