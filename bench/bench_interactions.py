@@ -1,0 +1,770 @@
+"""Felt latency in Chromium: from an input event (a key press or a mouse button released, its
+time taken in the page) to the settled, changed page (the text the input must change has
+changed, and the app has ended the script run that answers it), for the main interactions of
+Present, Verify, Dataset, Explore and Train, and against a bare Streamlit button round trip
+timed in the same run; quiet, while a Small CNN trains, and while a label check runs
+(issue 23). Median and p90 of each, and each median as a ratio to the bare round trip of the
+same condition.
+
+    .venv/bin/python -m bench bench_interactions [--reps 10] [--first-opens 2]
+        [--conditions quiet,training,label-check]
+        [--pages present,verify,dataset,explore,train,first] [--no-profile] [--keep]
+
+How it is measured:
+- Its own `streamlit run app.py` (tests.support.server.AppServer) on a scratch run store,
+  with one Tutorial MLP trained first by the command line (3 epochs: the replay slider has
+  epochs to step through), and a bare app of its own (one button that adds one to a
+  counter) on another free port: the floor of any Streamlit round trip on this machine.
+- Chromium through Playwright, pages made with the tests' harness (tests.support.browser:
+  CHROMIUM_FLAGS, RUN_TRACKER, APP_IDLE). The start is the input event's own `timeStamp`
+  (a capture listener on the window, armed just before the input); the end is the first
+  animation frame where the watched text differs from before AND the app is connected and
+  not running (the state APP_IDLE reads; its "a run ended after the last message" part is
+  left out: see changed_and_idle). One warm-up input first. Present's keys wait until its
+  key handler (ui/keys.py, a component that mounts late) listens.
+- First opens (Verify, Explore's first map, the Train page) are timed from the
+  navigation's start (performance.now() is 0 there) in a new browser context. For Verify
+  and Explore each one opens a copy of the trained run under a new id: the server's caches
+  are keyed by the run id, so the copy is a model never opened (TensorFlow is already
+  imported in the server by then: that is the cost of a new model, not of a new server).
+- The background jobs are the command line's, started at nice 10 as the app's workers
+  start themselves (classifier.jobs.process.become_worker): `train --preset "Small CNN"`
+  (stopped with Ctrl-C when the condition is done, its run deleted) and `suspects --split
+  train --preset "Small CNN" --folds 4 --limit N` (started again on other pictures if it
+  ends early). The load average is printed with each condition.
+- Then, without a browser, what a first open costs on the server side, step by step
+  (TensorFlow import, model load, test predictions, the recorded predictions instead,
+  features of the test and training pictures, PCA, the neighbour index, one saliency map).
+
+The machine is shared: read the ratios to the bare round trip of the same condition.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported
+
+from classifier.auth import ENV_PASSWORD_HASH  # noqa: E402
+from classifier.data import CLASS_NAMES  # noqa: E402
+from classifier.store.runs import RunStore  # noqa: E402
+from tests.support.browser import (  # noqa: E402
+    launch_options,
+    new_context,
+    wait_for_app,
+)
+from tests.support.paths import ROOT  # noqa: E402
+from tests.support.runs import cli_train, copy_run  # noqa: E402
+from tests.support.server import AppServer, free_port  # noqa: E402
+
+TIMEOUT_MS = 120_000  # a page opened on a busy machine
+INPUT_TIMEOUT_MS = 30_000  # an input: longer is a failure
+NICENESS = 10  # classifier.jobs.process.WORKER_NICENESS: the app's workers run at it
+CONDITIONS = ("quiet", "training", "label-check")
+PAGES = ("present", "verify", "dataset", "explore", "train", "first")
+LABEL_CHECK_LIMIT = 20_000
+BARE_APP = textwrap.dedent(
+    """
+    import streamlit as st
+
+    count = st.session_state.setdefault("count", 0)
+    if st.button("Add one"):
+        count = st.session_state["count"] = count + 1
+    st.markdown(f"Count: {count}")
+    """
+)
+
+# The input's time: the event's own timeStamp, for the first key press or mouse button
+# released after `__bench.armed` is set (a capture listener on the window: before any of
+# the page's own handlers).
+INPUT_CLOCK = """(() => {
+  if (window.__bench) return;
+  const bench = window.__bench = {armed: false, t0: null, firstSent: null};
+  const mark = event => {
+    if (bench.armed && bench.t0 === null) bench.t0 = event.timeStamp;
+  };
+  const send = WebSocket.prototype.send;  // the first message the input sends
+  WebSocket.prototype.send = function (data) {
+    if (bench.armed && bench.firstSent === null) bench.firstSent = performance.now();
+    return send.call(this, data);
+  };
+  window.addEventListener('keydown', mark, true);
+  window.addEventListener('mouseup', mark, true);
+  window.__benchText = (selector, pattern) => {
+    const wanted = new RegExp(pattern);
+    return [...document.querySelectorAll(selector)].map(e => e.textContent)
+      .filter(text => wanted.test(text)).join(' | ');
+  };
+})();"""
+KEYS_LISTEN = "() => typeof (window.__studioKeys || {}).send === 'function'"
+ARM = "() => Object.assign(window.__bench, {armed: true, t0: null, firstSent: null})"
+MARKDOWN = "[data-testid='stMarkdownContainer']"
+CAPTION = "[data-testid='stCaptionContainer']"
+
+
+def text_probe(selector: str, pattern: str) -> str:
+    """A JS function returning the texts of `selector` that match `pattern` (a regex)."""
+    return f"() => window.__benchText({json.dumps(selector)}, {json.dumps(pattern)})"
+
+
+def changed_and_idle(probe: str) -> str:
+    """A predicate ([before]) => the time, once `probe`'s value differs from before and, in
+    the same frame, the app is connected and not running: the answer has arrived (the
+    server says a run started before it sends what the run draws) and its run has ended.
+    (APP_IDLE also wants a run end observed after the last message sent, else it waits
+    5 s: a run this quick can go from "running" to "notRunning" within one render, and a
+    chart whose key changed sends its empty selection afterwards, which starts no run.)"""
+    return (
+        f"([before]) => {{ const value = ({probe})(); if (value === before) return false; "
+        "const app = document.querySelector(\"[data-testid='stApp']\"); "
+        "if (!app || app.getAttribute('data-test-connection-state') !== 'CONNECTED') "
+        "return false; "
+        "if (app.getAttribute('data-test-script-state') !== 'notRunning') return false; "
+        "return performance.now(); }"
+    )
+
+
+def ready_and_idle(ready: str) -> str:
+    """A predicate () => the time since the navigation started, once `ready` holds (it
+    holds only once the page's last script run drew it) and the app is connected and not
+    running."""
+    return (
+        f"() => {{ if (!({ready})()) return false; "
+        "const app = document.querySelector(\"[data-testid='stApp']\"); "
+        "if (!app || app.getAttribute('data-test-connection-state') !== 'CONNECTED') "
+        "return false; "
+        "if (app.getAttribute('data-test-script-state') !== 'notRunning') return false; "
+        "return performance.now(); }"
+    )
+
+
+def new_bench_page(browser):
+    context = new_context(browser)
+    context.add_init_script(INPUT_CLOCK)
+    return context.new_page()
+
+
+def timed_input(page, action, probe: str, timeout_ms: int = INPUT_TIMEOUT_MS) -> float:
+    """Seconds from the input `action()` makes to the changed, settled page."""
+    before = page.evaluate(probe)
+    page.evaluate(ARM)
+    action()
+    end = page.wait_for_function(
+        changed_and_idle(probe), arg=[before], polling="raf", timeout=timeout_ms
+    ).json_value()
+    start = page.evaluate("() => { window.__bench.armed = false; return window.__bench.t0; }")
+    if start is None:
+        raise RuntimeError("no input event was seen")
+    return (end - start) / 1000
+
+
+def timed_open(browser, url: str, ready: str, timeout_ms: int = TIMEOUT_MS) -> float:
+    """Seconds from the navigation's start to `ready` and an idle app, in a new context."""
+    page = new_bench_page(browser)
+    try:
+        page.goto(url, timeout=timeout_ms)
+        end = page.wait_for_function(
+            ready_and_idle(ready), polling="raf", timeout=timeout_ms
+        ).json_value()
+        return end / 1000
+    finally:
+        page.context.close()
+
+
+def exists(selector: str) -> str:
+    return f"() => document.querySelector({json.dumps(selector)}) !== null"
+
+
+# --- The interactions ------------------------------------------------------------------------
+
+
+@dataclass
+class Series:
+    name: str
+    times: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+def repeat(series: Series, reps: int, once, warm_up: int = 1) -> Series:
+    """Call `once(i)` (a timed input, seconds) warm_up + reps times; keep the last reps."""
+    for i in range(warm_up + reps):
+        try:
+            seconds = once(i)
+        except Exception as error:  # noqa: BLE001 - reported, the benchmark goes on
+            series.failures.append(f"{type(error).__name__}: {str(error).splitlines()[0][:160]}")
+            if len(series.failures) >= 3 or not series.times:
+                break  # it cannot be driven here: no more timeouts
+            continue
+        if i >= warm_up:
+            series.times.append(seconds)
+    return series
+
+
+def bare_round_trip(browser, url: str, reps: int) -> Series:
+    page = new_bench_page(browser)
+    try:
+        page.goto(url, timeout=TIMEOUT_MS)
+        wait_for_app(page)
+        button = page.get_by_role("button", name="Add one")
+        button.wait_for(timeout=TIMEOUT_MS)
+        probe = text_probe(MARKDOWN, "^Count: ")
+        return repeat(
+            Series("bare Streamlit button"), reps, lambda i: timed_input(page, button.click, probe)
+        )
+    finally:
+        page.context.close()
+
+
+def open_app_page(browser, url: str, ready: str):
+    page = new_bench_page(browser)
+    page.goto(url, timeout=TIMEOUT_MS)
+    page.get_by_text(ready).first.wait_for(timeout=TIMEOUT_MS)
+    wait_for_app(page)
+    return page
+
+
+def present(browser, url: str, reps: int, found: list) -> None:
+    page = open_app_page(browser, f"{url}/present", "The model says")
+    try:
+        page.get_by_text("The model says").first.click()  # the page, not a widget, has focus
+        # The key handler (ui/keys.py) is a component that mounts after the page is drawn,
+        # at times seconds later: a key pressed before it listens does nothing.
+        page.wait_for_function(KEYS_LISTEN, timeout=TIMEOUT_MS)
+        probe = text_probe(MARKDOWN, r"^Picture [\d,]+ of")
+        found.append(
+            repeat(
+                Series("Present: arrow key"),
+                reps,
+                lambda i: timed_input(page, lambda: press_when_listened(page, "ArrowRight"), probe),
+            )
+        )
+        page.get_by_text("Settings").first.click()
+        page.get_by_text("Beat the machine (a quiz)").click()
+        wait_for_app(page)
+        page.get_by_text("Settings").first.click()
+        subheaders = text_probe("h3", ".")
+
+        def answer(i: int) -> float:
+            new_round = page.get_by_role("button", name="New round of 10")
+            if new_round.count():
+                new_round.click()
+                wait_for_app(page)
+            page.get_by_text("What is it?").wait_for(timeout=TIMEOUT_MS)
+            wait_for_app(page)
+            button = page.get_by_role("button", name=CLASS_NAMES[i % 10], exact=True)
+            seconds = timed_input(page, button.click, subheaders)
+            page.get_by_role("button", name="Next picture").click()
+            wait_for_app(page)
+            return seconds
+
+        found.append(repeat(Series("Present: quiz answer"), reps, answer))
+    finally:
+        page.context.close()
+
+
+def press_when_listened(page, key: str) -> None:
+    """Press `key` once the key handler listens (after a rerun it mounts again)."""
+    page.wait_for_function(KEYS_LISTEN, timeout=TIMEOUT_MS)
+    page.keyboard.press(key)
+
+
+def click_point(page, key_prefix: str, point_number: int) -> None:
+    """Press and release the mouse on one marker of a keyed chart's first scatter trace."""
+    chart = page.locator(f"[class*='st-key-{key_prefix}']").first
+    point = chart.locator(".scatterlayer .trace").first.locator("path.point").nth(point_number)
+    point.evaluate("element => element.scrollIntoView({block: 'center'})")
+    box = point.bounding_box()
+    if not box:
+        raise RuntimeError(f"marker {point_number} of {key_prefix} is not drawn")
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.evaluate(ARM)
+    page.mouse.click(x, y)
+
+
+def verify(browser, url: str, run_id: str, reps: int, found: list) -> None:
+    page = open_app_page(browser, f"{url}/verify?run={run_id}", "Test accuracy")
+    try:
+        page.locator("[class*='st-key-verify_grid_'] path.point").first.wait_for(timeout=TIMEOUT_MS)
+        image = text_probe("h3", r"^Image [\d,]+:")
+        next_button = page.locator(".st-key-verify_next button").first
+        found.append(
+            repeat(
+                Series("Verify: Next"), reps, lambda i: timed_input(page, next_button.click, image)
+            )
+        )
+        page.get_by_text("Filter and sort the pictures").click()
+        wait_for_app(page)
+        count = text_probe(MARKDOWN, "of 10,000 images")
+
+        def filter_change(i: int) -> float:
+            page.get_by_role("combobox", name="Predicted class").click()
+            option = page.get_by_role("option", name=CLASS_NAMES[i % 10], exact=True)
+            return timed_input(page, option.click, count)
+
+        found.append(repeat(Series("Verify: filter change"), reps, filter_change))
+        page.get_by_role("combobox", name="Predicted class").click()
+        page.get_by_role("option").first.click()  # any class again
+        wait_for_app(page)
+        # Off-diagonal cells: (true, predicted) pairs that differ from one to the next.
+        cells = [t * 10 + p for t, p in ((6, 0), (0, 6), (4, 2), (2, 4), (7, 9), (9, 7))]
+        found.append(
+            repeat(
+                Series("Verify: confusion-matrix click"),
+                reps,
+                lambda i: timed_input(
+                    page, lambda: click_point(page, "verify_confusion_", cells[i % 6]), count
+                ),
+            )
+        )
+        accuracy = text_probe(MARKDOWN, r"after epoch \d+ of")
+        slider = page.get_by_role("slider", name="Predictions after epoch")
+
+        def epoch_step(i: int) -> float:
+            slider.scroll_into_view_if_needed()
+            slider.focus()
+            key = "ArrowLeft" if slider.input_value() == "3" else "ArrowRight"
+            return timed_input(page, lambda: slider.press(key), accuracy)
+
+        found.append(repeat(Series("Verify: replay epoch step"), reps, epoch_step))
+    finally:
+        page.context.close()
+
+
+def dataset(browser, url: str, reps: int, found: list) -> None:
+    page = open_app_page(browser, f"{url}/dataset", "Showing images")
+    try:
+        caption = text_probe(CAPTION, "^(Showing|No) ")
+
+        def class_change(i: int) -> float:
+            page.get_by_role("combobox", name="Class").click()
+            option = page.get_by_role("option", name=CLASS_NAMES[(i + 1) % 10], exact=True)
+            return timed_input(page, option.click, caption)
+
+        found.append(repeat(Series("Dataset: class change"), reps, class_change))
+        next_page = page.locator(".st-key-dataset_next_page button").first
+        found.append(
+            repeat(
+                Series("Dataset: page change"),
+                reps,
+                lambda i: timed_input(page, next_page.click, caption),
+            )
+        )
+    finally:
+        page.context.close()
+
+
+def drag(page, path: list[tuple[float, float]]) -> None:
+    """Press the mouse at the first point of `path` (fractions of the map's drag area),
+    move through the others, and release it (the timed input)."""
+    area = page.locator("[class*='st-key-explore_map'] .nsewdrag").first
+    area.evaluate("element => element.scrollIntoView({block: 'center'})")
+    box = area.bounding_box()
+    points = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in path]
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for point in points[1:]:
+        page.mouse.move(*point, steps=3)
+    page.evaluate(ARM)
+    page.mouse.up()
+
+
+def explore(browser, url: str, run_id: str, reps: int, found: list) -> None:
+    import math
+
+    page = open_app_page(browser, f"{url}/explore?run={run_id}", "Explore the model")
+    try:
+        page.locator("[class*='st-key-explore_map'] .nsewdrag").first.wait_for(timeout=TIMEOUT_MS)
+        region = text_probe(MARKDOWN, "region you drew|Draw a box or a lasso")
+
+        def box(i: int) -> float:  # nested boxes, growing: each holds more pictures
+            half = 0.06 + 0.02 * i
+            corners = [(0.5 - half, 0.5 - half), (0.5 + half, 0.5 + half)]
+            return timed_input(page, lambda: drag(page, corners), region)
+
+        found.append(repeat(Series("Explore: box -> list"), reps, box))
+        page.get_by_text("Lasso", exact=True).first.click()
+        wait_for_app(page)
+
+        def lasso(i: int) -> float:
+            radius = 0.3 - 0.015 * i  # circles, shrinking (not the box's sizes)
+            circle = [
+                (
+                    0.5 + radius * math.cos(a / 12 * 2 * math.pi),
+                    0.5 + radius * math.sin(a / 12 * 2 * math.pi),
+                )
+                for a in range(13)
+            ]
+            return timed_input(page, lambda: drag(page, circle), region)
+
+        found.append(repeat(Series("Explore: lasso -> list"), reps, lasso))
+    finally:
+        page.context.close()
+
+
+def first_opens(browser, url: str, store: RunStore, base_id: str, count: int, tag: str):
+    """Verify and Explore opened on copies of the trained run never opened before."""
+    verify_times, explore_times = Series("Verify: first open"), Series("Explore: first map")
+    for number in range(count):
+        for series, page_name, ready in (
+            (verify_times, "verify", exists("[class*='st-key-verify_grid_'] path.point")),
+            (explore_times, "explore", exists("[class*='st-key-explore_map'] path.point")),
+        ):
+            run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{tag}-{page_name}-{number}"
+            copy_run(store.root, base_id, store.root, run_id, f"copy {tag} {page_name} {number}")
+            try:
+                series.times.append(timed_open(browser, f"{url}/{page_name}?run={run_id}", ready))
+            except Exception as error:  # noqa: BLE001
+                series.failures.append(
+                    f"{type(error).__name__}: {str(error).splitlines()[0][:160]}"
+                )
+            finally:
+                shutil.rmtree(store.root / run_id, ignore_errors=True)
+    return [verify_times, explore_times]
+
+
+def train_open(browser, url: str, reps: int, name: str) -> Series:
+    series = Series(name)
+    for _ in range(reps):
+        try:
+            series.times.append(timed_open(browser, f"{url}/train", exists("h4")))
+        except Exception as error:  # noqa: BLE001
+            series.failures.append(f"{type(error).__name__}: {str(error).splitlines()[0][:160]}")
+            if not series.times:
+                break  # during a run the live page may never be idle: no more timeouts
+    return series
+
+
+# --- Background work --------------------------------------------------------------------------
+
+
+class Background:
+    """A command-line job at nice 10, kept running through a condition."""
+
+    def __init__(self, kind: str, runs_dir: Path, log_path: Path, limit: int):
+        self.kind, self.runs_dir, self.log_path, self.limit = kind, runs_dir, log_path, limit
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+        self.runs_before = {path.name for path in runs_dir.iterdir()}
+
+    def command(self) -> list[str]:
+        base = [sys.executable, "-m", "classifier", "--runs-dir", str(self.runs_dir)]
+        if self.kind == "training":
+            return base + ["train", "--preset", "Small CNN", "--epochs", "100", "--quiet"]
+        limit = self.limit - 1000 * self.starts  # another job (other pictures) if run again
+        return base + ["suspects", "--split", "train", "--preset", "Small CNN", "--folds", "4",
+                       "--limit", str(limit), "--top", "1"]  # fmt: skip
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it
+        self.process = subprocess.Popen(
+            self.command(),
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+            preexec_fn=lambda: os.nice(NICENESS),
+        )
+        log.close()
+        self.starts += 1
+        self.wait_busy()
+
+    def wait_busy(self, timeout: float = 180) -> None:
+        """Until the job does its real work (past TensorFlow's import and the data)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.process.poll() is None:
+            if self.kind == "training":
+                if any(
+                    (path / "batches.jsonl").exists() and (path / "batches.jsonl").stat().st_size
+                    for path in self.runs_dir.iterdir()
+                    if path.name not in self.runs_before
+                ):
+                    return
+            elif cpu_seconds(self.process.pid) > 20:  # import, data, the first fold started
+                return
+            time.sleep(0.5)
+
+    def keep_running(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            self.start()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        for path in self.runs_dir.iterdir():  # the background run: gone from the pickers
+            if path.name not in self.runs_before and path.is_dir() and self.kind == "training":
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+# --- The bare app -------------------------------------------------------------------------------
+
+
+class BareServer(AppServer):
+    """AppServer's lifecycle (health, stop) for `streamlit run` of another script."""
+
+    def __init__(self, script: Path, log_path: Path):  # noqa: D107 - AppServer's, other script
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.runs_dir = script.parent
+        self.log_path = Path(log_path)
+        self.health_timeout = 60
+        self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        command = [sys.executable, "-m", "streamlit", "run", str(script)]
+        command += ["--server.port", str(self.port), "--server.address", "127.0.0.1"]
+        command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
+        self.process = subprocess.Popen(
+            command, cwd=script.parent, stdout=self.log, stderr=subprocess.STDOUT
+        )
+
+
+# --- Server-side profile of the first opens ------------------------------------------------------
+
+
+def profile(store: RunStore, run_id: str) -> list[tuple[str, float]]:
+    steps: list[tuple[str, float]] = []
+
+    def step(name, work):
+        start = time.perf_counter()
+        result = work()
+        steps.append((name, time.perf_counter() - start))
+        return result
+
+    from classifier.data import load_dataset, scale_images
+
+    data = step("read the dataset (load_dataset)", load_dataset)
+    step("import TensorFlow and Keras", lambda: __import__("keras"))
+    from classifier.ml import features as feats
+    from classifier.ml.inference import probabilities, saliency
+    from classifier.store.history import HISTORY_FILE, read_history, recorded_final_epoch
+    from classifier.views.verify import Replay
+
+    test_x = step("scale the test pictures", lambda: scale_images(data.test.images))
+    train_x = step("scale the training pictures", lambda: scale_images(data.train.images))
+    for attempt in ("first", "second"):
+        model = step(f"load the model ({attempt} time)", lambda: store.load_model(run_id))
+        step(
+            f"predict the 10,000 test pictures ({attempt} time)",
+            partial(probabilities, model, test_x),
+        )
+    recorded = recorded_final_epoch(store, run_id)
+
+    def recorded_probs():
+        history = read_history(store.run_dir(run_id) / HISTORY_FILE, max_epochs=recorded[0])
+        return Replay(history, data.test.labels).probabilities(recorded[0])
+
+    if recorded is not None:
+        step("read the recorded last-epoch predictions instead (history + Replay)", recorded_probs)
+    extractor = step("build the feature model", lambda: feats.feature_model(model))
+    test_f = step("features of the 10,000 test pictures", lambda: feats.features(extractor, test_x))
+    train_f = step(
+        "features of the 60,000 training pictures", lambda: feats.features(extractor, train_x)
+    )
+    step("PCA map of the test features", lambda: feats.principal_components(test_f))
+    index = step(
+        "neighbour index over the training features", lambda: feats.NeighbourIndex(train_f)
+    )
+    step("8 nearest training pictures of one picture", lambda: index.search(test_f[0]))
+    for attempt in ("first", "second"):
+        step(f"one saliency map ({attempt})", lambda: saliency(model, test_x[0]))
+    return steps
+
+
+# --- Report --------------------------------------------------------------------------------------
+
+
+def describe(item: Series) -> str:
+    times = item.times
+    line = f"{item.name}: no figure"
+    if times:
+        line = f"{item.name}: median {statistics.median(times):.3f} s, p90 {p90(times):.3f} s"
+        line += f", n={len(times)}"
+    if item.failures:
+        line += f", {len(item.failures)} failed: {item.failures[0]}"
+    return line
+
+
+def p90(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--first-opens", type=int, default=2)
+    parser.add_argument("--conditions", default=",".join(CONDITIONS))
+    parser.add_argument("--label-check-limit", type=int, default=LABEL_CHECK_LIMIT)
+    parser.add_argument("--pages", default=",".join(PAGES), help="which pages to time")
+    parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    args = parser.parse_args(argv)
+    conditions = [name for name in args.conditions.split(",") if name]
+    if not set(conditions) <= set(CONDITIONS):
+        parser.error(f"conditions are {', '.join(CONDITIONS)}")
+    pages = [name for name in args.pages.split(",") if name]
+    if not set(pages) <= set(PAGES):
+        parser.error(f"pages are {', '.join(PAGES)}")
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-interactions-"))
+    runs_dir = scratch / "runs"
+    runs_dir.mkdir()
+    store = RunStore(runs_dir)
+    started = time.monotonic()
+    print(f"load average at the start: {loadavg()}", flush=True)
+    print("Training a Tutorial MLP (3 epochs) by the command line...", flush=True)
+    base_id = cli_train(runs_dir, "bench", "--preset", "Tutorial MLP", "--epochs", "3")
+    print(f"  {time.monotonic() - started:.0f} s", flush=True)
+    bare_script = scratch / "bare" / "bare_app.py"
+    bare_script.parent.mkdir()
+    bare_script.write_text(BARE_APP)
+
+    from playwright.sync_api import sync_playwright
+
+    results: dict[str, dict[str, Series]] = {}
+    loads: dict[str, list[str]] = {}
+    jobs: list[Background] = []  # stopped whatever happens (a stray trainer skews the rest)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # then the finally below runs
+    server = AppServer(runs_dir, scratch / "streamlit.log", env={ENV_PASSWORD_HASH: None})
+    bare = BareServer(bare_script, scratch / "bare.log")
+    try:
+        server.wait_healthy(90)
+        bare.wait_healthy(90)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(**launch_options())
+            # Warm the server once (dataset, TensorFlow, the model's caches): the figures are
+            # of a server in use, and first opens are timed on models never opened.
+            for page_name, ready in (("verify", "Test accuracy"), ("explore", "Explore the model")):
+                open_app_page(
+                    browser, f"{server.url}/{page_name}?run={base_id}", ready
+                ).context.close()
+            for condition in conditions:
+                job = None
+                if condition != "quiet":
+                    kind = "training" if condition == "training" else "label-check"
+                    job = Background(
+                        kind, runs_dir, scratch / f"{kind}.log", args.label_check_limit
+                    )
+                    print(f"[{condition}] starting the background job...", flush=True)
+                    jobs.append(job)
+                    job.start()
+                series: list[Series] = []
+                load = [loadavg()]
+                print(f"[{condition}] load {load[0]}", flush=True)
+                steps = {
+                    "bare": lambda made: made.append(bare_round_trip(browser, bare.url, args.reps)),
+                    "present": lambda made: present(browser, server.url, args.reps, made),
+                    "verify": lambda made: verify(browser, server.url, base_id, args.reps, made),
+                    "dataset": lambda made: dataset(browser, server.url, args.reps, made),
+                    "explore": lambda made: explore(browser, server.url, base_id, args.reps, made),
+                    "train": lambda made: made.append(
+                        train_open(browser, server.url, 3, "Train: page open")
+                    ),
+                    "first": lambda made, tag=condition: made.extend(
+                        first_opens(browser, server.url, store, base_id, args.first_opens, tag)
+                    ),
+                }
+                chosen = ["bare", *[name for name in steps if name in pages], "bare"]
+                for make in (steps[name] for name in chosen):
+                    if job is not None:
+                        job.keep_running()
+                    made: list[Series] = []  # what the page measured, also if it failed later
+                    try:
+                        make(made)
+                    except Exception as error:  # noqa: BLE001 - said, and the run goes on
+                        first = str(error).splitlines()[0][:200]
+                        print(f"[{condition}] a page failed: {type(error).__name__}: {first}")
+                    for item in made:
+                        series.append(item)
+                        print(f"[{condition}] {describe(item)} (load {loadavg()})", flush=True)
+                    load.append(loadavg())
+                if job is not None:
+                    job.stop()
+                    print(f"[{condition}] background job started {job.starts} time(s)", flush=True)
+                merged: dict[str, Series] = {}
+                for item in series:  # the bare round trip, timed first and last: both kept
+                    merged.setdefault(item.name, Series(item.name)).times.extend(item.times)
+                    merged[item.name].failures.extend(item.failures)
+                results[condition] = merged
+                loads[condition] = load
+            browser.close()
+    finally:
+        for job in jobs:
+            job.stop()
+        server.stop()
+        bare.stop()
+
+    print_table(results, loads, conditions)
+    print(f"\n{time.monotonic() - started:.0f} s for the browser part.", flush=True)
+    if not args.no_profile:
+        print(f"\nServer-side steps of a first open (this process, load {loadavg()}):")
+        for name, seconds in profile(store, base_id):
+            print(f"  {name:<72} {seconds:6.2f} s")
+    if args.keep:
+        print(f"kept {scratch}")
+    else:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+def print_table(results, loads, conditions) -> None:
+    names: list[str] = []
+    for condition in conditions:
+        for name in results[condition]:
+            if name not in names:
+                names.append(name)
+    bare_name = "bare Streamlit button"
+    print("\nSeconds from the input to the settled, changed page: median / p90, and the median "
+          "as a ratio to the bare round trip of the same condition.\n")  # fmt: skip
+    header = "| interaction | " + " | ".join(conditions) + " |"
+    print(header)
+    print("|---" * (len(conditions) + 1) + "|")
+    for name in names:
+        cells = []
+        for condition in conditions:
+            item = results[condition].get(name)
+            bare_times = results[condition].get(bare_name, Series(bare_name)).times
+            if item is None or not item.times:
+                failed = f" ({len(item.failures)} failed)" if item and item.failures else ""
+                cells.append(f"n/a{failed}")
+                continue
+            median = statistics.median(item.times)
+            ratio = f", {median / statistics.median(bare_times):.1f}x" if bare_times else ""
+            cells.append(f"{median:.2f} / {p90(item.times):.2f}{ratio} (n={len(item.times)})")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print("\nLoad average (1, 5, 15 min) at the start of each condition and after each page:")
+    for condition in conditions:
+        print(f"  {condition}: " + "; ".join(loads[condition]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
