@@ -1,6 +1,6 @@
 """Benchmark of the Dataset page: loading the data, and the server-side time of a rerun.
 
-Run from the repository root: `.venv/bin/python bench/bench_dataset.py [--reruns N]`.
+Run from the repository root: `.venv/bin/python -m bench bench_dataset [--reruns N]`.
 Prints the time to load Fashion-MNIST cold (a fresh interpreter) and warm (cached), the
 median time of a Dataset page rerun with the data cached (AppTest, the same script the
 server runs), its ratio to the 0.3 s target, and whether any TensorFlow module got loaded.
@@ -14,10 +14,8 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as a script from bench/: make `classifier` importable
+from tests.support import APP, ROOT
 
 RERUN_TARGET_SECONDS = 0.3
 PAGE = "pages/dataset.py"
@@ -61,7 +59,7 @@ def page_rerun_seconds(reruns: int, query: dict[str, str]) -> tuple[float, list[
     """(first run, then each rerun's time) of the Dataset page in AppTest."""
     from streamlit.testing.v1 import AppTest
 
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app = AppTest.from_file(APP, default_timeout=120)
     app.switch_page(PAGE)
     for name, value in query.items():
         app.query_params[name] = value

@@ -10,7 +10,7 @@
    folds (the Small CNN, 4 folds): the share of flipped pictures among the top FLIPS
    suspects (precision); and the same with the Tutorial MLP, side by side.
 
-Run: .venv/bin/python bench/bench_explore.py [--flips 300] [--skip-tsne] [--skip-flips]
+Run: .venv/bin/python -m bench bench_explore [--flips 300] [--skip-tsne] [--skip-flips]
      [--also PRESET ...]
 This machine's speed jumps between two levels (docs/benchmarks.md): read the targets as
 orders of magnitude.
@@ -32,8 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests.support import ROOT
 
 LIMIT = 12_000
 

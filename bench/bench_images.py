@@ -1,4 +1,4 @@
-"""Benchmark of the upload preprocessing: `.venv/bin/python bench/bench_images.py`.
+"""Benchmark of the upload preprocessing: `.venv/bin/python -m bench bench_images`.
 
 Prints the median time to prepare a 4000x3000 JPEG photo, a 640x480 PNG and a 28x28 PNG,
 and the big photo's ratio to the target of one second. Alongside, as a yardstick measured
@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import io
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-# Run as a script from the repository root or anywhere: make the package importable.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from classifier.ml.images import MAX_UPLOAD_BYTES, preprocess_upload  # noqa: E402
+from classifier.ml.images import MAX_UPLOAD_BYTES, preprocess_upload
 
 TARGET_SECONDS = 1.0  # The Verify page should answer within a second for a phone photo.
 REPETITIONS = {"big": 7, "small": 31}

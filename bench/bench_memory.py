@@ -1,9 +1,10 @@
 """Memory of the Streamlit server while a user goes through many runs (issue 12).
 
-    .venv/bin/python bench/bench_memory.py [--long-runs 10] [--models 20]
+    .venv/bin/python -m bench bench_memory [--long-runs 10] [--models 20]
 
 A real `streamlit run app.py` on a free loopback port with a scratch run store, and a real
-browser (Playwright + Chromium), pages opened by links. The server's memory is read from
+browser (Playwright + Chromium), pages opened by links: the tests' own harness
+(tests.support: AppServer, the Chromium flags, wait_for_app). The server's memory is read from
 /proc/<pid>/status: VmRSS (resident now) and VmHWM (the peak so far).
 
 (a) Train page, ten long runs: synthetic run folders like a 50-epoch batch-32 run
@@ -27,22 +28,18 @@ import argparse
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported
 
-from bench_training import code_state  # noqa: E402  (bench/ is this script's folder)
-from load_test import CHROMIUM, FLAGS  # noqa: E402
-
+from bench.bench_training import code_state  # noqa: E402
+from classifier.auth import ENV_PASSWORD_HASH  # noqa: E402
 from classifier.store.runs import RunStore  # noqa: E402
+from tests.support.browser import launch_options, new_page, wait_for_app  # noqa: E402
+from tests.support.server import AppServer  # noqa: E402
 
 TARGET_MB = 1500
 GROWTH_LIMIT = 0.15  # RSS after all vs after half of them
@@ -127,34 +124,6 @@ def train_models(folder: Path, count: int) -> list[tuple[str, bool]]:
 # --- The server and the browser --------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(runs_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "CLASSIFIER_RUNS_DIR": str(runs_dir)}
-    env.pop("CLASSIFIER_PRESENTER_PASSWORD_HASH", None)  # everyone may delete
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
-    command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"streamlit exited with {server.returncode}: see {log_path}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return server, url
-        except OSError:
-            time.sleep(0.3)
-    server.terminate()
-    raise SystemExit("streamlit did not become healthy")
-
-
 def memory_mb(pid: int) -> tuple[float, float]:
     """(VmRSS, VmHWM) of a process in MB."""
     values = {}
@@ -163,18 +132,6 @@ def memory_mb(pid: int) -> tuple[float, float]:
         if key in ("VmRSS", "VmHWM"):
             values[key] = int(rest.split()[0]) / 1024
     return values["VmRSS"], values["VmHWM"]
-
-
-def wait_for_app(page) -> None:
-    """Connected and idle, as tests/conftest.py wait_for_app."""
-    page.wait_for_selector(
-        "[data-testid='stAppViewContainer']", state="attached", timeout=TIMEOUT_MS
-    )
-    page.wait_for_timeout(200)
-    for state in ("connection-state='CONNECTED'", "script-state='notRunning'"):
-        page.wait_for_selector(
-            f"[data-testid='stApp'][data-test-{state}]", state="attached", timeout=TIMEOUT_MS
-        )
 
 
 def check_page(page, what: str) -> None:
@@ -189,12 +146,12 @@ def settled_memory(pid: int) -> tuple[float, float]:
 
 def show_and_delete(page, url: str, store: RunStore, run_id: str, name: str) -> None:
     page.goto(f"{url}/train?run={run_id}", timeout=TIMEOUT_MS)
-    wait_for_app(page)
+    wait_for_app(page, TIMEOUT_MS)
     page.get_by_role("heading", name=name).wait_for(timeout=TIMEOUT_MS)
     charts = page.get_by_test_id("stPlotlyChart")
     before = charts.count()
     page.get_by_text(DETAILS).click()
-    wait_for_app(page)
+    wait_for_app(page, TIMEOUT_MS)
     page.wait_for_function(
         f"document.querySelectorAll(\"[data-testid='stPlotlyChart']\").length > {before}",
         timeout=TIMEOUT_MS,
@@ -212,12 +169,11 @@ def show_and_delete(page, url: str, store: RunStore, run_id: str, name: str) -> 
     for _ in range(5):  # a click can land while the page is still re-rendering
         if not page.get_by_role("checkbox", name=SURE).is_checked():
             page.get_by_text(SURE).click()
-        wait_for_app(page)
+        wait_for_app(page, TIMEOUT_MS)  # the click's rerun, which enables Delete
         if delete.is_enabled():
             break
-        page.wait_for_timeout(500)
     delete.click()
-    wait_for_app(page)
+    wait_for_app(page, TIMEOUT_MS)
     deadline = time.monotonic() + 30
     while store.root.joinpath(run_id).exists():
         if time.monotonic() > deadline:
@@ -228,13 +184,13 @@ def show_and_delete(page, url: str, store: RunStore, run_id: str, name: str) -> 
 
 def open_verify(page, url: str, run_id: str) -> None:
     page.goto(f"{url}/verify?run={run_id}", timeout=TIMEOUT_MS)
-    wait_for_app(page)
+    wait_for_app(page, TIMEOUT_MS)
     try:
         page.get_by_role("heading", name="Where the model goes wrong").wait_for(timeout=TIMEOUT_MS)
     except Exception as error:
         body = page.inner_text("body")[:1500]
         raise SystemExit(f"the Verify page of {run_id} did not finish ({error}):\n{body}") from None
-    wait_for_app(page)
+    wait_for_app(page, TIMEOUT_MS)
     check_page(page, f"Verify page of {run_id}")
     if f"run={run_id}" not in page.url:
         raise SystemExit(f"the Verify page shows another model: {page.url}")
@@ -296,18 +252,17 @@ def main(argv: list[str] | None = None) -> int:
 
     from playwright.sync_api import sync_playwright
 
-    server, url = start_server(runs_dir, scratch / "streamlit.log")
+    # Everyone may delete: no presenter password, whatever the environment says.
+    server = AppServer(runs_dir, scratch / "streamlit.log", env={ENV_PASSWORD_HASH: None})
+    url = server.url
     train_rows, verify_rows = [], []
     try:
+        server.wait_healthy(90)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM if Path(CHROMIUM).exists() else None,
-                headless=True,
-                args=FLAGS,
-            )
-            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            browser = playwright.chromium.launch(**launch_options())
+            page = new_page(browser)
             page.goto(f"{url}/train", timeout=TIMEOUT_MS)
-            wait_for_app(page)
+            wait_for_app(page, TIMEOUT_MS)
             rss, hwm = settled_memory(server.pid)
             start_rss = rss
             train_rows.append({"count": 0, "rss": rss, "hwm": hwm, "shown": rss, "s": 0.0})
@@ -336,12 +291,7 @@ def main(argv: list[str] | None = None) -> int:
                 progress("verify", row)
             browser.close()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        server.stop()
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
         else:

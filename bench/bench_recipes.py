@@ -1,15 +1,16 @@
-"""The recipe search behind the "Best CNN" and "Small CNN" presets: train one recipe on all
-60,000 training pictures and report its test accuracy, its time and its size.
+"""The recipe search behind the "Best CNN" and "Small CNN" presets (on demand: each recipe
+is a full training): train named recipes on all 60,000 training pictures and report each
+one's test accuracy, time and size.
 
-    .venv/bin/python bench/bench_recipes.py RECIPE [RECIPE ...] [--seeds 1 2] [--epochs N]
-    .venv/bin/python bench/bench_recipes.py --list
+    .venv/bin/python -m bench bench_recipes --list      # the recipes and their knobs
+    .venv/bin/python -m bench bench_recipes RECIPE [RECIPE ...] [--seeds 1 2] [--epochs N]
 
-Each recipe is a named set of knobs (RECIPES below): the rows of the frontier table in
-docs/benchmarks.md, so each can be measured again. The model is built here, from Keras'
-own layers, so that recipes that did not win need no place in classifier/ml/models.py; the
-chosen ones
-are the presets there. Each run prints one JSON line: test accuracy per epoch, with and
-without averaging the picture and its mirror (test-time augmentation), seconds per epoch,
+Not in the regular `python -m bench` set: it measures candidates, not the app. Each recipe is
+a named set of knobs (RECIPES below): the rows of the frontier table in docs/benchmarks.md,
+so each can be measured again. The model is built here, from Keras' own layers, so that
+recipes that did not win need no place in classifier/ml/models.py; the chosen ones are the
+presets there. Each run prints one JSON line: test accuracy per epoch, with and without
+averaging the picture and its mirror (test-time augmentation), seconds per epoch,
 parameters. Wall times are only comparable within one run of this script on a quiet
 machine: its speed jumps between two levels.
 """
@@ -19,12 +20,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 BASE = {

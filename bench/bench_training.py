@@ -1,7 +1,7 @@
 """Benchmark of the training back end: what does the job path, with its recording, cost over
 a plain `model.fit`?
 
-    .venv/bin/python bench/bench_training.py [--only mlp|cnn] [--rounds 5] [--cnn-rounds 3]
+    .venv/bin/python -m bench bench_training [--only mlp|cnn] [--rounds 5] [--cnn-rounds 3]
 
 For two models, in one run, side by side and alternating the order each round, it trains
 the same model on the same data with the same seed twice:
@@ -47,14 +47,13 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
 
 from classifier.jobs.training_job import JobManager  # noqa: E402
 from classifier.ml.models import preset_config  # noqa: E402
 from classifier.store.history import HISTORY_FILE, record_bytes  # noqa: E402
 from classifier.store.runs import BATCHES_FILE, RUNNING, RunStore  # noqa: E402
+from tests.support import ROOT  # noqa: E402
 
 POLL_SECONDS = 0.05
 TARGET_RATIO_MLP = 1.08  # Tutorial MLP, batch 32

@@ -7,7 +7,7 @@
    cached: AppTest, median of several reruns, against the 0.3 s target. AppTest's own work
    (building the element tree from the messages) is included, so this is an upper bound.
 
-Run: .venv/bin/python bench/bench_verify.py [--reruns 9]
+Run: .venv/bin/python -m bench bench_verify [--reruns 9]
 This machine's speed jumps between two levels (docs/benchmarks.md): read ratios, not seconds.
 """
 
@@ -16,13 +16,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests.support import APP
 
 TARGET_SECONDS = 0.3
 
@@ -62,7 +60,7 @@ def time_reruns(reruns: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         os.environ["CLASSIFIER_RUNS_DIR"] = folder
         train_quick_run(Path(folder))
-        app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        app = AppTest.from_file(APP, default_timeout=120)
         app.run()
         start = time.perf_counter()
         app.switch_page("pages/verify.py").run()

@@ -1,7 +1,7 @@
 """Load test: 20 browser sessions click through the Verify and Dataset pages while a model
 trains, against a server on loopback. Bounded in sessions, clicks and time.
 
-    .venv/bin/python bench/load_test.py [--sessions 20] [--clicks 5] [--deadline 240]
+    .venv/bin/python -m bench load_test [--sessions 20] [--clicks 5] [--deadline 240]
 
 Reports page-ready time per session (median and worst), errors (target: none), and the
 server's peak memory (VmHWM; target: under 2.5 GB for 20 sessions with one CNN loaded,
@@ -12,42 +12,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from classifier.store.runs import RunStore
+from tests.support import ROOT
+from tests.support.browser import launch_options, new_context_async, wait_for_app_async
+from tests.support.server import AppServer
 
-from classifier.store.runs import RunStore  # noqa: E402
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 MEMORY_TARGET_MB = 2500
-READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def cli(runs_dir: Path, *args: str, wait: bool = True):
@@ -65,34 +43,15 @@ def memory_mb(pid: int, field: str) -> float:
     return 0.0
 
 
-def wait_healthy(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError("server did not start")
-
-
-async def wait_ready(page, timeout_ms: int) -> None:
-    await page.wait_for_selector(
-        "[data-testid='stAppViewContainer']", state="attached", timeout=timeout_ms
-    )
-    await page.wait_for_timeout(200)
-    await page.wait_for_selector(READY, state="attached", timeout=timeout_ms)
-
-
 async def session(browser, url: str, path: str, clicks: int, timeout_ms: int) -> dict:
     """One user: open the page, wait until it is ready, click Next a few times."""
     result = {"path": path, "ready_s": None, "clicks": 0, "errors": []}
-    context = await browser.new_context(viewport={"width": 1300, "height": 900})
+    context = await new_context_async(browser, viewport={"width": 1300, "height": 900})
     page = await context.new_page()
     try:
         started = time.monotonic()
         await page.goto(f"{url}/{path}", timeout=timeout_ms)
-        await wait_ready(page, timeout_ms)
+        await wait_for_app_async(page, timeout_ms)
         await page.get_by_role("button", name=re.compile(r"^Next")).first.wait_for(
             timeout=timeout_ms
         )
@@ -101,7 +60,7 @@ async def session(browser, url: str, path: str, clicks: int, timeout_ms: int) ->
             await page.get_by_role("button", name=re.compile(r"^Next")).first.click(
                 timeout=timeout_ms
             )
-            await wait_ready(page, timeout_ms)
+            await wait_for_app_async(page, timeout_ms)
             result["clicks"] += 1
         if await page.locator("[data-testid='stException']").count():
             result["errors"].append("exception shown")
@@ -116,9 +75,7 @@ async def run_sessions(url: str, sessions: int, clicks: int, deadline: float) ->
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM if Path(CHROMIUM).exists() else None, args=FLAGS
-        )
+        browser = await playwright.chromium.launch(**launch_options())
         paths = ["verify" if number % 2 == 0 else "dataset" for number in range(sessions)]
         tasks = [session(browser, url, path, clicks, int(deadline * 1000)) for path in paths]
         try:
@@ -147,28 +104,11 @@ def main() -> int:
         "6000",
         "--quiet",
     )
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "CLASSIFIER_RUNS_DIR": str(runs_dir)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = AppServer(runs_dir, runs_dir.parent / f"{runs_dir.name}-streamlit.log")
+    url = server.url
     trainer = None
     try:
-        wait_healthy(url)
+        server.wait_healthy()
         # Warm the shared caches once, as the first visitor of a demo would.
         asyncio.run(run_sessions(url, 2, 0, 120))
         warm_mb = memory_mb(server.pid, "VmRSS")
@@ -184,8 +124,7 @@ def main() -> int:
         if trainer:
             trainer.terminate()
             trainer.wait()
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
 
     ready = sorted(r["ready_s"] for r in results if r["ready_s"] is not None)
     errors = [(r["path"], error) for r in results for error in r["errors"]]

@@ -11,19 +11,18 @@ import json
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from classifier.data import CLASS_NAMES
+from tests.support import APP, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/dataset.py"
 
 
-def open_page(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+def open_dataset_page(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
     at.switch_page(PAGE)
     for name, value in (query or {}).items():
         at.query_params[name] = value
@@ -53,7 +52,7 @@ def texts(at: AppTest) -> str:
 
 
 def test_default_view_is_the_tutorials_first_25_training_images(dataset):
-    at = open_page()
+    at = open_dataset_page()
     indices, captions = grid(at)
     assert indices == list(range(25))
     assert captions == [CLASS_NAMES[label] for label in dataset.train.labels[:25]]
@@ -67,7 +66,7 @@ def test_default_view_is_the_tutorials_first_25_training_images(dataset):
 
 
 def test_split_class_and_page_change_the_grid(dataset):
-    at = open_page()
+    at = open_dataset_page()
     at.radio(key="dataset_split").set_value("test").run()
     indices, captions = grid(at)
     assert captions == [CLASS_NAMES[label] for label in dataset.test.labels[:25]]
@@ -89,7 +88,7 @@ def test_split_class_and_page_change_the_grid(dataset):
 
 
 def test_grid_size_and_last_page(dataset):
-    at = open_page({"split": "test", "cls": "Bag"})
+    at = open_dataset_page({"split": "test", "cls": "Bag"})
     at.number_input(key="dataset_rows").set_value(3).run()
     at.number_input(key="dataset_columns").set_value(7).run()
     pages = -(-1_000 // 21)
@@ -102,7 +101,7 @@ def test_grid_size_and_last_page(dataset):
 
 
 def test_index_opens_the_inspector_and_prev_next_follow_the_filter(dataset):
-    at = open_page()
+    at = open_dataset_page()
     at.number_input(key="dataset_index").set_value(42).run()
     label = CLASS_NAMES[dataset.train.labels[42]]
     assert f"**Image 42** of the train split: **{label}**" in texts(at)
@@ -118,7 +117,7 @@ def test_index_opens_the_inspector_and_prev_next_follow_the_filter(dataset):
 
 
 def test_raw_and_scaled_switch(dataset):
-    at = open_page({"image": "0"})
+    at = open_dataset_page({"image": "0"})
     heatmap = chart_spec(at, "dataset_inspector")["data"][0]
     assert heatmap["zmax"] == 255
     at.radio(key="dataset_pixels").set_value("Scaled 0-1").run()
@@ -130,7 +129,7 @@ def test_raw_and_scaled_switch(dataset):
 def test_query_params_open_the_same_view(dataset):
     bags = [i for i, label in enumerate(dataset.test.labels) if CLASS_NAMES[label] == "Bag"]
     image = bags[30]  # on the second page of bags
-    at = open_page({"split": "test", "cls": "Bag", "image": str(image)})
+    at = open_dataset_page({"split": "test", "cls": "Bag", "image": str(image)})
     assert at.radio(key="dataset_split").value == "test"
     assert at.selectbox(key="dataset_class").value == "Bag"
     assert at.number_input(key="dataset_index").value == image
@@ -149,7 +148,7 @@ def test_query_params_open_the_same_view(dataset):
     ],
 )
 def test_invalid_query_params_fall_back_without_error(query, split):
-    at = open_page(query)
+    at = open_dataset_page(query)
     assert at.radio(key="dataset_split").value == split
     assert at.selectbox(key="dataset_class").value == "All"
     assert at.number_input(key="dataset_index").value is None
@@ -162,7 +161,7 @@ def test_page_does_not_import_tensorflow():
         f"""
         import sys
         from streamlit.testing.v1 import AppTest
-        at = AppTest.from_file({str(ROOT / "app.py")!r}, default_timeout=60)
+        at = AppTest.from_file({APP!r}, default_timeout=60)
         at.switch_page({PAGE!r})
         at.query_params["image"] = "3"
         at.run()
@@ -180,6 +179,6 @@ def test_page_does_not_import_tensorflow():
 @pytest.mark.parametrize("value", ["²", "①", "9" * 5000])
 def test_odd_numbers_in_the_link_open_the_default_view(value):
     """`/dataset?image=²` and `?cls=²` crashed the page: str.isdigit() accepts them."""
-    at = open_page({"split": "test", "image": value, "cls": value})
+    at = open_dataset_page({"split": "test", "image": value, "cls": value})
     assert grid(at)[0] == list(range(25))
     assert at.number_input(key="dataset_index").value is None

@@ -4,17 +4,18 @@ train, stop or delete, and the server refuses a forged Train; the presenter can.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from classifier import auth
 from classifier.auth import ENV_PASSWORD_HASH, hash_password
 from classifier.store.runs import COMPLETED, RunStore
-from ui import access
+from tests.support.apptest import open_app_page
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PASSWORD = "a long presenter password"
+PRESENTER_BUTTONS = {"train_start", "train_stop", "train_delete"}
+DELETE_SECTION = "Delete a run"
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def password_hash() -> str:
 def served(runs_root, monkeypatch, password_hash):
     """A run store with one finished run, served with a presenter password."""
     monkeypatch.setenv(ENV_PASSWORD_HASH, password_hash)
-    access._login_limiter.clear()  # failures of earlier tests count for the whole server
+    auth.login_limiter().clear()  # failures of earlier tests count for the whole process
     writer = RunStore(runs_root).create_run({"preset": "Tutorial MLP", "epochs": 1}, "kept")
     writer.write_status(status=COMPLETED, test_accuracy=0.8, epochs_done=1)
     writer.release()
@@ -34,15 +35,15 @@ def served(runs_root, monkeypatch, password_hash):
 
 
 def train_page() -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=60)
-    app.run()
-    app.switch_page("pages/train.py").run()
-    assert not app.exception, app.exception
-    return app
+    return open_app_page("pages/train.py")
 
 
 def button_keys(app: AppTest) -> set[str]:
     return {button.key for button in app.button}
+
+
+def expander_labels(app: AppTest) -> set[str]:
+    return {expander.label for expander in app.expander}
 
 
 def log_in(app: AppTest, password: str) -> None:
@@ -50,10 +51,23 @@ def log_in(app: AppTest, password: str) -> None:
     next(b for b in app.get("button") if b.label == "Log in as presenter").click().run()
 
 
-def test_a_viewer_has_no_train_stop_or_delete(served):
-    app = train_page()
-    assert not {"train_start", "train_stop", "train_delete"} & button_keys(app)
-    assert any("You are watching" in caption.value for caption in app.sidebar.caption)
+def test_a_viewer_has_no_train_stop_or_delete_and_the_presenter_has_all_three(served):
+    """A finished run (which Delete needs) and a live one (which Stop needs) are in the
+    store, so each button has something to act on: the viewer sees none of them, the same
+    page after logging in shows all three."""
+    live = served.create_run({"preset": "Tutorial MLP", "epochs": 3}, "live")  # lock held
+    try:
+        assert [run.run_id for run in served.active_runs()] == [live.run_id]
+        app = train_page()
+        assert any("You are watching" in caption.value for caption in app.sidebar.caption)
+        assert not PRESENTER_BUTTONS & button_keys(app)
+        assert DELETE_SECTION not in expander_labels(app)
+        log_in(app, PASSWORD)
+        assert not app.exception, app.exception
+        assert PRESENTER_BUTTONS <= button_keys(app)
+        assert DELETE_SECTION in expander_labels(app)
+    finally:
+        live.release()
 
 
 def test_a_wrong_password_is_refused_and_the_right_one_makes_a_presenter(served):

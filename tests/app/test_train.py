@@ -1,36 +1,29 @@
 """The Train page in Streamlit's AppTest: settings, a real background job, Stop, runs."""
 
 import json
-import time
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from classifier.ml.models import PRESETS
 from classifier.store.runs import RunStore
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+from tests.support import wait_until
+from tests.support.apptest import open_app_page
 
 
 def open_train_page() -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=60)
-    app.run()
-    app.switch_page("pages/train.py").run()
-    assert not app.exception
-    return app
+    return open_app_page("pages/train.py")
 
 
-def wait_until(app: AppTest, condition, timeout: float = 90) -> None:
+def rerun_until(app: AppTest, condition, timeout: float = 90) -> None:
     """Rerun the page (its polling fragment runs once per run) until `condition()`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def rerun_and_check():
         app.run()
         assert not app.exception, app.exception
-        if condition():
-            return
-        time.sleep(0.5)
-    raise AssertionError("timed out waiting for the page")
+        return condition()
+
+    wait_until(rerun_and_check, timeout, "the page", interval=0.5)
 
 
 def texts(app: AppTest) -> str:
@@ -70,8 +63,8 @@ def test_sliders_configure_a_job_whose_progress_and_results_appear(runs_root):
     assert config["validation_split"] == 0.1 and config["name"] == "from the sliders"
 
     # While it trains the Train button is disabled and a progress bar appears.
-    wait_until(app, lambda: len(app.get("progress")) > 0 or "completed" in texts(app))
-    wait_until(app, lambda: "completed" in texts(app))
+    rerun_until(app, lambda: len(app.get("progress")) > 0 or "completed" in texts(app))
+    rerun_until(app, lambda: "completed" in texts(app))
     assert "from the sliders" in texts(app)
     assert not app.button(key="train_start").disabled
     labels = [m.label for m in app.metric]
@@ -87,12 +80,12 @@ def test_stop_button_stops_the_job_and_keeps_the_model(runs_root):
     app.selectbox(key="train_preset").set_value("Small CNN").run()
     app.slider(key="train_epochs").set_value(5).run()
     app.button(key="train_start").click().run()
-    wait_until(app, lambda: any(b.key == "train_stop" for b in app.button))
-    wait_until(
+    rerun_until(app, lambda: any(b.key == "train_stop" for b in app.button))
+    rerun_until(
         app, lambda: RunStore(runs_root).read_batches(RunStore(runs_root).list_runs()[0].run_id)
     )
     app.button(key="train_stop").click().run()
-    wait_until(app, lambda: "stopped" in texts(app), timeout=60)
+    rerun_until(app, lambda: "stopped" in texts(app), timeout=60)
     (run,) = RunStore(runs_root).list_runs()
     assert run.status == "stopped" and run.has_model
     assert run.epochs_done < 5

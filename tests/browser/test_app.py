@@ -1,17 +1,14 @@
 """The app as a whole in Chromium: the router, and deep links on a fresh server."""
 
-import pytest
-from conftest import AppServer, assert_no_exception, wait_for_app
-
-pytestmark = pytest.mark.browser
+from tests.support.browser import assert_no_exception, open_page
+from tests.support.server import AppServer
 
 
 def test_deep_link_on_a_fresh_server_goes_through_the_router(tmp_path, page):
     # The first request after start-up is a page URL, not "/": Streamlit's old pages/ mode
     # would run the page without app.py (no title, a raw file list as navigation).
     with AppServer(tmp_path / "runs", tmp_path / "streamlit.log") as server:
-        page.goto(f"{server.url}/train")
-        wait_for_app(page)
+        open_page(page, f"{server.url}/train")
         navigation = page.get_by_test_id("stSidebarNav")
         navigation.get_by_text("Home", exact=True).wait_for()
         assert "Home" in navigation.inner_text() and "app" not in navigation.inner_text()
@@ -26,8 +23,7 @@ def test_home_links_to_every_page(app_server, page):
         ("Open the Train page", "Train a model"),
         ("Open the Verify page", "Verify"),
     ]:
-        page.goto(app_server.url)
-        wait_for_app(page)
+        open_page(page, app_server.url)
         page.get_by_role("link", name=label).click()
         page.locator("h1", has_text=heading).first.wait_for()
         assert_no_exception(page)

@@ -8,13 +8,12 @@ from dataclasses import replace
 from urllib.parse import urlencode
 
 import pytest
-from conftest import AppServer, assert_no_exception, wait_for_app
 
 from classifier.ml.models import preset_config
 from classifier.store.runs import RunStore
 from classifier.views.train import settings_params
-
-pytestmark = pytest.mark.browser
+from tests.support.browser import assert_no_exception, open_page, wait_for_app
+from tests.support.server import AppServer
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +27,7 @@ def continue_server(tmp_path_factory, trained_run):
 
 def test_a_train_again_link_opens_the_page_with_those_settings(continue_server, page):
     config = replace(preset_config("Small CNN"), epochs=7, batch_size=64, optimizer="sgd")
-    page.goto(f"{continue_server.url}/train?{urlencode(settings_params(config))}")
-    wait_for_app(page)
+    open_page(page, f"{continue_server.url}/train?{urlencode(settings_params(config))}")
     page.get_by_text("Will train the Small CNN for 7 epochs").wait_for(timeout=30_000)
     assert (
         page.get_by_role("slider", name="Epochs (passes over all training images)").input_value()
@@ -40,8 +38,7 @@ def test_a_train_again_link_opens_the_page_with_those_settings(continue_server, 
 
 
 def test_continuing_a_run_joins_its_curves(continue_server, page, trained_run):
-    page.goto(f"{continue_server.url}/train")
-    wait_for_app(page)
+    open_page(page, f"{continue_server.url}/train")
     page.get_by_role("link", name="Train again with these settings").wait_for(timeout=30_000)
     page.get_by_role("button", name="Continue training").click()
     page.get_by_text("Continues verify-test").wait_for(timeout=180_000)

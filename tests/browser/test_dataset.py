@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from conftest import assert_no_exception, save_screenshot, wait_for_app
-
 from classifier.data import CLASS_NAMES
-
-pytestmark = pytest.mark.browser
+from tests.support.browser import assert_no_exception, open_page, save_screenshot, wait_for_app
 
 GRID_POINTS = "[class*='st-key-dataset_grid_'] .scatterlayer .point"
 
 
 def open_dataset_page(page, url: str) -> None:
-    page.goto(url)
-    wait_for_app(page)
-    page.wait_for_selector(GRID_POINTS, timeout=60_000)
+    open_page(page, url, ready=page.locator(GRID_POINTS).first)
 
 
 def click_tile(page, position: int) -> None:

@@ -14,11 +14,12 @@ from classifier.store.runs import RunStore
 from classifier.views.text import run_labels
 from tests.support.browser import (
     assert_no_exception,
+    chart,
     choose,
     open_page,
     save_screenshot,
     wait_for_app,
-    wait_for_charts,
+    wait_for_layout,
 )
 from tests.support.layout import CHART_PROBLEMS, CUT_LABELS
 from tests.support.server import AppServer
@@ -45,10 +46,6 @@ def open_explore(page, server, part: str | None = None) -> None:
     url = f"{server.url}/explore" + (f"?part={part}" if part else "")
     open_page(page, url, ready="Explore the model", timeout_ms=TIMEOUT_MS)
     assert_no_exception(page)
-
-
-def chart(page, key_prefix: str):
-    return page.locator(f"[class*='st-key-{key_prefix}']").first
 
 
 def click_marker(page, key_prefix: str, point_number: int) -> None:
@@ -134,7 +131,7 @@ def test_no_label_overlaps_or_is_cut_off(page, explore_server, part, width, heig
     url = f"{explore_server.url}/explore?part={part}"
     open_page(page, url, ready="Explore the model", timeout_ms=TIMEOUT_MS)
     assert_no_exception(page)
-    wait_for_charts(page)  # charts lay out after the script run
+    wait_for_layout(page)  # charts lay out after the script run
     try:  # a chart still laying itself out on a busy machine: give it time to settle
         page.wait_for_function(LAID_OUT, timeout=10_000, polling=500)
     except PlaywrightTimeout:

@@ -5,20 +5,17 @@ can be switched. The test leaves the session's run store as it found it."""
 import re
 
 import numpy as np
-import pytest
-from conftest import (
+
+from classifier.store.history import HISTORY_FILE, append_epoch
+from classifier.store.runs import COMPLETED, METRICS_FILE, RUNNING, RunStore
+from tests.support import wait_until
+from tests.support.browser import (
     assert_no_exception,
+    open_page,
     save_screenshot,
     set_slider,
     status_badge,
-    wait_for_app,
-    wait_until,
 )
-
-from classifier.store.history import HISTORY_FILE, append_epoch
-from classifier.store.runs import COMPLETED, RUNNING, RunStore
-
-pytestmark = pytest.mark.browser
 
 # The captions of the live grid, one line each, read from plotly's own data: the traces
 # "captions right" (blue) and "captions wrong" (red) of the chart that has them.
@@ -53,6 +50,9 @@ def earlier_run(store: RunStore, labels: np.ndarray) -> str:
     probabilities[shirts, 0] = 0.91  # taken for T-shirts
     writer = store.create_run({"preset": "Tutorial MLP", "epochs": 1}, "earlier")
     append_epoch(writer.path / HISTORY_FILE, probabilities)
+    # Its one epoch is in its metrics: a history is read no further than the epochs a run
+    # finished, and the metrics log is what says how many it finished.
+    (writer.path / METRICS_FILE).write_text('{"epoch": 1, "loss": 0.4, "accuracy": 0.9}\n')
     writer.write_status(status=COMPLETED)
     writer.release()
     return writer.run_id
@@ -62,9 +62,8 @@ def test_the_live_grid_and_the_right_count_follow_the_training(app_server, page,
     store = RunStore(app_server.runs_dir)
     earlier = earlier_run(store, dataset.test.labels)
     try:
-        page.goto(f"{app_server.url}/train")
-        wait_for_app(page)
-        page.get_by_test_id("stSidebarNav").get_by_text("Home", exact=True).wait_for()
+        home = page.get_by_test_id("stSidebarNav").get_by_text("Home", exact=True)
+        open_page(page, f"{app_server.url}/train", ready=home)
         # Three epochs on all 60,000 pictures: several live samples per epoch, and time to look.
         set_slider(page, "Epochs (passes over all training images)", 2, 3)
         page.get_by_label("Run name (optional)").fill("browser live grid")
@@ -94,7 +93,8 @@ def test_the_live_grid_and_the_right_count_follow_the_training(app_server, page,
 
         # After the second epoch the count says how it changed; keep a picture for the README.
         page.get_by_text(re.compile(r"After epoch 2: .* since epoch 1")).wait_for(timeout=90_000)
-        page.wait_for_timeout(1500)  # a live sample of epoch 3, and plotly's drawing of it
+        # Epoch 3 under way: its live samples are what the picture shows.
+        page.get_by_text(re.compile(r"Epoch 3 of 3, batch")).first.wait_for(timeout=90_000)
         page.get_by_text(RIGHT_COUNT).first.evaluate("e => e.scrollIntoView({block: 'start'})")
         save_screenshot(page, "train-live-grid.png")
 

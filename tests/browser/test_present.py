@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import assert_no_exception, save_screenshot, wait_for_app
 
-pytestmark = pytest.mark.browser
+from tests.support.browser import assert_no_exception, open_page, save_screenshot, wait_for_app
 
 # The smallest font of any text in the bar chart, and the header's (the caption).
 SMALLEST_CHART_FONT = """() => Math.min(...[...document.querySelectorAll('.js-plotly-plot text')]
@@ -20,8 +19,7 @@ CAPTION_FONT = """() => parseFloat(getComputedStyle(document.querySelector('h2')
 
 def open_present(page, server, width: int, height: int) -> None:
     page.set_viewport_size({"width": width, "height": height})
-    page.goto(f"{server.url}/present")
-    page.get_by_text("The model says").first.wait_for(timeout=60_000)
+    open_page(page, f"{server.url}/present", ready="The model says")
     page.locator(".js-plotly-plot text").first.wait_for(timeout=30_000)
     wait_for_app(page)
     page.wait_for_function(PICTURE_LOADED)

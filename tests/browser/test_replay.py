@@ -1,20 +1,30 @@
 """Replay on the Verify page in a real browser: the epoch slider, Play, a picture's history.
 
-A Tutorial MLP trained here for 3 epochs on 3,000 images, served by its own `streamlit run`
-(conftest.AppServer) in Debian's Chromium.
+The session's replay run (tests/conftest.py: a Tutorial MLP trained for 3 epochs on 3,000
+images), served by its own `streamlit run` (tests.support.server.AppServer) in Debian's
+Chromium.
 """
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
-from conftest import AppServer, assert_no_exception, save_screenshot, set_slider, wait_for_app
 from playwright.sync_api import expect
 
 from classifier.store.history import HISTORY_FILE, correct_by_epoch, learned_epoch, read_history
 from classifier.views.verify import EPOCH_LABEL
+from tests.support.browser import (
+    assert_no_exception,
+    chart,
+    open_page,
+    save_screenshot,
+    set_slider,
+    wait_for_app,
+)
+from tests.support.server import AppServer
 
-pytestmark = pytest.mark.browser
 TIMEOUT_MS = 60_000
 EPOCHS = 3
 # Scroll an element to the top of Streamlit's scrolling container, below its header.
@@ -27,17 +37,13 @@ SCROLL_BELOW_HEADER = """element => {
 
 
 @pytest.fixture(scope="module")
-def replay_server(tmp_path_factory):
-    from classifier.ml.models import preset_config
-    from classifier.ml.training import run_training
-    from classifier.store.runs import RunStore
-
+def replay_server(replay_run, tmp_path_factory):
+    """A server of its own, with a copy of the replay run alone in its store."""
     root = tmp_path_factory.mktemp("replay-browser-runs")
-    config = preset_config("Tutorial MLP", epochs=EPOCHS, train_limit=3000)
-    writer = RunStore(root).create_run(config.to_dict(), "replay")
-    run_training(writer)
+    shutil.copytree(replay_run.root / replay_run.run_id, root / replay_run.run_id)
     with AppServer(root, tmp_path_factory.mktemp("replay-logs") / "streamlit.log") as server:
-        server.history = read_history(root / writer.run_id / HISTORY_FILE)
+        server.history = read_history(root / replay_run.run_id / HISTORY_FILE)
+        assert len(server.history) == EPOCHS
         yield server
 
 
@@ -47,9 +53,7 @@ def correct(replay_server, dataset):
 
 
 def open_verify(page, server, query: str = "") -> None:
-    page.goto(f"{server.url}/verify{query}")
-    expect(page.get_by_text("Test accuracy")).to_be_visible(timeout=TIMEOUT_MS)
-    wait_for_app(page)
+    open_page(page, f"{server.url}/verify{query}", ready="Test accuracy")
     assert_no_exception(page)
 
 
@@ -73,7 +77,8 @@ def test_play_steps_through_the_epochs_and_stops_at_the_last(page, replay_server
     open_verify(page, replay_server)
     page.get_by_role("button", name="Play").click()
     expect(accuracy_caption(page, 1, correct)).to_be_visible(timeout=TIMEOUT_MS)
-    expect(page.get_by_role("button", name="Stop")).to_be_visible()
+    player = page.locator(".st-key-verify_epoch_button")  # not the header's own Stop
+    expect(player.get_by_role("button", name="Stop")).to_be_visible()
     expect(accuracy_caption(page, 2, correct)).to_be_visible(timeout=TIMEOUT_MS)
     expect(accuracy_caption(page, 3, correct)).to_be_visible(timeout=TIMEOUT_MS)
     expect(page.get_by_role("button", name="Play")).to_be_visible(timeout=TIMEOUT_MS)
@@ -88,7 +93,7 @@ def test_a_picture_shows_its_history(page, replay_server, correct, dataset):
     count = f"(learned in epoch 2) leaves {len(learned_in_2):,} of 10,000 images"
     expect(page.get_by_text(count)).to_be_visible()
     # Click the second picture of the grid: its history opens beside it.
-    grid = page.locator("[class*='st-key-verify_grid_']").first
+    grid = chart(page, "verify_grid_")
     point = grid.locator(".scatterlayer .trace").first.locator("path.point").nth(1)
     point.scroll_into_view_if_needed()
     box = point.bounding_box()
@@ -100,13 +105,12 @@ def test_a_picture_shows_its_history(page, replay_server, correct, dataset):
     wait_for_app(page)
     sentence = page.get_by_text(f"First right in epoch {np.argmax(correct[:, picture]) + 1}")
     expect(sentence).to_be_visible()
-    chart = page.locator("[class*='st-key-verify_history_chart']")
-    expect(chart.locator(".scatterlayer .trace")).to_have_count(2)  # true class, wrong class
-    expect(chart.locator(".xtitle")).to_have_text("epoch")
+    history = chart(page, "verify_history_chart")
+    expect(history.locator(".scatterlayer .trace")).to_have_count(2)  # true class, wrong class
+    expect(history.locator(".xtitle")).to_have_text("epoch")
     assert_no_exception(page)
     # Tall enough for the slider, the grid and the history chart at once.
     page.set_viewport_size({"width": 1400, "height": 1300})
     picker = page.locator("[class*='st-key-verify_run']").first
     picker.evaluate(SCROLL_BELOW_HEADER)
-    page.wait_for_timeout(500)
-    save_screenshot(page, "verify-replay.png")
+    save_screenshot(page, "verify-replay.png")  # once the charts have laid out again

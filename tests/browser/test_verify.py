@@ -7,14 +7,20 @@ MLP in its run store) and Debian's Chromium.
 from __future__ import annotations
 
 import pytest
-from conftest import assert_no_exception, save_screenshot, shirt_png, wait_for_app
 from playwright.sync_api import expect
 
 from classifier.data import CLASS_NAMES, scale_images
 from classifier.ml import inference
 from classifier.store.runs import RunStore
+from tests.support.browser import (
+    assert_no_exception,
+    chart,
+    open_page,
+    save_screenshot,
+    wait_for_app,
+)
+from tests.support.runs import shirt_png
 
-pytestmark = pytest.mark.browser
 SHIRT, TSHIRT = CLASS_NAMES.index("Shirt"), CLASS_NAMES.index("T-shirt/top")
 TIMEOUT_MS = 60_000  # the first visit loads TensorFlow and predicts the test set
 
@@ -30,8 +36,7 @@ def matrix(verify_server, dataset):
 
 def open_verify(page, server) -> None:
     """Open the app and go to Verify through the sidebar, as a user does."""
-    page.goto(server.url)
-    wait_for_app(page)
+    open_page(page, server.url)
     page.get_by_role("link", name="Verify").first.click()
     expect(page.get_by_text("Test accuracy")).to_be_visible(timeout=TIMEOUT_MS)
     wait_for_app(page)
@@ -40,8 +45,8 @@ def open_verify(page, server) -> None:
 
 def click_marker(page, chart_key_prefix: str, point_number: int) -> None:
     """Click the centre of one marker of the first scatter trace of a keyed plotly chart."""
-    chart = page.locator(f"[class*='st-key-{chart_key_prefix}']").first
-    point = chart.locator(".scatterlayer .trace").first.locator("path.point").nth(point_number)
+    trace = chart(page, chart_key_prefix).locator(".scatterlayer .trace").first
+    point = trace.locator("path.point").nth(point_number)
     point.scroll_into_view_if_needed()
     box = point.bounding_box()
     assert box, f"marker {point_number} of {chart_key_prefix} is not drawn"

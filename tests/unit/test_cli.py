@@ -17,10 +17,9 @@ from classifier.data import CLASS_NAMES, scale_images
 from classifier.ml import inference
 from classifier.store.history import HISTORY_FILE
 from classifier.store.runs import COMPLETED, STOP_FILE, RunStore
+from tests.support import ROOT
 
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def cli(runs_dir: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:

@@ -10,7 +10,9 @@ from classifier.jobs.training_job import continued_config
 from classifier.ml.models import RESTART_SHARE, preset_config
 from classifier.ml.training import run_training
 from classifier.store.history import HISTORY_FILE, read_history
-from classifier.store.runs import COMPLETED, RunError, RunStore
+from classifier.store.records import RunError
+from classifier.store.runs import COMPLETED, RunStore
+from tests.support import ROOT
 
 pytestmark = pytest.mark.slow
 LIMIT = 2000
@@ -93,13 +95,12 @@ def test_the_command_line_continues_a_run(parent_and_child):
     import re
     import subprocess
     import sys
-    from pathlib import Path
 
     store, parent, _ = parent_and_child
     command = [sys.executable, "-m", "classifier", "--runs-dir", str(store.root), "train"]
     result = subprocess.run(
         [*command, "--continue", parent, "--epochs", "1", "--quiet"],
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
@@ -111,34 +112,3 @@ def test_the_command_line_continues_a_run(parent_and_child):
     assert continued.name == "parent continued"  # as the Train page names it, not the preset
     missing = subprocess.run([*command, "--continue", parent], capture_output=True, text=True)
     assert missing.returncode == 1 and missing.stderr.startswith("error: Say how many")
-
-
-def test_the_train_page_continues_a_run_and_joins_the_curves(trained_run, runs_root):
-    import json
-    import shutil
-    import time
-    from pathlib import Path
-
-    from streamlit.testing.v1 import AppTest
-
-    shutil.copytree(trained_run.root / trained_run.run_id, runs_root / trained_run.run_id)
-    app = AppTest.from_file(
-        str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=60
-    )
-    app.run()
-    app.switch_page("pages/train.py").run()
-    app.number_input(key="train_more_epochs").set_value(1).run()
-    app.button(key="train_continue").click().run()
-    assert not app.exception, [e.value for e in app.exception]
-    store = RunStore(runs_root)
-    child = next(run for run in store.list_runs() if run.run_id != trained_run.run_id)
-    assert child.config["parent"] == trained_run.run_id and child.name == "verify-test continued"
-    deadline = time.monotonic() + 240
-    while store.get(child.run_id).status == "running" and time.monotonic() < deadline:
-        time.sleep(0.5)
-    app.session_state["train_shown_run"] = child.run_id
-    app.run()
-    assert any("Continues verify-test" in c.value.replace("\\", "") for c in app.caption)
-    chart = next(c for c in app.get("plotly_chart") if "train_result_epochs" in c.proto.id)
-    epochs = {x for trace in json.loads(chart.proto.spec)["data"] for x in trace["x"]}
-    assert epochs == {1, 2}  # the parent's epoch, then the child's, joined

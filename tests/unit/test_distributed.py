@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 
 from classifier.store.runs import COMPLETED, STATUS_FILE, RunStore
+from tests.support import ROOT
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
 EPOCHS = 3
 TRAIN_LIMIT = 20_000
 GLOBAL_BATCH = 64

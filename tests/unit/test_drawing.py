@@ -1,11 +1,10 @@
-"""Drawing a garment: the canvas's strokes become a picture like the dataset's, and the
-model answers; unit tests, and a stroke in Chromium."""
+"""Drawing a garment: the canvas's strokes become a picture like the dataset's (a stroke in
+Chromium, and the model's answer: tests/browser/test_drawing.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import assert_no_exception, save_screenshot, wait_for_app
 
 from classifier.ml.images import ImageError, prepare_drawing
 
@@ -34,23 +33,3 @@ def test_an_empty_canvas_asks_for_a_drawing():
         prepare_drawing(np.zeros((280, 280, 4), dtype=np.uint8))
     with pytest.raises(ImageError, match="could not be read"):
         prepare_drawing(np.zeros((280, 280), dtype=np.uint8))
-
-
-@pytest.mark.browser
-def test_a_stroke_on_the_canvas_gives_a_prediction(verify_server, page):
-    page.goto(f"{verify_server.url}/verify")
-    wait_for_app(page)
-    page.get_by_text("Draw a garment").click()
-    canvas = page.locator(".st-key-verify_canvas canvas").last  # fabric.js: the top layer
-    canvas.wait_for(timeout=30_000)
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    page.mouse.move(box["x"] + 100, box["y"] + 60)
-    page.mouse.down()
-    for step in range(20):  # a trouser leg, top to bottom
-        page.mouse.move(box["x"] + 100 + step, box["y"] + 60 + 9 * step)
-    page.mouse.up()
-    page.get_by_text("What the model sees").wait_for(timeout=30_000)
-    wait_for_app(page)
-    assert_no_exception(page)
-    save_screenshot(page, "verify-draw.png", show=page.get_by_text("What the model sees"))

@@ -15,13 +15,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import process_gone, wait_until
 
 from classifier.jobs.process import WORKER_LOG, JobBusyError
 from classifier.jobs.training_job import JobManager
 from classifier.ml.models import preset_config
 from classifier.store.files import sha256_file
 from classifier.store.history import HISTORY_FILE, read_history
+from classifier.store.records import ModelLoadError
 from classifier.store.runs import (
     COMPLETED,
     FAILED,
@@ -30,13 +30,11 @@ from classifier.store.runs import (
     RUNNING,
     STATUS_FILE,
     STOPPED,
-    ModelLoadError,
     RunStore,
 )
+from tests.support import ROOT, process_gone, wait_until
 
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture

@@ -1,27 +1,18 @@
 """Property: any link opens a page. Query parameters are any Unicode text a user or another
-site can put in a URL; the parsers never raise and always give a view the page can show."""
+site can put in a URL; the parsers never raise and always give a view the page can show.
+(The Dataset page opened from such links, in AppTest: tests/app/test_links_property.py.)"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from streamlit.testing.v1 import AppTest
 
 from classifier.data import NUM_CLASSES, SPLIT_SIZES
-from classifier.views.dataset import ALL_CLASSES, CLASS_FILTER_OPTIONS, DatasetView
+from classifier.views.dataset import CLASS_FILTER_OPTIONS, DatasetView
 from classifier.views.grid import parse_class, parse_index
 from classifier.views.verify import FILTER_MODES, SORT_ORDERS, VerifyView
+from tests.support.links import NAMES, TEXT
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-NAMES = ["split", "cls", "image", "run", "filter", "true", "pred", "sort"]
-# Any Unicode text, digits of other scripts and long numbers included.
-TEXT = st.one_of(
-    st.text(max_size=40),
-    st.text(alphabet="0123456789²³¹①٣੩", min_size=1, max_size=8),
-    st.integers(min_value=-(10**60), max_value=10**60).map(str),
-)
 PARAMS = st.dictionaries(st.sampled_from(NAMES), st.one_of(TEXT, st.lists(TEXT, max_size=3)))
 
 
@@ -49,15 +40,3 @@ def test_any_verify_link_gives_a_valid_view(params, run_ids):
     assert view.spec.mode in FILTER_MODES and view.order in SORT_ORDERS
     view.spec.validate()
     assert VerifyView.from_params(view.to_params(), run_ids) == view
-
-
-@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.dictionaries(st.sampled_from(NAMES), TEXT, min_size=1))
-def test_the_dataset_page_opens_from_any_link(params):
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page("pages/dataset.py")
-    for name, value in params.items():
-        at.query_params[name] = value
-    at.run()
-    assert not at.exception, [exception.value for exception in at.exception]
-    assert at.selectbox(key="dataset_class").value in (ALL_CLASSES, *CLASS_FILTER_OPTIONS)

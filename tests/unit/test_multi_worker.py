@@ -19,12 +19,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import wait_until
 
 from classifier.ml.training import _short_tf_error
 from classifier.store.runs import COMPLETED, STATUS_FILE, STOPPED, RunStore
+from tests.support import ROOT, wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 240  # seconds for a whole two-worker run; each takes 10-30 s here
 
 

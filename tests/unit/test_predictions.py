@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import shirt_png
 
 from classifier.data import CLASS_NAMES, scale_images
 from classifier.figures import style
@@ -15,6 +14,7 @@ from classifier.ml.images import MAX_UPLOAD_BYTES, ImageError
 from classifier.store.runs import RunStore
 from classifier.views import grid as grid_view
 from classifier.views import verify as verify_view
+from tests.support.runs import shirt_png
 
 SHIRT, TSHIRT = CLASS_NAMES.index("Shirt"), CLASS_NAMES.index("T-shirt/top")
 

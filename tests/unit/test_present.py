@@ -1,18 +1,13 @@
-"""The Present page: the slideshow's order and steps, and the beat-the-machine quiz; unit
-tests of present_view and app tests of the page with a real model."""
+"""The Present page's logic (classifier/views/present.py): the slideshow's order and steps,
+and the beat-the-machine quiz. (The page in AppTest: tests/app/test_present.py.)"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pytest
-from streamlit.testing.v1 import AppTest
 
 from classifier.data import CLASS_NAMES
 from classifier.views import present as view
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 # Five pictures: labels and what a model says (its most likely class and how sure).
 LABELS = np.array([0, 1, 2, 3, 4])
 PROBS = np.full((5, 10), 0.01)
@@ -70,48 +65,3 @@ def test_the_big_picture_is_sharp_dark_on_white():
     image[3, 4] = 255
     big = view.big_picture(image, scale=4)
     assert big.shape == (112, 112) and big[0, 0] == 255 and big[12:16, 16:20].max() == 0
-
-
-@pytest.fixture
-def store_with_run(trained_run, monkeypatch):
-    monkeypatch.setenv("CLASSIFIER_RUNS_DIR", str(trained_run.root))
-    return trained_run
-
-
-def open_present() -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=60)
-    app.run()
-    app.switch_page("pages/present.py").run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
-
-
-def test_the_slideshow_steps_forward_and_back(store_with_run, dataset):
-    app = open_present()
-    first = app.header[0].value
-    assert first.startswith((":blue[The model says", ":red[The model says"))
-    app.button(key="present_next").click().run()
-    assert app.session_state["present_position"] == 1 and app.header[0].value != first
-    app.button(key="present_previous").click().run()
-    app.button(key="present_previous").click().run()
-    assert app.session_state["present_position"] == 9_999  # wraps around
-    app.selectbox(key="present_show").set_value("class").run()
-    app.selectbox(key="present_class").set_value("Bag").run()
-    assert "test picture" in app.markdown[-1].value
-    shown = int(app.markdown[-1].value.split("test picture ")[1].rstrip(")").replace(",", ""))
-    assert CLASS_NAMES[dataset.test.labels[shown]] == "Bag"
-
-
-def test_a_quiz_round_from_start_to_score(store_with_run, dataset):
-    app = open_present()
-    app.radio(key="present_mode").set_value("quiz").run()
-    app.button(key="present_round_False").click().run()
-    quiz = app.session_state["present_quiz"]
-    for number in range(view.ROUND_SIZE):
-        truth = int(dataset.test.labels[quiz.pictures[number]])
-        app.button(key=f"present_pick_{truth}").click().run()  # the room is always right
-        assert "You said" in app.header[0].value
-        app.button(key="present_quiz_next").click().run()
-    verdict = app.header[0].value
-    assert "People: 10 of 10" in verdict and "83.5%" in verdict
-    assert verdict.startswith(("The people beat the machine!", "A draw."))

@@ -1,34 +1,26 @@
-"""Replay on the Verify page: the epoch slider, Play, the history filters, one picture's
-history, the confusion matrix's changes, and runs recorded before there was a history.
-
-Unit tests run on a hand-made history of six pictures; app tests (AppTest) on a real Tutorial
-MLP trained for 3 epochs on 3,000 images, and on a copy of it without its history.
+"""Replay on the Verify page, its logic: the history filters, one picture's history, the
+confusion matrix's changes, the replay state and links, on a hand-made history of six
+pictures; and the cached helpers of ui/cache.py outside a server, on a real run
+(tests/conftest.py, replay_run). (The page in AppTest: tests/app/test_replay.py.)
 """
 
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import chart_spec, decode, open_app_page
-from streamlit.testing.v1 import AppTest
 
 from classifier.figures.style import RIGHT_COLOR, WRONG_COLOR
 from classifier.figures.verify import confusion_matrix_figure, picture_history_figure
 from classifier.store.history import (
     HISTORY_FILE,
-    correct_by_epoch,
     history_mask,
-    learned_epoch,
     read_history,
 )
 from classifier.store.runs import RunStore
 from classifier.views import verify as view
 from classifier.views.verify import FilterSpec, Keys, Replay, VerifyView
-
-ROOT = Path(__file__).resolve().parent.parent
 
 # --- A hand-made history: 4 epochs, 6 pictures, true classes 0-5 ---------------------------
 
@@ -209,7 +201,7 @@ def test_a_completed_run_opens_with_its_recorded_last_epoch(replay_run, monkeypa
 
 
 def test_a_damaged_model_is_not_hidden_by_the_recorded_predictions(replay_run, tmp_path):
-    from classifier.store.runs import ModelLoadError
+    from classifier.store.records import ModelLoadError
     from ui import cache
 
     copy = tmp_path / replay_run.run_id
@@ -219,155 +211,6 @@ def test_a_damaged_model_is_not_hidden_by_the_recorded_predictions(replay_run, t
     info = RunStore(tmp_path).get(replay_run.run_id)
     with pytest.raises(ModelLoadError, match="does not match its recorded checksum"):
         cache.get_test_probabilities(str(tmp_path.resolve()), info.run_id, info.model_sha256)
-
-
-# --- The page in AppTest --------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def replay_run(tmp_path_factory):
-    """A Tutorial MLP trained for 3 epochs on 3,000 images, in its own store."""
-    from classifier.ml.models import preset_config
-    from classifier.ml.training import run_training
-
-    class Run:
-        root = tmp_path_factory.mktemp("replay-runs")
-
-    config = preset_config("Tutorial MLP", epochs=3, train_limit=3000)
-    writer = RunStore(Run.root).create_run(config.to_dict(), "replay-test")
-    run_training(writer)
-    Run.run_id = writer.run_id
-    return Run
-
-
-@pytest.fixture(scope="module")
-def truth(replay_run, dataset):
-    history = read_history(replay_run.root / replay_run.run_id / HISTORY_FILE)
-    return history, correct_by_epoch(history, dataset.test.labels)
-
-
-@pytest.fixture
-def old_run_root(replay_run, tmp_path, monkeypatch):
-    """The same run as if recorded before the app kept a history."""
-    shutil.copytree(replay_run.root / replay_run.run_id, tmp_path / replay_run.run_id)
-    (tmp_path / replay_run.run_id / HISTORY_FILE).unlink()
-    monkeypatch.setenv("CLASSIFIER_RUNS_DIR", str(tmp_path))
-    return tmp_path
-
-
-def open_verify(query: dict | None = None) -> AppTest:
-    return open_app_page("pages/verify.py", query)
-
-
-@pytest.fixture
-def page(replay_run, monkeypatch):
-    monkeypatch.setenv("CLASSIFIER_RUNS_DIR", str(replay_run.root))
-    return open_verify()
-
-
-def grid(at: AppTest) -> tuple[list[int], list[int]]:
-    """The pictures in the grid, and those among them captioned in red (wrong)."""
-    traces = {trace.get("name"): trace for trace in chart_spec(at, "verify_grid_")["data"]}
-    wrong = traces["captions wrong"]["customdata"]
-    return decode(traces["tiles"]["customdata"]).astype(int).tolist(), [int(i) for i in wrong]
-
-
-def caption(at: AppTest) -> str:
-    return next(md.value for md in at.markdown if md.value.startswith("Test accuracy"))
-
-
-def test_the_epoch_slider_sets_what_the_page_shows(page, truth, dataset):
-    history, correct = truth
-    at = page
-    slider = at.slider(key=Keys.EPOCH)
-    assert (slider.value, slider.min, slider.max) == (3, 1, 3)
-    assert f"**{correct[2].mean():.1%}** after epoch 3 of 3" in caption(at)
-    assert "epoch" not in at.query_params
-
-    for epoch in (1, 2):
-        at.slider(key=Keys.EPOCH).set_value(epoch).run()
-        assert not at.exception, at.exception
-        assert f"**{correct[epoch - 1].mean():.1%}** after epoch {epoch} of 3" in caption(at)
-        shown, red = grid(at)
-        assert shown == list(range(15))
-        assert red == [i for i in shown if not correct[epoch - 1, i]]
-        assert at.query_params["epoch"] == str(epoch)
-        # The single picture and the per-class chart follow the epoch too.
-        bars = decode(chart_spec(at, "verify_bars")["data"][0]["y"])
-        assert np.allclose(bars, history[epoch - 1, 0].astype(float), atol=1e-3)
-        note = chart_spec(at, "verify_classes_")["layout"]["annotations"][0]["text"]
-        assert note == f"all classes {correct[epoch - 1].mean():.1%}"
-    # The confusion matrix tells how each cell changed since the epoch before.
-    hover = chart_spec(at, "verify_confusion_")["data"][0]["hovertext"]
-    assert all("since epoch 1" in text for text in hover)
-
-
-@pytest.mark.parametrize("mode", ["learned_in", "learned_late", "forgotten", "never_learned"])
-def test_each_history_filter_lists_exactly_its_pictures(page, truth, mode):
-    _, correct = truth
-    at = page
-    at.slider(key=Keys.EPOCH).set_value(2).run()
-    at.selectbox(key=Keys.MODE).set_value(mode).run()
-    assert not at.exception, at.exception
-    expected = np.flatnonzero(history_mask(correct, mode, 2))
-    if mode == "learned_in":
-        assert expected.tolist() == np.flatnonzero(learned_epoch(correct) == 2).tolist()
-    assert f"leaves **{len(expected):,} of 10,000**" in caption(at)
-    shown, _ = grid(at) if len(expected) else ([], [])
-    assert shown == expected[:15].tolist()
-    assert at.query_params["filter"] == mode
-
-
-def test_a_picture_shows_its_history(page, truth, dataset):
-    history, correct = truth
-    at = page
-    wrong_at_first = int(np.flatnonzero(~correct[0])[0])
-    at.number_input(key=Keys.INDEX).set_value(wrong_at_first).run()
-    figure = chart_spec(at, "verify_history_chart")
-    true_line, wrong_line = figure["data"]
-    label = int(dataset.test.labels[wrong_at_first])
-    expected = history[:, wrong_at_first, label].astype(float)
-    assert np.allclose(decode(true_line["y"]), expected, atol=1e-3)
-    assert np.isfinite(decode(wrong_line["y"])[0])  # red at epoch 1, where it was wrong
-    first = np.flatnonzero(correct[:, wrong_at_first])
-    sentence = f"First right in epoch {first[0] + 1}" if len(first) else "Never right."
-    assert any(md.value.startswith(f"**{sentence}") for md in at.markdown)
-
-
-def test_play_starts_from_the_first_epoch_and_steps_to_the_last(page):
-    at = page
-    at.button(key=f"{Keys.EPOCH}_button").click().run()
-    assert at.slider(key=Keys.EPOCH).value == 1
-    assert at.button(key=f"{Keys.EPOCH}_button").label == "Stop"
-    for epoch in (2, 3):
-        at.session_state[f"{Keys.EPOCH}_due"] = 0.0  # the timer's next step is due
-        at.run()
-        assert not at.exception, at.exception
-        assert at.slider(key=Keys.EPOCH).value == epoch
-    # At the last epoch it stops by itself.
-    assert at.session_state[f"{Keys.EPOCH}_playing"] is False
-    assert at.button(key=f"{Keys.EPOCH}_button").label == "Play"
-    # Stop, and moving the slider, end a replay.
-    at.button(key=f"{Keys.EPOCH}_button").click().run()
-    at.button(key=f"{Keys.EPOCH}_button").click().run()
-    assert at.slider(key=Keys.EPOCH).value == 1 and not at.session_state[f"{Keys.EPOCH}_playing"]
-
-
-def test_a_run_without_history_shows_a_note_and_works_as_before(old_run_root, replay_run):
-    at = open_verify({"filter": "forgotten", "epoch": "2"})
-    assert any("No replay" in text.value for text in at.caption)
-    assert not [s for s in at.slider if s.key == Keys.EPOCH]
-    assert at.selectbox(key=Keys.MODE).options == [
-        "All images",
-        "Only mistakes",
-        "Only right answers",
-    ]
-    assert at.selectbox(key=Keys.MODE).value == "all"
-    assert "after epoch" not in caption(at) and "**10,000 of 10,000**" in caption(at)
-    assert not [c for c in at.get("plotly_chart") if "verify_history_chart" in c.proto.id]
-    at.selectbox(key=Keys.MODE).set_value("mistakes").run()
-    assert not at.exception
-    assert "epoch" not in at.query_params
 
 
 def test_per_class_bars_use_red_only_for_the_wrong_answers():

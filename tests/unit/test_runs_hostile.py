@@ -58,7 +58,7 @@ QUICK = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-NOW = 1_796_400_000.0  # a fixed "now" in range (2000-2100): test ids must be the same in every worker
+NOW = 1_796_400_000.0  # a fixed "now" (2000-2100): test ids must match in every xdist worker
 
 
 # --- What every reader must return -----------------------------------------------------------

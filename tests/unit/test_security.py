@@ -1,10 +1,10 @@
 """Ready for a room full of people: safe server settings, size limits enforced by the server,
-user text rendered as text, no path outside the run store, no unsafe deserialisation.
+no path outside the run store, no unsafe deserialisation. (The live server's limits and user
+text shown as text, in Chromium: tests/browser/test_security.py.)
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -12,28 +12,23 @@ import subprocess
 import sys
 import time
 import tomllib
-import urllib.request
 from pathlib import Path
 
-import numpy as np
 import pytest
-from conftest import shirt_png, wait_for_app
 
 from classifier.ml.images import MAX_UPLOAD_BYTES, ImageError
 from classifier.ml.models import preset_config
+from classifier.store.records import RunError
 from classifier.store.runs import (
     COMPLETED,
     CONFIG_FILE,
     METRICS_FILE,
     MODEL_FILE,
     STATUS_FILE,
-    RunError,
     RunStore,
 )
-from classifier.views.text import run_labels
-
-ROOT = Path(__file__).resolve().parent.parent
-
+from tests.support import ROOT
+from tests.support.runs import oversize_png
 
 # --- Server settings -------------------------------------------------------------------------
 
@@ -60,19 +55,6 @@ def test_server_settings_are_safe_to_share(settings):
 # --- Uploads ---------------------------------------------------------------------------------
 
 
-def oversize_png() -> bytes:
-    """A real, valid PNG just over the limit: noise does not compress."""
-    from PIL import Image
-
-    side = 1400  # 1400 x 1400 x 3 random bytes: about 5.6 MB as a PNG
-    pixels = np.random.default_rng(0).integers(0, 256, (side, side, 3), dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)
-    data = buffer.getvalue()
-    assert MAX_UPLOAD_BYTES < len(data) < 2 * MAX_UPLOAD_BYTES
-    return data
-
-
 class UntouchableModel:
     """A model that fails the test if the page's upload path ever runs it."""
 
@@ -86,126 +68,6 @@ def test_the_verify_pages_upload_path_refuses_a_real_oversize_picture():
     # The size is checked on the bytes received, whatever size the client declared.
     with pytest.raises(ImageError, match=r"limit is 5 MB"):
         classify_upload(UntouchableModel(), oversize_png())
-
-
-@pytest.mark.browser
-def test_the_live_server_refuses_oversize_uploads_and_forged_requests(verify_server, page):
-    """The browser enforces maxUploadSize on its side; the server must refuse by itself a
-    request that skips the browser: too large (413), or without the XSRF token (403)."""
-    captured = {}
-
-    def remember_upload(route, request):
-        if request.method == "PUT":
-            captured.update(url=request.url, headers=request.headers)
-        route.continue_()
-
-    page.route("**/_stcore/upload_file/**", remember_upload)
-    page.goto(f"{verify_server.url}/verify")
-    wait_for_app(page)
-    uploader = page.locator("[data-testid='stFileUploaderDropzoneInput']")
-    uploader.wait_for(state="attached", timeout=60_000)
-    uploader.set_input_files(
-        files=[{"name": "shirt.png", "mimeType": "image/png", "buffer": shirt_png()}]
-    )
-    deadline = time.monotonic() + 30
-    while "url" not in captured and time.monotonic() < deadline:
-        page.wait_for_timeout(100)
-    assert "url" in captured, "the page never uploaded the picture"
-    token = captured["headers"].get("x-xsrftoken")
-    assert token, "the upload carried no XSRF token: is enableXsrfProtection off?"
-
-    def put(data: bytes, headers: dict) -> int:
-        file = {"name": "big.png", "mimeType": "image/png", "buffer": data}
-        reply = page.request.put(captured["url"], multipart={"file": file}, headers=headers)
-        return reply.status
-
-    assert put(shirt_png(), {"X-Xsrftoken": token}) in (200, 204)  # the replay itself works
-    assert put(oversize_png(), {"X-Xsrftoken": token}) == 413
-    assert put(shirt_png(), {}) == 403  # no token: a forged cross-site request
-    assert put(shirt_png(), {"X-Xsrftoken": "forged"}) == 403
-
-
-@pytest.mark.browser
-def test_the_live_server_does_not_allow_other_origins(app_server):
-    request = urllib.request.Request(
-        f"{app_server.url}/_stcore/health", headers={"Origin": "http://evil.example"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as reply:
-        allowed = reply.headers.get("Access-Control-Allow-Origin")
-    assert allowed not in ("*", "http://evil.example"), allowed
-
-
-# --- User text is text -----------------------------------------------------------------------
-
-HTML_NAME = "<img src=x onerror=alert(1)>"
-MARKDOWN_NAME = "**bold** [link](http://example.com) www.example.org me@example.org"
-
-# A heading starts with exactly the name (escaping may add invisible word joiners).
-SHOWN_AS_HEADING = """name => [...document.querySelectorAll('h4')]
-    .some(h => h.innerText.replace(/\\u2060/g, '').trim().startsWith(name + ' · '))"""
-
-
-@pytest.mark.browser
-def test_run_names_are_shown_as_text_never_as_html_or_markdown(app_server, page):
-    store = RunStore(app_server.runs_dir)
-    run_ids = []
-    for name in (HTML_NAME, MARKDOWN_NAME):  # the second is the newest: shown first
-        writer = store.create_run(preset_config("Tutorial MLP", epochs=1).to_dict(), name=name)
-        writer.write_status(status=COMPLETED, finished_at=time.time(), test_accuracy=0.5)
-        writer.release()
-        run_ids.append(writer.run_id)
-        time.sleep(0.01)
-    dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    try:
-        for run_id, name in zip(run_ids, (HTML_NAME, MARKDOWN_NAME), strict=True):
-            page.goto(f"{app_server.url}/train?run={run_id}")  # a link shows this run
-            wait_for_app(page)
-            page.wait_for_function(SHOWN_AS_HEADING, arg=name, timeout=30_000)
-        page.get_by_role("combobox", name="Show run").click()  # every label, as text
-        labels = run_labels(store.list_runs())
-        for run_id in run_ids:
-            label = labels[run_id]
-            assert page.get_by_role("option", name=label, exact=True).count() == 1, label
-        page.wait_for_timeout(500)  # time for an injected onerror to fire
-
-        # What a reader sees; escaping may add invisible word joiners that stop autolinks.
-        body = page.inner_text("body").replace("\u2060", "")
-        assert HTML_NAME in body and MARKDOWN_NAME in body
-        assert page.locator('img[src="x"]').count() == 0
-        assert page.locator('a[href*="example."]').count() == 0  # no link, not even autolinked
-        assert page.locator("strong", has_text="bold").count() == 0
-        assert dialogs == []
-    finally:
-        for run_id in run_ids:
-            store.delete(run_id)
-
-
-LINK_NAME = '<a href="https://evil.example/p">Click <b>here</b></a>'
-
-
-@pytest.mark.browser
-def test_a_run_name_in_the_compare_chart_is_text_not_a_link(app_server, page):
-    """Plotly renders some HTML in trace names: the legend showed a live link."""
-    store = RunStore(app_server.runs_dir)
-    writer = store.create_run(preset_config("Tutorial MLP", epochs=1).to_dict(), name=LINK_NAME)
-    (writer.path / "metrics.jsonl").write_text('{"epoch": 1, "accuracy": 0.8, "loss": 0.5}\n')
-    writer.write_status(status=COMPLETED, finished_at=time.time(), test_accuracy=0.8)
-    writer.release()
-    try:
-        page.goto(f"{app_server.url}/train")
-        wait_for_app(page)
-        page.get_by_role("combobox", name="Compare runs").click()
-        page.keyboard.type("evil.example")
-        page.keyboard.press("Enter")
-        page.keyboard.press("Escape")
-        legend = page.locator(".js-plotly-plot .legendtext", has_text="evil.example").first
-        legend.wait_for(timeout=30_000)
-        assert "<a href" in legend.text_content()  # shown literally
-        assert page.locator('.js-plotly-plot a[href*="evil"]').count() == 0
-        assert page.locator(".js-plotly-plot b", has_text="here").count() == 0
-    finally:
-        store.delete(writer.run_id)
 
 
 # --- Paths -----------------------------------------------------------------------------------

@@ -1,0 +1,806 @@
+"""Five presenter journeys (issue 20), each one continuous Chromium session against a real
+`streamlit run app.py` with a run store of its own, at a projector's 1280x720 (the first two
+also at 1024x768). Each asserts what a person in the room would notice, and all of them,
+over the whole session: no exception box, no browser console error, no request to another
+host, no raw run id or timestamp on the screen, red only for wrong answers
+(tests.support.journeys.Watcher).
+
+a. Empty store -> Home "Start the demo" -> a verified grid on the first screen (timed).
+b. Present: keys, autoplay on and off, keys, the quiz, back to the slideshow, keys.
+c. Train: train, watch live, stop, continue, compare, "train again" in the same session.
+d. Verify: filter, click a picture, click a matrix square, Play, upload, draw.
+e. Explore: click a dot in each drag mode, a box, a lasso, suspects, two models.
+
+With SCREENSHOT_DIR set, the journeys keep the README's screenshots.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
+
+from classifier.data import CLASS_NAMES
+from classifier.store.runs import RunStore
+from classifier.views.text import run_labels
+from tests.support.browser import (
+    app_mark,
+    new_page,
+    open_page,
+    save_screenshot,
+    set_slider,
+    status_badge,
+    wait_for_app,
+    wait_for_layout,
+)
+from tests.support.journeys import (
+    ISOLATED_DOT,
+    RED_COLOUR,
+    TILES_ON_SCREEN,
+    Watcher,
+    on_first_screen,
+    quiz_truth,
+)
+from tests.support.runs import TrainedRun, shirt_png
+from tests.support.server import AppServer
+
+pytestmark = pytest.mark.slow
+
+PROJECTOR = (1280, 720)
+SMALL = (1024, 768)
+TIMEOUT_MS = 90_000  # a first visit loads TensorFlow and predicts the 10,000 test pictures
+DEMO_TIMEOUT_MS = 360_000  # the quick demo trains the tutorial's model on all 60,000 pictures
+# Where story a writes how long "Start the demo" takes (the README quotes it).
+DEMO_TIME_FILE = Path(
+    os.environ.get("JOURNEY_DEMO_TIME", Path(tempfile.gettempdir()) / "journey-demo-time.json")
+)
+
+
+@contextmanager
+def journey(browser, tmp_path: Path, size: tuple[int, int], runs=()):
+    """One presenter's session: a server with its own store (holding copies of `runs`,
+    each a TrainedRun), a page of `size` and its Watcher."""
+    root = tmp_path / "runs"
+    root.mkdir()
+    for run in runs:
+        shutil.copytree(run.root / run.run_id, root / run.run_id)
+    width, height = size
+    with AppServer(root, tmp_path / "streamlit.log") as server:
+        page = new_page(browser, viewport={"width": width, "height": height})
+        watcher = Watcher(page)
+        try:
+            yield server, page, watcher
+        except pytest.xfail.Exception:
+            raise  # a known app bug, reported (Watcher.finish): not a failure of the journey
+        except BaseException:
+            # What the screen showed when the journey failed (kept after pytest's tmp_path).
+            shot = Path(tempfile.gettempdir()) / "journey-failures" / f"{tmp_path.name}.png"
+            shot.parent.mkdir(exist_ok=True)
+            try:
+                page.screenshot(path=str(shot))
+                print(f"\nThe screen at the failure: {shot}")
+            except Exception:  # noqa: BLE001 - the page may be gone; the failure matters
+                pass
+            raise
+        finally:
+            page.context.close()
+
+
+def grid_tiles(page, prefix: str) -> int:
+    return page.evaluate(TILES_ON_SCREEN, prefix)
+
+
+def wait_tiles(page, prefix: str, count: int, what: str, timeout_ms: int = 10_000) -> None:
+    """Wait until at least `count` pictures of a grid are wholly on the screen (the page may
+    still be scrolling smoothly to them)."""
+    try:
+        page.wait_for_function(
+            f"() => ({TILES_ON_SCREEN})('{prefix}') >= {count}", timeout=timeout_ms
+        )
+    except PlaywrightTimeout:
+        raise AssertionError(f"{what}: {grid_tiles(page, prefix)} pictures on screen") from None
+
+
+def click_tile(page, prefix: str, number: int, scroll: bool = False) -> int:
+    """Click the middle of the `number`-th picture of a keyed grid chart, where it is (or
+    scrolled to the middle of the screen first); returns the picture number it shows (its
+    marker's customdata)."""
+    chart = page.locator(f"[class*='st-key-{prefix}'] .js-plotly-plot").first
+    picture = chart.evaluate(f"gd => gd.data.find(t => t.name === 'tiles').customdata[{number}]")
+    point = chart.locator(".scatterlayer .trace").first.locator("path.point").nth(number)
+    if scroll:
+        point.evaluate("e => e.scrollIntoView({block: 'center'})")
+        wait_for_layout(page)
+    box = point.bounding_box()
+    assert box, f"picture {number} of {prefix} is not drawn"
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    return int(picture)
+
+
+class Phases:
+    """Prints how long each part of a journey took (seen with `pytest -s`)."""
+
+    def __init__(self, name: str):
+        self.name, self.last = name, time.monotonic()
+
+    def __call__(self, what: str) -> None:
+        now = time.monotonic()
+        print(f"[{self.name}] {what}: {now - self.last:.1f} s")
+        self.last = now
+
+
+def segment(page, text: str):
+    """One option of a row of choice buttons (st.segmented_control)."""
+    return page.get_by_test_id("stButtonGroup").get_by_text(text, exact=True)
+
+
+def scroll_to_top(page) -> None:
+    """Back to the top of the page, as a presenter scrolls (Streamlit scrolls its own
+    container, not the window)."""
+    page.evaluate(
+        """() => [document.scrollingElement, ...document.querySelectorAll(
+               "[data-testid='stMain'], [data-testid='stAppViewContainer']")]
+             .forEach(e => { if (e) e.scrollTop = 0; })"""
+    )
+
+
+def assert_on_first_screen(page, locator, what: str) -> None:
+    box = locator.bounding_box()
+    assert on_first_screen(page, locator), f"{what} is not on the screen: {box}"
+
+
+# --- a. Empty store -> Start the demo -> a verified grid -------------------------------------
+
+
+def record_demo_time(size: tuple[int, int], seconds: float) -> None:
+    times = {}
+    if DEMO_TIME_FILE.is_file():
+        try:
+            times = json.loads(DEMO_TIME_FILE.read_text())
+        except ValueError:
+            times = {}
+    load = os.getloadavg()[0]  # a busy machine trains slower: say how busy it was
+    times[f"{size[0]}x{size[1]}"] = {
+        "seconds": round(seconds, 1),
+        "load_average": round(load, 1),
+        "cpus": os.cpu_count(),
+        "at": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    DEMO_TIME_FILE.write_text(json.dumps(times, indent=2) + "\n")
+    print(
+        f"\nStart the demo -> verified grid at {size[0]}x{size[1]}: {seconds:.1f} s "
+        f"(load average {load:.1f} on {os.cpu_count()} CPUs)"
+    )
+    print(f"(recorded in {DEMO_TIME_FILE})")
+
+
+@pytest.mark.parametrize("size", [PROJECTOR, SMALL], ids=["1280x720", "1024x768"])
+def test_a_empty_store_to_a_verified_grid(browser, tmp_path, size):
+    with journey(browser, tmp_path, size) as (server, page, watcher):
+        open_page(page, server.url, ready="Start the demo")
+        start = page.get_by_role("button", name="Start the demo")
+        assert_on_first_screen(page, start, "Start the demo")
+        watcher.check("Home")
+        started = time.monotonic()
+        start.click()  # the one click
+        tiles = page.locator("[class*='st-key-verify_grid_'] .scatterlayer .trace path.point")
+        tiles.first.wait_for(state="attached", timeout=DEMO_TIMEOUT_MS)
+        seconds = time.monotonic() - started
+        record_demo_time(size, seconds)
+        assert "/verify" in page.url
+        wait_for_app(page, TIMEOUT_MS)
+        wait_for_layout(page)
+        # What the room sees without scrolling: at least two rows of three pictures.
+        on_screen = grid_tiles(page, "verify_grid_")
+        assert on_screen >= 6, f"only {on_screen} grid pictures on the first screen"
+        expect(page.get_by_text("Test accuracy").first).to_be_in_viewport()
+        watcher.check("the verified grid")
+        if size == PROJECTOR:
+            save_screenshot(page, "verify-grid.png")
+
+
+# --- b. The slideshow and the quiz ----------------------------------------------------------
+
+POSITION_JS = """() => {
+  const match = document.body.innerText.match(/Picture ([\\d,]+) of ([\\d,]+)/);
+  return match ? Number(match[1].replace(/,/g, '')) : null;
+}"""
+
+
+def position(page) -> int:
+    value = page.evaluate(POSITION_JS)
+    assert value is not None, page.inner_text("body")[:1000]
+    return value
+
+
+def wait_position(page, expected: int, after: str = "", timeout_ms: int = 30_000) -> None:
+    """Wait until the page shows "Picture <expected> of ..." and the app is idle; then it
+    must still show that picture (not one more)."""
+    try:
+        page.wait_for_function(f"() => ({POSITION_JS})() === {expected}", timeout=timeout_ms)
+    except PlaywrightTimeout:
+        wait_for_app(page)
+        focused = page.evaluate("() => document.activeElement.outerHTML.slice(0, 200)")
+        raise AssertionError(
+            f"{after}: expected picture {expected}, the page shows {position(page)} "
+            f"(focus on {focused})"
+        ) from None
+    wait_for_app(page)
+    assert position(page) == expected, after
+
+
+KEYS_READY = "() => !!(window.__studioKeys && window.__studioKeys.send)"
+
+
+def press(page, key: str, times: int = 1) -> None:
+    """Press a key (like a clicker) once the page's key handler (ui/keys.py) listens: it is
+    mounted in the browser a moment after the script run that draws it."""
+    page.wait_for_function(KEYS_READY, timeout=30_000)
+    for _ in range(times):
+        page.keyboard.press(key)
+
+
+def keys_move_one_picture_each(page, watcher, where: str) -> None:
+    """Each of the arrow keys and a clicker's Page Down / Page Up moves exactly one
+    picture; five quick presses move exactly five."""
+    now = position(page)
+    for key, step in (("ArrowRight", 1), ("ArrowLeft", -1), ("PageDown", 1), ("PageUp", -1)):
+        press(page, key)
+        now += step
+        wait_position(page, now, f"{where}, {key}")
+    press(page, "ArrowRight", 5)  # quick presses, no wait between them
+    wait_position(page, now + 5, f"{where}, 5 x ArrowRight")
+    press(page, "PageUp", 5)
+    wait_position(page, now, f"{where}, 5 x PageUp")
+    watcher.check(where)
+
+
+def settings_summary(page):
+    return page.locator("[data-testid='stExpander'] summary", has_text="Settings")
+
+
+def settings_open(page) -> bool:
+    return settings_summary(page).evaluate("e => e.closest('details').open")
+
+
+def pick_option(page, label: str, option: str) -> None:
+    """Choose `option` in the select box `label`. Its list sometimes does not open on the
+    first click in this page (seen under load): open it again, a few times at most."""
+    box = page.get_by_role("combobox", name=label)
+    for _ in range(3):
+        box.click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            wait_for_app(page)
+    else:
+        raise AssertionError(f"the list of {label!r} does not open")
+    wait_for_app(page)
+
+
+def open_settings(page) -> None:
+    if not settings_open(page):
+        settings_summary(page).click()
+    expect(page.get_by_text("Mode", exact=True)).to_be_visible()
+
+
+def close_settings(page) -> None:
+    if settings_open(page):
+        settings_summary(page).click()
+
+
+def choose_mode(page, mode: str) -> None:
+    open_settings(page)
+    page.get_by_text(mode, exact=True).click()
+    wait_for_app(page)
+    close_settings(page)
+
+
+def answer_quiz(page, watcher, answer: str) -> None:
+    """Pick `answer` for the picture shown; the model's answer and Next picture appear,
+    with Next inside the screen, and "You said" is red only when the room was wrong."""
+    expect(page.get_by_text("What is it?")).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name=answer, exact=True).click()
+    next_button = page.get_by_role("button", name="Next picture")
+    expect(next_button).to_be_visible(timeout=30_000)
+    wait_for_app(page)
+    assert_on_first_screen(page, next_button, "the quiz's Next picture")
+    line = page.get_by_role("heading").filter(has_text="You said").first
+    said = line.locator(".stMarkdownColoredText", has_text="You said").first
+    truth = quiz_truth(line.inner_text())
+    assert truth in CLASS_NAMES, line.inner_text()
+    # "You said" is red when the room was wrong, and only then (blue when right).
+    is_red = said.evaluate(f"e => ({RED_COLOUR})(getComputedStyle(e).color)")
+    assert is_red == (answer != truth), (answer, truth, line.inner_html())
+    watcher.check("the quiz's answer")
+
+
+@pytest.mark.parametrize("size", [PROJECTOR, SMALL], ids=["1280x720", "1024x768"])
+def test_b_slideshow_autoplay_quiz_and_back(browser, tmp_path, trained_run, size):
+    with journey(browser, tmp_path, size, [trained_run]) as (server, page, watcher):
+        open_page(page, f"{server.url}/present", ready="The model says", timeout_ms=TIMEOUT_MS)
+        wait_for_layout(page)
+        assert position(page) == 1
+        for control in ("Previous", "Next"):
+            assert_on_first_screen(page, page.get_by_role("button", name=control), control)
+        watcher.check("Present")
+        if size == PROJECTOR:
+            save_screenshot(page, "present.png")
+        keys_move_one_picture_each(page, watcher, "keys on the slideshow")
+
+        # Autoplay on: the pictures move by themselves; off: they stop. The toggle keeps
+        # the focus, and the keys must still work.
+        autoplay = page.get_by_role("switch", name="Autoplay")
+        label = page.get_by_text("Autoplay", exact=True)
+        start = position(page)
+        label.click()
+        expect(autoplay).to_be_checked()
+        page.wait_for_function(f"() => ({POSITION_JS})() > {start}", timeout=30_000)
+        label.click()
+        expect(autoplay).not_to_be_checked()
+        wait_for_app(page)
+        autoplay.focus()  # where a click leaves the focus: the keys must not stop there
+        keys_move_one_picture_each(page, watcher, "keys after autoplay")
+
+        # The quiz: the room picks, the model answers; next by a clicker key and by button.
+        choose_mode(page, "Beat the machine (a quiz)")
+        page.get_by_role("button", name="New round of 10").click()
+        wait_position(page, 1)
+        answer_quiz(page, watcher, "Sneaker")
+        if size == PROJECTOR:
+            save_screenshot(page, "present-quiz.png")
+        press(page, "PageDown")  # the clicker's "next"
+        wait_position(page, 2)
+        answer_quiz(page, watcher, "Bag")
+        page.get_by_role("button", name="Next picture").click()
+        wait_position(page, 3)
+        answer_quiz(page, watcher, "Trouser")
+        press(page, "ArrowRight")
+        wait_position(page, 4)
+
+        # Back to the slideshow: the keys work as before.
+        choose_mode(page, "Slideshow")
+        expect(page.get_by_text("The model says").first).to_be_visible(timeout=30_000)
+        wait_for_app(page)
+        keys_move_one_picture_each(page, watcher, "keys after the quiz")
+
+        # The pictures whose label may be wrong: said so, neither blue nor red.
+        open_settings(page)
+        pick_option(page, "Pictures", "Pictures whose label may be wrong")
+        close_settings(page)
+        doubt = page.get_by_role("heading", name=re.compile("The label may be wrong"))
+        expect(doubt).to_be_visible(timeout=TIMEOUT_MS)
+        wait_for_app(page)
+        colour = doubt.locator(".stMarkdownColoredText").first.evaluate(
+            f"e => ({RED_COLOUR})(getComputedStyle(e).color)"
+        )
+        assert colour is False, "the suspect sentence is red"
+        now = position(page)
+        press(page, "ArrowRight")
+        wait_position(page, now + 1, "suspects, ArrowRight")
+        if size == PROJECTOR:
+            assert_on_first_screen(page, page.get_by_role("button", name="Next"), "Next")
+        watcher.finish()
+
+
+# --- c. Train, stop, continue, compare, train again -----------------------------------------
+
+FIRST = "journey first"
+TRAIN_LIMIT = 10_000
+COMPARE_TRACES = """() => {
+  const gd = document.querySelector('.st-key-train_compare_fig .js-plotly-plot');
+  if (!gd || !gd._fullLayout) return null;
+  return {
+    traces: gd.data.map(t => ({name: t.name, points: (t.x || []).length,
+                               colour: t.line && t.line.color})),
+    range: gd._fullLayout.yaxis.range,
+    ticks: [...gd.querySelectorAll('.xtick text')].map(t => t.textContent),
+  };
+}"""
+
+
+def train_button(page):
+    return page.get_by_role("button", name="Train", exact=True)
+
+
+def wait_live(page) -> None:
+    """The run trains and the page shows it: its progress bar moves."""
+    bar = page.locator("[data-testid='stProgress']").first
+    expect(bar).to_be_visible(timeout=TIMEOUT_MS)
+    expect(stop_button(page)).to_be_visible(timeout=TIMEOUT_MS)
+
+
+def stop_button(page):
+    return page.locator(".st-key-train_stop button")  # not Streamlit's own Stop in the header
+
+
+def stop_training(page) -> None:
+    stop_button(page).click()
+    status_badge(page, "stopped").wait_for(timeout=TIMEOUT_MS)
+    wait_for_app(page)
+
+
+def test_c_train_watch_stop_continue_compare_again(browser, tmp_path):
+    with journey(browser, tmp_path, PROJECTOR) as (server, page, watcher):
+        store = RunStore(server.runs_dir)
+        phase = Phases("train")
+        open_page(page, f"{server.url}/train", ready="Train a model", timeout_ms=TIMEOUT_MS)
+        assert_on_first_screen(page, train_button(page), "Train")
+        page.get_by_text("More settings").click()
+        set_slider(page, "Training images (0 = all 60,000)", TRAIN_LIMIT // 1000, TRAIN_LIMIT)
+        page.get_by_label("Run name (optional)").fill(FIRST)
+        page.keyboard.press("Enter")
+        summary = "Will train the Tutorial MLP for 10 epochs on 10,000 training images"
+        expect(page.get_by_text(summary)).to_be_visible(timeout=30_000)
+        wait_for_app(page)
+        watcher.check("the settings")
+
+        # Train and watch it live, then stop it.
+        train_button(page).click()
+        wait_live(page)
+        expect(page.get_by_text(f"Training {FIRST}")).to_be_visible()
+        page.get_by_text(re.compile(r"Epoch \d+ of 10")).first.wait_for(timeout=TIMEOUT_MS)
+        phase("live")
+        # After the first epoch: how many test pictures it gets right; then Stop.
+        right = page.get_by_text(re.compile(r"Right on [\d,]+ of 10,000 test pictures"))
+        expect(right.first).to_be_visible(timeout=TIMEOUT_MS)
+        phase("epoch 1")
+        watcher.check("training live")
+        save_screenshot(page, "train-live.png")
+        stop_training(page)
+        expect(page.locator("h4", has_text=FIRST)).to_be_visible()
+        phase("stopped")
+        watcher.check("stopped")
+
+        # Continue it for one more epoch: a new run that names its parent, not an id.
+        more = page.get_by_label("More epochs")
+        more.fill("1")
+        more.press("Enter")
+        wait_for_app(page)
+        expect(more).to_have_value("1")
+        page.get_by_role("button", name="Continue training").click()
+        wait_live(page)
+        phase("continuing live")
+        child = [run for run in store.list_runs() if run.name == f"{FIRST} continued"]
+        assert child and (child[0].config["epochs"], child[0].config["train_limit"]) == (
+            1,
+            TRAIN_LIMIT,
+        ), [run.config for run in child]
+        expect(page.get_by_text(f"{FIRST} continued").first).to_be_visible()
+        watcher.check("continuing live")
+        status_badge(page, "completed").wait_for(timeout=TIMEOUT_MS * 2)
+        wait_for_app(page)
+        expect(page.get_by_text(f"Continues {FIRST}")).to_be_visible()
+        phase("continued")
+        watcher.check("continued")
+        save_screenshot(page, "train-results.png", show=page.locator("h4"))
+
+        # Compare the two runs: no empty chart, one colour each, whole epochs.
+        runs = store.list_runs()
+        assert len(runs) == 2
+        labels = run_labels(runs)
+        compare = page.get_by_role("combobox", name="Compare runs")
+        for run in runs:
+            compare.scroll_into_view_if_needed()
+            compare.click()
+            page.get_by_role("option", name=labels[run.run_id], exact=True).click()
+            wait_for_app(page)
+        page.keyboard.press("Escape")
+        chart = page.locator(".st-key-train_compare_fig .js-plotly-plot")
+        expect(chart).to_be_visible(timeout=30_000)
+        wait_for_layout(page)
+        curves = page.get_by_test_id("stButtonGroup").filter(has=page.locator("button")).last
+        options = [text.strip() for text in curves.locator("button").all_inner_texts()]
+        assert "Validation accuracy" not in options, options
+        assert "Test accuracy" in options, options
+        shown = page.evaluate(COMPARE_TRACES)
+        assert len(shown["traces"]) == 2 and all(t["points"] > 0 for t in shown["traces"]), shown
+        assert len({t["colour"] for t in shown["traces"]}) == 2, shown
+        low, high = shown["range"]
+        assert -0.1 <= low < high <= 1.1, shown  # accuracies: 0% to 100%, not -100% to 400%
+        assert all(re.fullmatch(r"\d+", tick) for tick in shown["ticks"]), shown["ticks"]
+        phase("compared")
+        watcher.check("compare")
+
+        # "Train again with these settings", in the same session: the form shows the run's
+        # model and batch size again (first changed to another preset by hand).
+        scroll_to_top(page)
+        preset = page.locator(".st-key-train_preset")
+        preset.get_by_role("combobox").click()
+        page.get_by_role("option", name="Small CNN", exact=True).click()
+        wait_for_app(page)
+        expect(page.get_by_text("Will train the Small CNN")).to_be_visible()
+        again = page.get_by_role("link", name="Train again with these settings")
+        again.scroll_into_view_if_needed()
+        again.click()
+        summary = re.compile(
+            r"Will train the Tutorial MLP for \d+ epochs? on 10,000 training images, "
+            r"32 images per batch"
+        )
+        expect(page.get_by_text(summary)).to_be_visible(timeout=30_000)
+        wait_for_app(page)
+        chosen = preset.evaluate(
+            "e => [...e.querySelectorAll('[value], [title]')]"
+            ".map(x => x.getAttribute('value') || x.getAttribute('title')).join('|')"
+        )
+        assert "Tutorial MLP" in chosen, preset.inner_html()
+        phase("train again")
+        watcher.check("train again")
+
+        # Train: the run trains with those settings.
+        before = {run.run_id for run in store.list_runs()}
+        scroll_to_top(page)
+        train_button(page).click()
+        wait_live(page)
+        new = [run for run in store.list_runs() if run.run_id not in before]
+        assert len(new) == 1 and new[0].preset == "Tutorial MLP", new
+        assert (new[0].config["batch_size"], new[0].config["train_limit"]) == (32, TRAIN_LIMIT)
+        stop_training(page)
+        phase("trained again and stopped")
+        watcher.finish()
+
+
+# --- d. Verify ------------------------------------------------------------------------------
+
+SHIRT, TSHIRT = CLASS_NAMES.index("Shirt"), CLASS_NAMES.index("T-shirt/top")
+GRID_CAPTIONS = """() => {
+  const gd = document.querySelector("[class*='st-key-verify_grid_'] .js-plotly-plot");
+  const texts = name => (gd.data.find(t => t.name === name) || {text: []}).text || [];
+  return {right: texts('captions right').length, wrong: texts('captions wrong').length};
+}"""
+
+
+def test_d_verify_filter_click_replay_upload_draw(browser, tmp_path, replay_run):
+    with journey(browser, tmp_path, PROJECTOR, [replay_run]) as (server, page, watcher):
+        open_page(page, f"{server.url}/verify", ready="Test accuracy", timeout_ms=TIMEOUT_MS)
+        wait_for_layout(page)
+        assert grid_tiles(page, "verify_grid_") >= 6
+        watcher.check("Verify")
+
+        # Filter: only the mistakes; the grid shows only red captions.
+        page.get_by_text("Filter and sort the pictures").click()
+        pick_option(page, "Show", "Only mistakes")
+        expect(page.get_by_text(re.compile(r"leaves [\d,]+ of 10,000 images"))).to_be_visible()
+        page.get_by_text("Filter and sort the pictures").click()  # folded away again
+        wait_for_layout(page)
+        captions = page.evaluate(GRID_CAPTIONS)
+        assert captions["right"] == 0 and captions["wrong"] > 0, captions
+        watcher.check("filtered")
+
+        # Click a picture: its single view is on the screen.
+        picture = click_tile(page, "verify_grid_", 2)
+        heading = page.get_by_role("heading", name=re.compile(rf"^Image {picture:,}: "))
+        expect(heading).to_be_visible(timeout=TIMEOUT_MS)
+        wait_for_app(page)
+        assert_on_first_screen(page, heading, "the clicked picture's heading")
+        watcher.check("a picture clicked")
+
+        # Click a square of the confusion matrix: the grid lists those, the page goes there.
+        matrix = page.locator("[class*='st-key-verify_confusion_'] .js-plotly-plot").first
+        matrix.scroll_into_view_if_needed()
+        cell = matrix.locator(".scatterlayer .trace").first.locator("path.point")
+        cell = cell.nth(SHIRT * 10 + TSHIRT)
+        cell.scroll_into_view_if_needed()
+        box = cell.bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        caption = page.get_by_text("true Shirt, predicted T-shirt/top")
+        expect(caption.first).to_be_visible(timeout=TIMEOUT_MS)
+        note = page.locator(".st-key-verify_clicked")
+        expect(note).to_be_in_viewport(timeout=TIMEOUT_MS)
+        wait_for_app(page)
+        wait_tiles(page, "verify_grid_", 3, "the clicked pictures in sight (the page scrolls)")
+        watcher.check("a matrix square clicked")
+        save_screenshot(page, "verify-confusion.png")
+
+        # Replay with Play: the button and the grid on one screen.
+        play = page.locator(".st-key-verify_epoch_button button")
+        play.scroll_into_view_if_needed()
+        expect(play).to_have_text(re.compile("Play"))
+        assert_on_first_screen(page, play, "Play")
+        assert grid_tiles(page, "verify_grid_") >= 3, "Play and the grid are not on one screen"
+        play.click()
+        for epoch in (1, 2, 3):
+            shown = page.get_by_text(re.compile(rf"after epoch {epoch} of 3"))
+            try:
+                expect(shown).to_be_visible(timeout=30_000)
+            except AssertionError:
+                # Seen in 2 of 4 rehearsals: Play stops ticking, "Stop" stays, the slider
+                # stays on epoch 2 (its run_every fragment no longer runs).
+                if play.inner_text().strip() != "Stop":
+                    raise
+                watcher.known_bug(
+                    "Verify's Play stalls: the Stop button stays and the epoch no longer moves "
+                    "(ui/widgets.py epoch_player's run_every fragment stops ticking)",
+                    f"stuck before epoch {epoch} of 3 for 30 s",
+                )
+                play.click()  # the presenter stops it by hand
+                break
+        expect(play).to_have_text(re.compile("Play"), timeout=TIMEOUT_MS)
+        wait_for_app(page)
+        assert grid_tiles(page, "verify_grid_") >= 3
+        watcher.check("replayed")
+        save_screenshot(page, "verify-replay.png")
+
+        # Upload a photo: what the model sees, and its answer.
+        page.get_by_text("Try your own picture").scroll_into_view_if_needed()
+        uploader = page.locator("[data-testid='stFileUploaderDropzoneInput']")
+        uploader.set_input_files(
+            files=[{"name": "shirt.png", "mimeType": "image/png", "buffer": shirt_png()}]
+        )
+        answer = page.locator("[class*='st-key-verify_upload_image']")
+        expect(answer).to_contain_text("What the model sees", timeout=TIMEOUT_MS)
+        expect(page.locator("[class*='st-key-verify_upload_bars'] .barlayer .point")).to_have_count(
+            10
+        )
+        wait_for_app(page)
+        answer.scroll_into_view_if_needed()
+        watcher.check("uploaded")
+        save_screenshot(page, "verify-upload.png", show=page.get_by_text("Try your own picture"))
+
+        # Draw: the answer beside the canvas, both on the screen.
+        segment(page, "Draw a garment").click()
+        canvas = page.locator(".st-key-verify_canvas canvas").last  # fabric.js: the top layer
+        canvas.wait_for(timeout=30_000)
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        mark = app_mark(page)
+        page.mouse.move(box["x"] + 100, box["y"] + 60)
+        page.mouse.down()
+        for step in range(20):  # a trouser leg, top to bottom
+            page.mouse.move(box["x"] + 100 + step, box["y"] + 60 + 9 * step)
+        page.mouse.up()
+        wait_for_app(page, TIMEOUT_MS, since=mark)
+        expect(answer).to_contain_text("What the model sees", timeout=TIMEOUT_MS)
+        wait_for_app(page)
+        wait_for_layout(page)
+        assert_on_first_screen(page, canvas, "the canvas")
+        assert_on_first_screen(page, answer, "what the model sees of the drawing")
+        expect(page.get_by_text("Photos differ from the dataset")).to_have_count(0)
+        watcher.check("drawn")
+        save_screenshot(page, "verify-draw.png")
+        watcher.finish()
+
+
+# --- e. Explore ------------------------------------------------------------------------------
+
+
+def explore_heading(page) -> int:
+    text = page.get_by_role("heading", name=re.compile(r"^Test picture [\d,]+$")).first.inner_text()
+    return int(text.split()[-1].replace(",", ""))
+
+
+def click_a_dot(page, seed: int) -> None:
+    """Click an isolated dot of the map: "Test picture N" then shows that dot's picture."""
+    chart = page.locator(".st-key-explore_map .js-plotly-plot")
+    chart.scroll_into_view_if_needed()
+    wait_for_layout(page)
+    before = explore_heading(page)
+    dot = page.evaluate(ISOLATED_DOT, ["explore_map", before, seed])
+    assert dot and dot["picture"] != before, dot
+    page.mouse.move(dot["x"], dot["y"])
+    page.mouse.click(dot["x"], dot["y"])
+    heading = page.get_by_role("heading", name=f"Test picture {dot['picture']:,}", exact=True)
+    expect(heading).to_be_visible(timeout=30_000)
+    wait_for_app(page)
+    expect(heading).to_be_in_viewport()
+
+
+def drag_on_map(page, path: list[tuple[float, float]]) -> None:
+    """Press, move along `path` (fractions of the plot area) and let go."""
+    area = page.locator(".st-key-explore_map .nsewdrag").first
+    area.scroll_into_view_if_needed()
+    wait_for_layout(page)
+    box = area.bounding_box()
+    at = lambda fx, fy: (box["x"] + fx * box["width"], box["y"] + fy * box["height"])  # noqa: E731
+    page.mouse.move(*at(*path[0]))
+    page.mouse.down()
+    for point in path[1:]:
+        page.mouse.move(*at(*point), steps=6)
+    page.mouse.up()
+
+
+REGION = re.compile(r"([\d,]+) of the 10,000 test pictures are in the region you drew")
+
+
+def region_count(page) -> int:
+    match = REGION.search(page.inner_text("body"))
+    return int(match.group(1).replace(",", "")) if match else 0
+
+
+def test_e_explore_dots_box_lasso_suspects_two_models(browser, tmp_path, two_runs):
+    source, *run_ids = two_runs
+    runs = [TrainedRun(source, run_id) for run_id in run_ids]
+    phase = Phases("explore")
+    with journey(browser, tmp_path, PROJECTOR, runs) as (server, page, watcher):
+        phase("server")
+        open_page(page, f"{server.url}/explore", ready="Explore the model", timeout_ms=TIMEOUT_MS)
+        expect(page.locator(".st-key-explore_map .js-plotly-plot")).to_be_visible(
+            timeout=TIMEOUT_MS
+        )
+        expect(page.get_by_role("heading", name=re.compile(r"^Test picture"))).to_be_visible(
+            timeout=TIMEOUT_MS
+        )
+        wait_for_app(page)
+        phase("map")
+        watcher.check("Explore")
+
+        # A click on a dot shows its picture, whatever the drag mode.
+        for seed, mode in enumerate(("Box", "Lasso", "Zoom")):
+            segment(page, mode).click()
+            wait_for_app(page)
+            click_a_dot(page, seed)
+            watcher.check(f"a dot clicked in {mode} mode")
+            phase(f"a dot in {mode} mode")
+
+        # A box, then a lasso: the grid lists the pictures inside.
+        segment(page, "Box").click()
+        wait_for_app(page)
+        drag_on_map(page, [(0.25, 0.25), (0.6, 0.75)])
+        expect(page.get_by_text(REGION)).to_be_visible(timeout=TIMEOUT_MS)
+        wait_for_app(page)
+        boxed = region_count(page)
+        assert boxed > 0
+        watcher.check("a box drawn")
+        save_screenshot(page, "explore-map.png", show=page.locator(".st-key-explore_map"))
+        segment(page, "Lasso").click()
+        wait_for_app(page)
+        drag_on_map(page, [(0.5, 0.2), (0.8, 0.5), (0.5, 0.8), (0.2, 0.5), (0.5, 0.2)])
+        page.wait_for_function(
+            f"() => {{ const m = document.body.innerText.match(/([\\d,]+) of the 10,000 test"
+            f" pictures are in the region/); return m && Number(m[1].replace(/,/g, '')) !== "
+            f"{boxed}; }}",
+            timeout=TIMEOUT_MS,
+        )
+        wait_for_app(page)
+        assert region_count(page) > 0
+        phase("box and lasso")
+        watcher.check("a lasso drawn")
+
+        # Suspicious labels: the most suspicious test picture, and another one clicked.
+        scroll_to_top(page)
+        segment(page, "Suspicious labels").click()
+        expect(page.get_by_text("cleanlab estimates that about")).to_be_visible(
+            timeout=TIMEOUT_MS * 2
+        )
+        wait_for_app(page)
+        phase("suspects")
+        first = explore_heading(page)
+        suspect = click_tile(page, "explore_suspects_grid", 1, scroll=True)
+        expect(page.get_by_role("heading", name=f"Test picture {suspect:,}")).to_be_visible(
+            timeout=TIMEOUT_MS
+        )
+        assert suspect != first
+        wait_for_app(page)
+        phase("a suspect clicked")
+        watcher.check("suspects")
+        save_screenshot(page, "explore-suspects.png")
+
+        # Two models: who is right, per class, and a cell of the table opened.
+        scroll_to_top(page)
+        segment(page, "Two models").click()
+        expect(page.get_by_text("Both wrong:")).to_be_visible(timeout=TIMEOUT_MS)
+        wait_for_app(page)
+        table = page.locator("[class*='st-key-explore_table_'] .js-plotly-plot").first
+        table.scroll_into_view_if_needed()
+        cell = table.locator(".scatterlayer .trace").first.locator("path.point").nth(2)
+        box = cell.bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        expect(
+            page.locator("[data-testid='stMarkdownContainer']", has_text="Only B right:")
+        ).to_be_visible(timeout=TIMEOUT_MS)
+        wait_for_app(page)
+        phase("two models")
+        watcher.check("two models")
+        save_screenshot(page, "explore-compare.png", show=table)
+        watcher.finish()
