@@ -61,7 +61,7 @@ st.markdown(
     "but you click instead of typing code."
 )
 has_model = bool(store.usable_runs())
-hint = "Opens the Present page." if has_model else "Trains a first model in about a minute."
+hint = "Opens the Present page." if has_model else "Trains a first model: about 20 seconds here."
 if st.button("Start the demo", key="home_start", type="primary", icon=":material/play_arrow:"):
     start_the_demo()
 st.caption(hint)
