@@ -102,8 +102,12 @@ def compare_runs_figure(
     styles = run_styles(curves)
     figure = go.Figure()
     last_epoch = 1
+    values: list[float] = []
     for run_id, (label, metrics) in curves.items():
         rows = [row for row in metrics if row.get(key) is not None]
+        if not rows:
+            continue  # a run stopped before its first epoch ended: nothing to draw
+        values += [row[key] for row in rows]
         last_epoch = max([last_epoch, *(row["epoch"] for row in rows)])
         colour, dash = styles[run_id]
         figure.add_trace(
@@ -125,7 +129,12 @@ def compare_runs_figure(
     # Whole epochs only: about ten ticks at most, never "1.5".
     figure.update_xaxes(tick0=1, dtick=max(1, math.ceil(last_epoch / 10)), tickformat="d")
     if "accuracy" in key:
-        figure.update_yaxes(tickformat=".0%")
+        # Never beyond 0-100%, even around a single point (plotly pads it to -19%..181%).
+        low, high = min(values, default=0.0), max(values, default=1.0)
+        margin = max(0.02, (high - low) * 0.1)
+        figure.update_yaxes(
+            tickformat=".0%", range=[max(0.0, low - margin), min(1.0, high + margin)]
+        )
     return _styled(figure)
 
 

@@ -132,3 +132,14 @@ def test_the_curves_note_says_why_training_loss_stays_above_test_loss():
     assert "10% doubt" in curves_note({"label_smoothing": 0.1})
     assert curves_note({"label_smoothing": 0.0}) == OVERFITTING_NOTE
     assert curves_note({"label_smoothing": "0.1"}) == OVERFITTING_NOTE  # odd config: plain
+
+
+def test_a_run_without_a_finished_epoch_draws_nothing_and_accuracy_stays_within_0_and_1():
+    curves = {
+        "stopped-early": ("stopped early", []),
+        "one-epoch": ("one epoch", [{"epoch": 1, "test_accuracy": 0.81}]),
+    }
+    figure = compare_runs_figure(curves, "test_accuracy")
+    assert [trace.name for trace in figure.data] == ["one epoch"]
+    low, high = figure.layout.yaxis.range
+    assert 0.0 <= low < 0.81 < high <= 1.0
