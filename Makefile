@@ -15,7 +15,8 @@ test: setup-dev
 	$(VENV)/ruff check .
 	$(VENV)/ruff format --check .
 	$(VENV)/lint-imports
-	$(VENV)/python -m pytest
+	# Two workers (pytest-xdist), one per core: each starts its own servers on free ports.
+	$(VENV)/python -m pytest -n 2
 
 setup:
 	./scripts/setup.sh
