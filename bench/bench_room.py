@@ -30,20 +30,16 @@ import os
 import random
 import re
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
-from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
-
-from classifier.data import CLASS_NAMES  # noqa: E402
-from classifier.store.rooms import RoomStore  # noqa: E402
+from classifier.data import CLASS_NAMES
+from classifier.store.rooms import RoomStore
 
 VOTE_DEADLINE_S = 10.0
 TALLY_TARGET_S = 2.0

@@ -175,7 +175,7 @@ def command_train(args, store: RunStore) -> int:
         _stop_on_first_interrupt(store, writer.run_id)
         result = run_training(writer, verbose=0 if args.quiet else 1)
     finally:
-        if scratch:
+        if scratch and os.environ.get("CLASSIFIER_KEEP_WORKER_SCRATCH") != "1":
             shutil.rmtree(scratch, ignore_errors=True)
     print(
         f"{result['status']}: test loss {result['test_loss']:.4f}, "

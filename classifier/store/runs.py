@@ -518,7 +518,7 @@ class RunWriter:
             # The model of the last finished epoch is there and whole: the run stopped early
             # rather than failed, so it can be verified and continued once there is space.
             status = STOPPED
-            summary = as_error(f"{summary} {KEPT_AFTER_DISK_FULL}") or summary
+            summary = as_error(f"{KEPT_AFTER_DISK_FULL} ({summary})") or summary
         with contextlib.suppress(OSError):
             self.write_status(status=status, error=summary, finished_at=time.time())
         return summary

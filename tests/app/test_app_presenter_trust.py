@@ -4,7 +4,6 @@ password limit, and presenter_button never acts on a disabled button or a callba
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -13,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from classifier import auth
 from classifier.auth import ENV_PASSWORD_HASH, hash_password
+from tests.support import APP
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PASSWORD = "a long presenter password"
 AUTH = {
     "redirect_uri": "http://localhost:8501/oauth2callback",

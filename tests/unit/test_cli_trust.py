@@ -14,8 +14,8 @@ import pytest
 
 from classifier.store.files import sha256_file
 from classifier.store.runs import RunStore
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--preset", "Tutorial MLP", "--epochs", "1", "--train-limit", "500", "--quiet"]
 
 

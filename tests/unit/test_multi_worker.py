@@ -59,6 +59,9 @@ class Workers:
                 "TF_CONFIG": json.dumps(tf_config),
                 "TF_CPP_MIN_LOG_LEVEL": "2",
                 "TMPDIR": str(self.temp),
+                # Keep worker 1's scratch run, which the tests compare with the chief's (the
+                # command line removes it otherwise).
+                "CLASSIFIER_KEEP_WORKER_SCRATCH": "1",
             }
             log = open(folder / f"worker{index}.log", "wb")  # noqa: SIM115 - closed in stop()
             self.logs.append(log)
