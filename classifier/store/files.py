@@ -323,3 +323,12 @@ def save_model_atomically(model, path: Path) -> str:
         raise
     fsync_dir(path.parent)
     return digest
+
+
+def remove_temp_files(folder: Path, model_file: str) -> None:
+    """Delete the half-written files of a dead writer (see save_model_atomically and
+    atomic_write_bytes for their names). Only call this while nobody holds the run's lock."""
+    for pattern in (f".{Path(model_file).stem}.tmp-*.keras", ".*.tmp"):
+        for leftover in folder.glob(pattern):
+            with contextlib.suppress(OSError):
+                leftover.unlink()

@@ -226,3 +226,49 @@ def is_disk_full(error: BaseException) -> bool:
         error = error.__cause__ or error.__context__
         seen += 1
     return False
+
+
+# The most a line of each log can hold (its typed keys at their longest), so that a log's
+# size follows from the run: a log larger than its run could have written is not read.
+METRICS_LINE_BYTES = 4096
+BATCH_LINE_BYTES = 1024
+MAX_BATCHES_BYTES = 512 << 20
+
+
+def log_size_limits(status) -> tuple[int, int]:
+    """(metrics.jsonl, batches.jsonl) size limits of a run, from the epochs and steps its
+    status.json (`status`, untrusted) plans; the largest allowed when it does not say."""
+    status = typed_status(status if isinstance(status, dict) else {})
+    epochs = status.get("epochs_planned") or MAX_EPOCHS
+    steps = status.get("steps_per_epoch")
+    metrics = (epochs + 1) * METRICS_LINE_BYTES
+    batches = MAX_BATCHES_BYTES
+    if steps:
+        batches = min(batches, (epochs * steps + 1) * BATCH_LINE_BYTES)
+    return metrics, batches
+
+
+def cannot_write_message(root, error: OSError) -> str:
+    """What to tell a user whose runs folder `root` cannot be written, and what to do."""
+    reason = os_error_reason(error)
+    if reason == "the disk is full":
+        advice = "Free some space, or set CLASSIFIER_RUNS_DIR to another folder."
+    elif reason == "permission denied":
+        advice = "Make it writable, or set CLASSIFIER_RUNS_DIR to another folder."
+    else:
+        advice = "Set CLASSIFIER_RUNS_DIR to a folder you can write to."
+    return f"Cannot write to the runs folder {root}: {reason}. {advice}"
+
+
+def refused_by_safe_mode(error: BaseException) -> bool:
+    """Whether Keras' safe mode refused to deserialise code (a Lambda layer's function,
+    say): a ValueError that mentions safe_mode, anywhere in the chain of causes."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, ValueError):
+            text = str(error)
+            if "safe_mode" in text or "unsafe" in text.lower():
+                return True
+        error = error.__cause__ or error.__context__
+        seen += 1
+    return False

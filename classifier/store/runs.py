@@ -56,6 +56,7 @@ from classifier.store.files import (
     open_append,
     read_json,
     read_json_lines,
+    remove_temp_files,
     sha256_file,
 )
 from classifier.store.records import (
@@ -70,10 +71,13 @@ from classifier.store.records import (
     as_int,
     as_text,
     batches_row,
+    cannot_write_message,
     error_summary,
     is_disk_full,
+    log_size_limits,
     metrics_row,
     os_error_reason,
+    refused_by_safe_mode,
     typed_status,
     unknown_status_error,
 )
@@ -228,7 +232,7 @@ class RunStore:
             else:
                 raise RunError("Could not create a new run folder.")
         except OSError as error:
-            raise RunError(_cannot_write(self.root, error)) from error
+            raise RunError(cannot_write_message(self.root, error)) from error
         writer = None
         try:
             writer = RunWriter(run_id, path)
@@ -244,7 +248,7 @@ class RunStore:
                 writer.release()
             shutil.rmtree(path, ignore_errors=True)  # no empty run left behind
             if isinstance(error, OSError):
-                raise RunError(_cannot_write(self.root, error)) from error
+                raise RunError(cannot_write_message(self.root, error)) from error
             raise
         return writer
 
@@ -347,7 +351,8 @@ class RunStore:
     def read_metrics(self, run_id: str) -> list[dict]:
         """One row per finished epoch (see the module docstring for what a row holds)."""
         path = self.run_dir(run_id)
-        return read_json_lines(path / METRICS_FILE, metrics_row, _log_limits(path)[0])
+        limit, _ = log_size_limits(read_json(path / STATUS_FILE))
+        return read_json_lines(path / METRICS_FILE, metrics_row, limit)
 
     def lineage(self, run_id: str, limit: int = 50) -> list[RunInfo]:
         """The run and the runs it continues (config "parent"), oldest first. A missing
@@ -378,7 +383,8 @@ class RunStore:
     def read_batches(self, run_id: str) -> list[dict]:
         """One row per training batch (see the module docstring for what a row holds)."""
         path = self.run_dir(run_id)
-        return _BATCH_READER.read(path / BATCHES_FILE, _log_limits(path)[1])
+        _, limit = log_size_limits(read_json(path / STATUS_FILE))
+        return _BATCH_READER.read(path / BATCHES_FILE, limit)
 
     def metrics_csv(self, run_id: str) -> str:
         rows = self.read_metrics(run_id)
@@ -420,7 +426,7 @@ class RunStore:
         try:
             return keras.saving.load_model(path, safe_mode=True)
         except Exception as error:  # Keras raises many types for a damaged archive
-            if _refused_by_safe_mode(error):
+            if refused_by_safe_mode(error):
                 raise ModelLoadError(
                     f"The model of run {info.name!r} uses code that is not allowed to run "
                     "(Keras safe mode refused it), such as a Lambda layer. Only models built "
@@ -460,12 +466,13 @@ class RunStore:
             if isinstance(digest, str) and _SHA256.match(digest):
                 info.model_sha256 = digest.lower()
         # The metrics log is the truth about finished epochs, even after a crash.
-        metrics = read_json_lines(path / METRICS_FILE, metrics_row, _log_limits(path, data)[0])
+        metrics = read_json_lines(path / METRICS_FILE, metrics_row, log_size_limits(data)[0])
         info.epochs_done = max((row["epoch"] for row in metrics), default=0)
         if info.status == RUNNING and not is_locked(path):
             info.status = INTERRUPTED
             info.error = info.error or "The training process ended without finishing the run."
-            _remove_temp_files(path)  # a process killed mid-save left them; nobody will finish
+            # A process killed mid-save left half-written files; nobody will finish them.
+            remove_temp_files(path, MODEL_FILE)
         end = info.finished_at or (time.time() if info.status == RUNNING else None)
         if end is None and metrics:
             end = as_float(metrics[-1].get("time"), MIN_TIMESTAMP, MAX_TIMESTAMP)
@@ -557,62 +564,6 @@ _SHA256 = re.compile(r"[0-9a-fA-F]{64}\Z")
 
 
 _BATCH_READER = IncrementalJsonLines(batches_row)
-# The most a line of each log can hold (its typed keys at their longest), so that a log's
-# size follows from the run: a log larger than its run could have written is not read.
-METRICS_LINE_BYTES = 4096
-BATCH_LINE_BYTES = 1024
-MAX_BATCHES_BYTES = 512 << 20
-
-
-def _log_limits(path: Path, status=None) -> tuple[int, int]:
-    """(metrics.jsonl, batches.jsonl) size limits of the run at `path`, from the epochs and
-    steps its status.json plans (the largest allowed when it does not say)."""
-    if status is None:
-        status = read_json(path / STATUS_FILE)
-    status = typed_status(status if isinstance(status, dict) else {})
-    epochs = status.get("epochs_planned") or MAX_EPOCHS
-    steps = status.get("steps_per_epoch")
-    metrics = (epochs + 1) * METRICS_LINE_BYTES
-    batches = MAX_BATCHES_BYTES
-    if steps:
-        batches = min(batches, (epochs * steps + 1) * BATCH_LINE_BYTES)
-    return metrics, batches
-
-
-def _cannot_write(root: Path, error: OSError) -> str:
-    reason = os_error_reason(error)
-    if reason == "the disk is full":
-        advice = "Free some space, or set CLASSIFIER_RUNS_DIR to another folder."
-    elif reason == "permission denied":
-        advice = "Make it writable, or set CLASSIFIER_RUNS_DIR to another folder."
-    else:
-        advice = "Set CLASSIFIER_RUNS_DIR to a folder you can write to."
-    return f"Cannot write to the runs folder {root}: {reason}. {advice}"
-
-
-def _refused_by_safe_mode(error: BaseException) -> bool:
-    """Whether Keras' safe mode refused to deserialise code (a Lambda layer's function,
-    say): a ValueError that mentions safe_mode, anywhere in the chain of causes."""
-    seen = 0
-    while error is not None and seen < 10:
-        if isinstance(error, ValueError):
-            text = str(error)
-            if "safe_mode" in text or "unsafe" in text.lower():
-                return True
-        error = error.__cause__ or error.__context__
-        seen += 1
-    return False
-
-
-def _remove_temp_files(run_path: Path) -> None:
-    """Delete the half-written files of a dead writer (see save_model_atomically and
-    atomic_write_bytes for their names). Only call this while nobody holds the run's lock."""
-    for pattern in (f".{Path(MODEL_FILE).stem}.tmp-*.keras", ".*.tmp"):
-        for leftover in run_path.glob(pattern):
-            with contextlib.suppress(OSError):
-                leftover.unlink()
-
-
 _COLUMN_ORDER = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"]
 
 
