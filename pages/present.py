@@ -51,7 +51,7 @@ def picture_with_bars(
     """The picture as large as the screen allows, and its ten bars in projector sizes;
     `height`: the bars' (the picture takes about as much)."""
     picture_column, bars_column = st.columns([2, 3], gap="large")
-    picture_column.image(view.big_picture(test.images[index]), width=height)
+    picture_column.image(cache.test_picture_uri(index, view.PICTURE_SCALE), width=height)
     bars = figures.value_bars_figure(probabilities, true_label, view.BAR_FONT_PX, height)
     with bars_column:
         widgets.chart(bars, key)
@@ -134,7 +134,7 @@ def quiz_section(model_accuracy: float) -> None:
         return
     st.header("What is it? Pick one, then see what the model says.", anchor=False)
     picture_column, buttons_column = st.columns([3, 5], gap="large")  # fits a 720-px screen
-    picture_column.image(view.big_picture(test.images[index]), width="stretch")
+    picture_column.image(cache.test_picture_uri(index, view.PICTURE_SCALE), width="stretch")
     for row in range(5):
         for column, number in zip(buttons_column.columns(2), (2 * row, 2 * row + 1), strict=True):
             column.button(

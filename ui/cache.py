@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from classifier.data import DatasetError, FashionMNIST, load_dataset
+from classifier.figures import grid as grid_figures
 from classifier.store.records import ModelLoadError
 from classifier.store.runs import RunInfo, RunStore
 from classifier.views.dataset import SplitStats, compute_split_stats
@@ -29,6 +30,13 @@ def get_dataset() -> FashionMNIST:
         st.error(f"The Fashion-MNIST dataset could not be loaded. {error}")
         st.stop()
         raise  # unreachable: st.stop() ends the script run
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def test_picture_uri(index: int, scale: int) -> str:
+    """Test picture `index`, enlarged `scale` times, dark on white, as a data URI for
+    st.image (Present and the room's phones: no media file that can go missing)."""
+    return grid_figures.big_picture_uri(get_dataset().test.images[int(index)], scale)
 
 
 @st.cache_resource(show_spinner="Computing statistics...")

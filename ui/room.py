@@ -78,13 +78,8 @@ def navigation_position() -> str:
     return "hidden" if is_phone_session() else "sidebar"
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
-def picture_png(index: int, scale: int) -> bytes:
-    return figures.picture_png(cache.get_dataset().test.images[int(index)], scale)
-
-
 def show_picture(place, index: int, scale: int, **options) -> None:
-    place.image(picture_png(index, scale), output_format="PNG", **options)
+    place.image(cache.test_picture_uri(index, scale), **options)
 
 
 # --- The phone page ----------------------------------------------------------------------

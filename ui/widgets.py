@@ -4,7 +4,6 @@ player, a paged picture grid.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 
 import streamlit as st
@@ -102,13 +101,24 @@ def epoch_player(label: str, epochs: int, key: str, help: str | None = None) -> 
         if state.get(key, epochs) >= epochs:
             state[key] = 1  # from the start
         state[playing] = True
-        state[f"{key}_due"] = time.monotonic() + PLAY_SECONDS / 2
 
     def stop() -> None:
         state[playing] = False
 
+    def next_epoch() -> None:
+        if state.get(playing):
+            state[key] = min(state.get(key, 1) + 1, epochs)
+            state[playing] = state[key] < epochs
+
     if state.get(playing):
-        _play_timer(key, epochs)  # before the slider: it may set the slider's value
+        # Before the slider: the tick's callback sets the slider's value. A new key at
+        # each epoch mounts a new one-shot timer in the browser.
+        _ticker(
+            key=f"{key}_tick_{state.get(key, 1)}",
+            data={"ms": int(PLAY_SECONDS * 1000)},
+            height=0,
+            on_tick_change=next_epoch,
+        )
     else:
         st.empty()  # the timer's place, so that Play and Stop do not move the row below
     row = st.container(horizontal=True, vertical_alignment="bottom", wrap=False)
@@ -118,18 +128,17 @@ def epoch_player(label: str, epochs: int, key: str, help: str | None = None) -> 
     return row.slider(label, 1, epochs, key=key, on_change=stop, help=help)
 
 
-@st.fragment(run_every=PLAY_SECONDS)
-def _play_timer(key: str, epochs: int) -> None:
-    """While playing: every PLAY_SECONDS, the next epoch and a rerun of the page. The full
-    run that draws this fragment does nothing here (its step is not due yet)."""
-    state, playing, due = st.session_state, f"{key}_playing", f"{key}_due"
-    now = time.monotonic()
-    if not state.get(playing) or now < state.get(due, 0.0):
-        return
-    state[key] = min(state.get(key, 1) + 1, epochs)
-    state[playing] = state[key] < epochs
-    state[due] = now + PLAY_SECONDS / 2
-    st.rerun()
+# The player's clock runs in the browser: one tick PLAY_SECONDS after the page showed an
+# epoch, so each epoch is seen for that long however slow the rerun. (A `run_every`
+# fragment that called st.rerun() stopped ticking now and then on a busy machine.)
+_TICKER_JS = """
+export default function (component) {
+  const { data, setTriggerValue } = component;
+  const timer = setTimeout(() => setTriggerValue("tick", true), (data && data.ms) || 1000);
+  return () => clearTimeout(timer);
+}
+"""
+_ticker = st.components.v2.component("studio_ticker", js=_TICKER_JS)
 
 
 def choice(label: str, options: Mapping[str, str], key: str, help: str | None = None) -> str:

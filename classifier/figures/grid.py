@@ -42,6 +42,19 @@ def png_data_uri(gray: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def big_picture_uri(image: np.ndarray, scale: int) -> str:
+    """A 28 x 28 picture as the tutorial draws it (dark clothes on white), enlarged with
+    sharp pixels (a browser blurs a small image stretched to a projector), as a PNG data
+    URI. st.image hands a data URI to the browser as it is; bytes would become a file in
+    Streamlit's media store, gone (a 404, a broken picture) when quick key presses replace
+    the rerun that made it before the browser fetched it."""
+    dark_on_white = 255 - as_uint8(image)
+    big = np.repeat(np.repeat(dark_on_white, scale, axis=0), scale, axis=1)
+    buffer = io.BytesIO()
+    Image.fromarray(big, mode="L").save(buffer, format="PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def as_uint8(images: np.ndarray) -> np.ndarray:
     """Pixel values 0-255 (uint8, or floats such as mean images) as uint8."""
     images = np.asarray(images)

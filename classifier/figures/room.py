@@ -93,16 +93,3 @@ def room_bars_figure(
         dragmode=False,
     )
     return figure
-
-
-def picture_png(image, scale: int = 12) -> bytes:
-    """A 28 x 28 test picture as the Present page draws it (dark clothes on white), enlarged
-    with sharp pixels, as PNG bytes: the same bytes for the same picture (a phone's poll
-    sends nothing new)."""
-    from PIL import Image
-
-    dark_on_white = 255 - np.asarray(image, dtype=np.uint8)
-    big = np.repeat(np.repeat(dark_on_white, scale, axis=0), scale, axis=1)
-    buffer = io.BytesIO()
-    Image.fromarray(big).save(buffer, format="PNG", optimize=False)
-    return buffer.getvalue()

@@ -21,6 +21,7 @@ AUTOPLAY_SECONDS = (2, 3, 5, 8)
 BAR_FONT_PX = 20  # chart labels of at least 18 px, readable from the back of a room
 BARS_HEIGHT_PX = 440  # with the caption and the buttons, within a 1280 x 720 screen
 QUIZ_BARS_PX = 380  # the quiz's answer has a line more above it
+PICTURE_SCALE = 16  # 28 x 28 pixels drawn 448 x 448: sharp on a projector
 
 # What the slideshow steps through, and the words for it.
 SHOWS = {
@@ -150,10 +151,3 @@ def round_verdict(people: int, model: int, asked: int, model_accuracy: float) ->
         f"people in the dataset's own test got {HUMAN_ACCURACY:.1%} right, and this model gets "
         f"{model_accuracy:.1%} of all 10,000 test pictures right."
     )
-
-
-def big_picture(image: np.ndarray, scale: int = 16) -> np.ndarray:
-    """A 28 x 28 picture as the tutorial draws it (dark clothes on white), enlarged with
-    sharp pixels: the browser would blur a small image stretched to a projector."""
-    dark_on_white = 255 - np.asarray(image, dtype=np.uint8)
-    return np.repeat(np.repeat(dark_on_white, scale, axis=0), scale, axis=1)

@@ -119,23 +119,31 @@ def test_a_picture_shows_its_history(verify_page, truth, dataset):
     assert any(md.value.startswith(f"**{sentence}") for md in at.markdown)
 
 
-def test_play_starts_from_the_first_epoch_and_steps_to_the_last(verify_page):
+def tickers(at) -> list[str]:
+    """The ids of the Play clocks on the page (one-shot browser timers, ui/widgets.py)."""
+    return [
+        node.proto.id
+        for node in at.get("bidi_component")
+        if node.proto.component_name == "studio_ticker"
+    ]
+
+
+def test_play_starts_from_the_first_epoch_and_winds_a_clock_for_each_epoch(verify_page):
+    """The steps themselves come from the browser's clock: the Verify journey
+    (tests/browser/test_journeys.py) watches Play reach the last epoch."""
     at = verify_page
+    assert tickers(at) == []
     at.button(key=f"{Keys.EPOCH}_button").click().run()
     assert at.slider(key=Keys.EPOCH).value == 1
     assert at.button(key=f"{Keys.EPOCH}_button").label == "Stop"
-    for epoch in (2, 3):
-        at.session_state[f"{Keys.EPOCH}_due"] = 0.0  # the timer's next step is due
-        at.run()
-        assert not at.exception, at.exception
-        assert at.slider(key=Keys.EPOCH).value == epoch
-    # At the last epoch it stops by itself.
-    assert at.session_state[f"{Keys.EPOCH}_playing"] is False
-    assert at.button(key=f"{Keys.EPOCH}_button").label == "Play"
-    # Stop, and moving the slider, end a replay.
+    # One clock, named after the epoch shown: the next epoch mounts a new one.
+    assert [name.rsplit("-", 1)[-1] for name in tickers(at)] == [f"{Keys.EPOCH}_tick_1"]
+    # Stop, and moving the slider, end a replay: no clock is left.
     at.button(key=f"{Keys.EPOCH}_button").click().run()
+    assert at.button(key=f"{Keys.EPOCH}_button").label == "Play" and tickers(at) == []
     at.button(key=f"{Keys.EPOCH}_button").click().run()
-    assert at.slider(key=Keys.EPOCH).value == 1 and not at.session_state[f"{Keys.EPOCH}_playing"]
+    at.slider(key=Keys.EPOCH).set_value(2).run()
+    assert not at.session_state[f"{Keys.EPOCH}_playing"] and tickers(at) == []
 
 
 def test_a_run_without_history_shows_a_note_and_works_as_before(old_run_root, replay_run):

@@ -117,15 +117,8 @@ STREAMLIT_BASE_PROBE = re.compile(r"^https?://[^/]+/[^/]+/_stcore/(health|host-c
 # Faults of the app that a journey found and that are reported, not yet fixed: a console
 # error matching one of these is kept apart, the journey goes on, and `finish` then marks
 # the test as an expected failure with the reason (every other check stays strict).
-KNOWN_BUGS = [
-    (
-        re.compile(r"/media/[0-9a-f]+\.(?:jpg|jpeg|png)|Image source error"),
-        "st.image's picture of a rerun that quick key presses (or clicks) replaced is gone "
-        "from Streamlit's media store before the browser loads it: a 404 and an 'Image source "
-        "error' in the console, a broken picture for a moment (Present's big picture is an "
-        "st.image; an inline data URI or a plotly image, as the grids use, has no media file)",
-    ),
-]
+# (Empty now: Present's pictures of replaced reruns 404'd until they became data URIs.)
+KNOWN_BUGS: list[tuple[re.Pattern, str]] = []
 
 
 # What the screen says: the page's text and what its boxes show (a select box's choice is

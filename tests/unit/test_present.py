@@ -3,9 +3,14 @@ and the beat-the-machine quiz. (The page in AppTest: tests/app/test_present.py.)
 
 from __future__ import annotations
 
+import base64
+import io
+
 import numpy as np
+from PIL import Image
 
 from classifier.data import CLASS_NAMES
+from classifier.figures.grid import big_picture_uri
 from classifier.views import present as view
 
 # Five pictures: labels and what a model says (its most likely class and how sure).
@@ -63,5 +68,7 @@ def test_a_hard_round_draws_mistakes_and_near_misses(dataset):
 def test_the_big_picture_is_sharp_dark_on_white():
     image = np.zeros((28, 28), dtype=np.uint8)
     image[3, 4] = 255
-    big = view.big_picture(image, scale=4)
+    uri = big_picture_uri(image, scale=4)
+    assert uri.startswith("data:image/png;base64,")
+    big = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
     assert big.shape == (112, 112) and big[0, 0] == 255 and big[12:16, 16:20].max() == 0
