@@ -236,11 +236,7 @@ class RoomStore:
         """A new player in the room; `nickname` (already cleaned) or "Player <number>"."""
         token = secrets.token_urlsafe(16)
         with self._connect() as db:
-            if self._room(db, code) is None:
-                raise RoomError("There is no such room, or it has ended.")
-            (number,) = db.execute(
-                "SELECT COALESCE(MAX(number), 0) + 1 FROM players WHERE room_code = ?", (code,)
-            ).fetchone()
+            number = self._next_number(db, "players", code)
             name = nickname or f"Player {number}"
             cursor = db.execute(
                 "INSERT INTO players (room_code, token, number, nickname, joined_at) "
@@ -249,16 +245,28 @@ class RoomStore:
             )
             return Player(cursor.lastrowid, code, token, number, name)
 
+    def _next_number(self, db, table: str, code: str) -> int:
+        """The room's next player or round number (1, 2, ...); RoomError when the room has
+        ended. `table` is one of ours, never user text."""
+        assert table in ("players", "rounds")
+        if self._room(db, code) is None:
+            raise RoomError("There is no such room, or it has ended.")
+        query = f"SELECT COALESCE(MAX(number), 0) + 1 FROM {table} WHERE room_code = ?"
+        return db.execute(query, (code,)).fetchone()[0]
+
     def player(self, code: str, token: str) -> Player | None:
         """The player with this token in this (unexpired) room, or None."""
         with self._read() as db:
-            if self._room(db, code) is None:
-                return None
-            row = db.execute(
-                "SELECT id, room_code, token, number, nickname FROM players "
-                "WHERE room_code = ? AND token = ?",
-                (str(code), str(token)),
-            ).fetchone()
+            return self._player(db, code, token)
+
+    def _player(self, db, code: str, token: str) -> Player | None:
+        if self._room(db, code) is None:
+            return None
+        row = db.execute(
+            "SELECT id, room_code, token, number, nickname FROM players "
+            "WHERE room_code = ? AND token = ?",
+            (str(code), str(token)),
+        ).fetchone()
         return Player(*row) if row else None
 
     def player_count(self, code: str) -> int:
@@ -273,34 +281,14 @@ class RoomStore:
     ) -> Round:
         """The room's next picture (the previous round stays as it is, for the scores)."""
         with self._connect() as db:
-            if self._room(db, code) is None:
-                raise RoomError("There is no such room, or it has ended.")
-            (number,) = db.execute(
-                "SELECT COALESCE(MAX(number), 0) + 1 FROM rounds WHERE room_code = ?", (code,)
-            ).fetchone()
+            number = self._next_number(db, "rounds", code)
+            values = (int(picture), int(true_label), int(model_label), float(model_confidence))
             cursor = db.execute(
                 "INSERT INTO rounds (room_code, number, picture, true_label, model_label, "
                 "model_confidence, started_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    code,
-                    number,
-                    int(picture),
-                    int(true_label),
-                    int(model_label),
-                    float(model_confidence),
-                    self._clock(),
-                ),
+                (code, number, *values, self._clock()),
             )
-            return Round(
-                cursor.lastrowid,
-                code,
-                number,
-                int(picture),
-                int(true_label),
-                int(model_label),
-                float(model_confidence),
-                False,
-            )
+            return Round(cursor.lastrowid, code, number, *values, False)
 
     _ROUND_COLUMNS = (
         "id, room_code, number, picture, true_label, model_label, model_confidence, "
@@ -432,16 +420,9 @@ class RoomStore:
         player's vote in it, (right answers, revealed rounds voted on)); None for no such
         player or room. The round still holds its secrets: the caller drops them."""
         with self._read() as db:
-            if self._room(db, code) is None:
+            player = self._player(db, code, token)
+            if player is None:
                 return None
-            row = db.execute(
-                "SELECT id, room_code, token, number, nickname FROM players "
-                "WHERE room_code = ? AND token = ?",
-                (str(code), str(token)),
-            ).fetchone()
-            if row is None:
-                return None
-            player = Player(*row)
             current = self._current_round(db, code)
             vote = None
             if current is not None:

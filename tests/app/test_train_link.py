@@ -4,27 +4,12 @@ parameters themselves: tests/unit/test_train_link.py.)"""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from urllib.parse import parse_qsl
 
-from classifier.ml.models import preset_config
 from classifier.store.runs import COMPLETED, RunStore
 from classifier.views.train import AGAIN_LABEL, settings_params
 from tests.support.apptest import open_app_page
-
-CONFIG = replace(
-    preset_config("Small CNN"),
-    epochs=7,
-    batch_size=64,
-    learning_rate=0.0005,
-    optimizer="sgd",
-    dropout=0.2,
-    train_limit=5000,
-    augment=True,
-    seed=1234,
-    label_smoothing=0.15,  # not the preset's 0.1
-    precision="float32",  # not the preset's bfloat16
-)
+from tests.support.links import CONFIG
 
 
 def test_the_link_opens_the_train_page_with_those_settings(runs_root):

@@ -16,6 +16,7 @@ from tests.support.browser import (
     assert_no_exception,
     chart,
     choose,
+    click_marker,
     open_page,
     save_screenshot,
     wait_for_app,
@@ -46,16 +47,6 @@ def open_explore(page, server, part: str | None = None) -> None:
     url = f"{server.url}/explore" + (f"?part={part}" if part else "")
     open_page(page, url, ready="Explore the model", timeout_ms=TIMEOUT_MS)
     assert_no_exception(page)
-
-
-def click_marker(page, key_prefix: str, point_number: int) -> None:
-    """Click the centre of one marker of the first scatter trace of a keyed chart."""
-    trace = chart(page, key_prefix).locator(".scatterlayer .trace").first
-    point = trace.locator("path.point").nth(point_number)
-    point.scroll_into_view_if_needed()
-    box = point.bounding_box()
-    assert box, f"marker {point_number} of {key_prefix} is not drawn"
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 
 
 def test_a_box_drawn_on_the_map_fills_the_grid(page, explore_server):

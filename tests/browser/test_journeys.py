@@ -36,6 +36,7 @@ from tests.support.browser import (
     app_mark,
     new_page,
     open_page,
+    pick_option,
     save_screenshot,
     set_slider,
     status_badge,
@@ -270,23 +271,6 @@ def settings_summary(page):
 
 def settings_open(page) -> bool:
     return settings_summary(page).evaluate("e => e.closest('details').open")
-
-
-def pick_option(page, label: str, option: str) -> None:
-    """Choose `option` in the select box `label`. Its list sometimes does not open on the
-    first click in this page (seen under load): open it again, a few times at most."""
-    box = page.get_by_role("combobox", name=label)
-    for _ in range(3):
-        box.click()
-        try:
-            page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
-            break
-        except PlaywrightTimeout:
-            page.keyboard.press("Escape")
-            wait_for_app(page)
-    else:
-        raise AssertionError(f"the list of {label!r} does not open")
-    wait_for_app(page)
 
 
 def open_settings(page) -> None:

@@ -5,10 +5,9 @@ with the presenter's review buttons beside it."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from classifier.figures.style import UNKNOWN_COLOR, WRONG_COLOR
-from tests.support.browser import assert_no_exception, open_page, wait_for_app
+from tests.support.browser import assert_no_exception, open_page, pick_option, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -32,27 +31,11 @@ def is_reddish(css: str) -> bool:
     return red > 150 and green < 110 and blue < 110
 
 
-def pick(page, label: str, option: str) -> None:
-    """`choose`, once the box has opened: a click while the Settings expander still
-    unfolds opens nothing."""
-    box = page.get_by_role("combobox", name=label)
-    box.wait_for(state="visible")
-    for _ in range(5):
-        box.click()
-        try:
-            page.get_by_role("option", name=option, exact=True).wait_for(timeout=2000)
-            break
-        except PlaywrightTimeout:
-            page.keyboard.press("Escape")
-    page.get_by_role("option", name=option, exact=True).click()
-    wait_for_app(page)
-
-
 def test_a_suspect_in_present_is_not_red(verify_server, page):
     page.set_viewport_size({"width": 1280, "height": 720})
     open_page(page, f"{verify_server.url}/present", ready="The model says")
     page.get_by_text("Settings").click()
-    pick(page, "Pictures", "Pictures whose label may be wrong")
+    pick_option(page, "Pictures", "Pictures whose label may be wrong")
     page.get_by_text(DOUBT).first.wait_for(timeout=60_000)
     wait_for_app(page)
     colours = page.evaluate(SENTENCE_COLOURS, DOUBT)

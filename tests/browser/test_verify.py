@@ -14,7 +14,7 @@ from classifier.ml import inference
 from classifier.store.runs import RunStore
 from tests.support.browser import (
     assert_no_exception,
-    chart,
+    click_marker,
     open_page,
     save_screenshot,
     wait_for_app,
@@ -41,16 +41,6 @@ def open_verify(page, server) -> None:
     expect(page.get_by_text("Test accuracy")).to_be_visible(timeout=TIMEOUT_MS)
     wait_for_app(page)
     assert_no_exception(page)
-
-
-def click_marker(page, chart_key_prefix: str, point_number: int) -> None:
-    """Click the centre of one marker of the first scatter trace of a keyed plotly chart."""
-    trace = chart(page, chart_key_prefix).locator(".scatterlayer .trace").first
-    point = trace.locator("path.point").nth(point_number)
-    point.scroll_into_view_if_needed()
-    box = point.bounding_box()
-    assert box, f"marker {point_number} of {chart_key_prefix} is not drawn"
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 
 
 def test_clicking_a_picture_in_the_grid_opens_it(page, verify_server, dataset):

@@ -224,3 +224,34 @@ def chart(page, key_prefix: str):
 def status_badge(page, status: str):
     """The badge beside the shown run's name on the Train page."""
     return page.locator(".stMarkdownBadge", has_text=status)
+
+
+def click_marker(page, key_prefix: str, point_number: int) -> None:
+    """Click the centre of one marker of the first scatter trace of a keyed plotly chart."""
+    trace = chart(page, key_prefix).locator(".scatterlayer .trace").first
+    point = trace.locator("path.point").nth(point_number)
+    point.scroll_into_view_if_needed()
+    box = point.bounding_box()
+    assert box, f"marker {point_number} of {key_prefix} is not drawn"
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def pick_option(page, label: str, option: str, tries: int = 5) -> None:
+    """Choose `option` in the select box `label`. Its list sometimes does not open on the
+    first click (seen under load, and while an expander still unfolds): open it again, a
+    few times at most."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = page.get_by_role("combobox", name=label)
+    box.wait_for(state="visible")
+    for _ in range(tries):
+        box.click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            wait_for_app(page)
+    else:
+        raise AssertionError(f"the list of {label!r} does not open")
+    wait_for_app(page)

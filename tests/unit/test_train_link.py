@@ -5,27 +5,13 @@ tests/app/test_train_link.py.)"""
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from classifier.ml.models import PRESETS, preset_config
 from classifier.views.train import SETTINGS, Keys, Setting, settings_from_link, settings_params
-
-CONFIG = replace(
-    preset_config("Small CNN"),
-    epochs=7,
-    batch_size=64,
-    learning_rate=0.0005,
-    optimizer="sgd",
-    dropout=0.2,
-    train_limit=5000,
-    augment=True,
-    seed=1234,
-    label_smoothing=0.15,  # not the preset's 0.1
-    precision="float32",  # not the preset's bfloat16
-)
+from tests.support.links import CONFIG
 
 
 def test_a_runs_settings_survive_the_round_trip_through_the_link():
