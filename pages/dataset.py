@@ -100,7 +100,7 @@ def inspector_section(data, indices, split: str, page_size: int) -> None:
     pixel_view = st.radio("Pixel values", view.PIXEL_VIEWS, horizontal=True, key=Keys.PIXELS)
     scaled = pixel_view == view.PIXEL_VIEWS[1]
     heatmap = figures.pixel_heatmap_figure(data.images[index], scaled)
-    st.plotly_chart(heatmap, width="content", key="dataset_inspector")
+    widgets.chart(heatmap, width="content", key="dataset_inspector")
     for column, step in zip(st.columns(2), (-1, 1), strict=True):
         target = grid_view.neighbour(indices, index, step)
         text = "Previous image" if step < 0 else "Next image"
@@ -118,16 +118,16 @@ def statistics_section(split: str) -> None:
     with charts_column:
         st.subheader("Photos per class")
         counts = figures.class_counts_figure(stats.class_counts, CLASS_NAMES)
-        st.plotly_chart(counts, key="dataset_counts")
+        widgets.chart(counts, key="dataset_counts")
         st.caption(view.counts_note(stats))
         st.subheader("How bright are the pixels?")
         histogram = figures.intensity_histogram_figure(stats.intensity_counts)
-        st.plotly_chart(histogram, key="dataset_histogram")
+        widgets.chart(histogram, key="dataset_histogram")
         st.caption(view.intensity_note(stats))
     with means_column:
         st.subheader("The average photo of each class")
         means = figures.mean_images_figure(stats.mean_images, CLASS_NAMES)
-        st.plotly_chart(means, width="content", key="dataset_means")
+        widgets.chart(means, width="content", key="dataset_means")
         st.caption(view.MEANS_NOTE)
 
 

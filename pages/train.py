@@ -62,9 +62,9 @@ def live_panel(run_id: str) -> None:
         st.toast("Asked the training to stop; the model so far is kept.")
     watch.live_predictions(info, metrics, key=Keys.LIVE_SET)  # red captions turning blue
     if batches:
-        st.plotly_chart(figures.batch_curves_figure(batches), key="train_live_batches")
+        widgets.chart(figures.batch_curves_figure(batches), key="train_live_batches")
     if metrics:
-        st.plotly_chart(figures.epoch_curves_figure(metrics), key="train_live_epochs")
+        widgets.chart(figures.epoch_curves_figure(metrics), key="train_live_epochs")
 
 
 def results_panel(run_id: str) -> None:
@@ -87,13 +87,13 @@ def results_panel(run_id: str) -> None:
             "Continues " + " → ".join(escape_markdown(names[run.run_id]) for run in line[:-1])
         )
     if metrics := store.joined_metrics(run_id):
-        st.plotly_chart(figures.epoch_curves_figure(metrics), key="train_result_epochs")
+        widgets.chart(figures.epoch_curves_figure(metrics), key="train_result_epochs")
         st.caption(view.curves_note(info.config))
         # A toggle, not an expander: an expander's content is built on every rerun, and a
         # long run's batch log is tens of megabytes.
         if st.toggle("Show the per-batch curves and the epoch table", key=Keys.DETAILS):
             batches = figures.batch_curves_figure(store.read_batches(run_id))
-            st.plotly_chart(batches, key="train_result_batches")
+            widgets.chart(batches, key="train_result_batches")
             st.dataframe(view.epoch_table(metrics), hide_index=True)
     run_widgets.run_downloads(store, info, bool(metrics))
     next_steps_section(info)

@@ -9,7 +9,7 @@ from classifier.store.runs import RunInfo, RunStore
 from classifier.views.text import escape_markdown, run_labels
 from classifier.views.train import training_progress
 from ui.access import is_presenter, presenter_button
-from ui.widgets import run_picker
+from ui.widgets import chart, run_picker
 
 
 def runs_overview(store: RunStore, runs: list[RunInfo]) -> None:
@@ -47,7 +47,7 @@ def runs_overview(store: RunStore, runs: list[RunInfo]) -> None:
             if metric not in curves:  # a curve these runs did not record
                 metric = curves[0]
             figure = train_figures.compare_runs_figure(metrics, metric)
-            st.plotly_chart(figure, key="train_compare_fig")
+            chart(figure, key="train_compare_fig")
     if is_presenter():  # viewers cannot delete
         _delete_section(store, runs)
 
