@@ -153,10 +153,16 @@ def get_saliency(runs_root: str, run_id: str, model_sha256: str | None, index: i
 
 @st.cache_resource(show_spinner="Looking at the pictures through the model...", max_entries=4)
 def get_features(runs_root: str, run_id: str, model_sha256: str | None, split: str):
-    """The model's second-to-last layer for every picture of a split, (N, d), read-only."""
+    """The model's second-to-last layer for every picture of a split, (N, d), read-only:
+    those the map worker stored for this very model (no model to load), else computed."""
     from classifier.data import scale_images
-    from classifier.ml.features import feature_model, features
+    from classifier.ml.features import feature_model, features, read_features
 
+    split_size = len(get_dataset().split(split))
+    stored = read_features(RunStore(runs_root).run_dir(run_id), split, model_sha256, split_size)
+    if stored is not None:
+        stored.setflags(write=False)
+        return stored
     model = get_model(runs_root, run_id, model_sha256)
     values = features(feature_model(model), scale_images(get_dataset().split(split).images))
     values.setflags(write=False)

@@ -164,15 +164,21 @@ def map_after_training(store: RunStore, run_id: str) -> None:
 
 
 def store_map(store: RunStore, run_id: str) -> bool:
-    """Features of the test pictures through the run's model and their t-SNE map, stored in
-    the run folder; or a one-line error there. Whether the map was stored."""
+    """Features of the test and training pictures through the run's model, and the test
+    pictures' t-SNE map, stored in the run folder; or a one-line error there. Whether the
+    map was stored."""
     run_path = store.run_dir(run_id)
     try:
         from classifier.data import load_dataset, scale_images
-        from classifier.ml.features import feature_model, features
+        from classifier.ml.features import feature_model, features, write_features
 
-        model = store.load_model(run_id)
-        values = features(feature_model(model), scale_images(load_dataset().test.images))
+        model, dataset = store.load_model(run_id), load_dataset()
+        extractor = feature_model(model)
+        values = features(extractor, scale_images(dataset.test.images))
+        if run_path.is_dir() and (digest := store.get(run_id).model_sha256):
+            # For Explore's first map and nearest pictures, without the model (ml.features).
+            training = features(extractor, scale_images(dataset.train.images))
+            write_features(run_path, digest, {"test": values, "train": training})
         points = compute_map(values)
         if run_path.is_dir():  # a run deleted meanwhile gets nothing back
             write_map(run_path, points)

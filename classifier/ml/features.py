@@ -4,7 +4,10 @@ training pictures nearest to a picture in that space.
 
 The t-SNE map of a run's test set is computed once, in a worker process (native code that
 can crash never runs in the server: classifier.jobs.embedding), and stored in the run folder
-as `map-tsne.npy` (written atomically), so every later visit reads it.
+as `map-tsne.npy` (written atomically), so every later visit reads it. The same worker
+stores the features of the test and training pictures (`features-test.npy`,
+`features-train.npy`, and `features.json` naming the model they came from and their width):
+Explore's first map and nearest pictures then need no model and no TensorFlow.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from classifier.ml.inference import MODEL_LOCK, PREDICT_BATCH_SIZE
-from classifier.store.files import read_npy, write_npy
+from classifier.store.files import atomic_write_json, read_json, read_npy, write_npy
+from classifier.store.records import as_int
 
 TSNE_FILE = "map-tsne.npy"
 TSNE_PCA_DIMENSIONS = 50  # t-SNE starts from the first 50 principal components (as usual)
@@ -22,6 +26,9 @@ TSNE_ITERATIONS = 500
 TSNE_SEED = 0
 NEIGHBOURS = 8
 LOGITS_LAYER = "logits"
+FEATURES_FILES = {"test": "features-test.npy", "train": "features-train.npy"}
+FEATURES_NOTE = "features.json"
+MAX_FEATURE_WIDTH = 4096
 
 
 # --- Features --------------------------------------------------------------------------------
@@ -47,6 +54,36 @@ def features(extractor, images: np.ndarray, batch_size: int = PREDICT_BATCH_SIZE
         values = extractor.predict(images, batch_size=batch_size, verbose=0)
     values = np.asarray(values, dtype=np.float32).reshape(len(images), -1)
     return np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def write_features(run_path: Path, model_sha256: str, values: dict[str, np.ndarray]) -> None:
+    """Store the features of each split in `values` ((N, d) each, one d), computed by the
+    model whose checksum is `model_sha256`. The note comes last: a reader trusts the files
+    only once it names the model."""
+    widths = {np.asarray(array).shape[1] for array in values.values()}
+    if len(widths) != 1 or not model_sha256:
+        raise ValueError("Features of one model, with one width, are stored together.")
+    for split, array in values.items():
+        write_npy(run_path / FEATURES_FILES[split], array)
+    note = {"model_sha256": model_sha256, "width": widths.pop()}
+    atomic_write_json(run_path / FEATURES_NOTE, note)
+
+
+def read_features(
+    run_path: Path, split: str, model_sha256: str | None, count: int
+) -> np.ndarray | None:
+    """The stored (count, d) features of a split, when the note says they came from the
+    model with this checksum; None otherwise (missing, another model, a link, damaged, or
+    a size other than the note's)."""
+    note = read_json(run_path / FEATURES_NOTE)
+    if not model_sha256 or not isinstance(note, dict) or split not in FEATURES_FILES:
+        return None
+    if note.get("model_sha256") != model_sha256:
+        return None
+    width = as_int(note.get("width"), 1, MAX_FEATURE_WIDTH)
+    if width is None:
+        return None
+    return read_npy(run_path / FEATURES_FILES[split], (count, width))
 
 
 # --- Maps ------------------------------------------------------------------------------------

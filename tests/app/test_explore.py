@@ -150,3 +150,33 @@ def test_the_training_split_shows_a_finished_check_and_offers_one_otherwise(
     numbers = next(trace for trace in nearest if trace.get("name") == "tiles")["customdata"]
     assert 10 not in numbers and len(numbers) == 8  # the picture itself is left out
     shutil.rmtree(folder)
+
+
+def test_explore_opens_from_the_stored_features_without_loading_the_model(
+    trained_run, tmp_path, monkeypatch
+):
+    """The map worker stored the features of the test and training pictures (ml.features):
+    the map, the picture and its nearest training pictures come without the model."""
+    from classifier.data import load_dataset, scale_images
+    from classifier.ml.features import feature_model, features, write_features
+    from classifier.store.runs import RunStore
+
+    root = tmp_path / "runs"  # a store no cache has seen
+    shutil.copytree(trained_run.root / trained_run.run_id, root / trained_run.run_id)
+    store = RunStore(root)
+    model, dataset = store.load_model(trained_run.run_id), load_dataset()
+    extractor = feature_model(model)
+    values = {
+        split: features(extractor, scale_images(dataset.split(split).images))
+        for split in ("test", "train")
+    }
+    digest = store.get(trained_run.run_id).model_sha256
+    write_features(store.run_dir(trained_run.run_id), digest, values)
+
+    def no_model(self, run_id):
+        raise AssertionError("Explore loaded the model although its features were stored")
+
+    monkeypatch.setattr(RunStore, "load_model", no_model)
+    at = open_explore(root, monkeypatch)
+    assert chart_spec(at, "explore_map")["data"], "no map drawn"
+    assert chart_spec(at, "explore_nearest")["data"], "no nearest pictures drawn"

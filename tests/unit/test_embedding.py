@@ -4,6 +4,7 @@ nothing gets a plain message."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 
@@ -11,7 +12,14 @@ import numpy as np
 import pytest
 
 from classifier.jobs import embedding
-from classifier.ml.features import principal_components, read_map
+from classifier.ml.features import (
+    FEATURES_FILES,
+    FEATURES_NOTE,
+    principal_components,
+    read_features,
+    read_map,
+    write_features,
+)
 from classifier.store.runs import RunStore
 
 
@@ -64,6 +72,17 @@ def test_the_map_worker_stores_the_map_of_a_real_model(trained_run, tmp_path):
     state = embedding.map_state(path, 10_000)
     assert state.status == embedding.READY, state.error
     assert read_map(path, 10_000).shape == (10_000, 2)
+    # The features too, those of this very model: Explore's first map needs no model.
+    from classifier.data import load_dataset, scale_images
+    from classifier.ml.features import feature_model, features
+
+    digest = store.get(trained_run.run_id).model_sha256
+    stored = read_features(path, "test", digest, 10_000)
+    model = store.load_model(trained_run.run_id)
+    computed = features(feature_model(model), scale_images(load_dataset().test.images[:500]))
+    assert np.allclose(stored[:500], computed, atol=1e-4)
+    assert read_features(path, "train", digest, 60_000).shape == (60_000, stored.shape[1])
+    assert read_features(path, "test", "0" * 64, 10_000) is None  # another model's
 
 
 @pytest.mark.slow
@@ -79,3 +98,28 @@ def test_a_finished_training_job_leaves_its_map_ready_for_explore(tmp_path, monk
     assert store.get(run_id).status == "completed"
     state = embedding.map_state(store.run_dir(run_id), 10_000)
     assert state.status == embedding.READY, state.error
+
+
+def test_stored_features_are_read_only_for_their_model_and_their_size(tmp_path):
+    digest = "a" * 64
+    values = np.random.default_rng(0).random((50, 8), dtype=np.float32)
+    write_features(tmp_path, digest, {"test": values, "train": values[:40]})
+    assert np.array_equal(read_features(tmp_path, "test", digest, 50), values)
+    assert read_features(tmp_path, "train", digest, 40).shape == (40, 8)
+    assert read_features(tmp_path, "test", "b" * 64, 50) is None  # another model
+    assert read_features(tmp_path, "test", None, 50) is None  # a run without a checksum
+    assert read_features(tmp_path, "test", digest, 49) is None  # not the split's size
+    assert read_features(tmp_path, "../x", digest, 50) is None  # not a split
+    # A note that lies about the width, or is damaged: nothing is read.
+    (tmp_path / FEATURES_NOTE).write_text(json.dumps({"model_sha256": digest, "width": 9}))
+    assert read_features(tmp_path, "test", digest, 50) is None
+    (tmp_path / FEATURES_NOTE).write_text(json.dumps({"model_sha256": digest, "width": 1e9}))
+    assert read_features(tmp_path, "test", digest, 50) is None
+    (tmp_path / FEATURES_NOTE).write_text("[")
+    assert read_features(tmp_path, "test", digest, 50) is None
+    # Features behind a link are not followed.
+    write_features(tmp_path, digest, {"test": values})
+    elsewhere = tmp_path / "elsewhere.npy"
+    (tmp_path / FEATURES_FILES["test"]).rename(elsewhere)
+    (tmp_path / FEATURES_FILES["test"]).symlink_to(elsewhere)
+    assert read_features(tmp_path, "test", digest, 50) is None
