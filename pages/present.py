@@ -1,7 +1,7 @@
 """Present: one big test picture at a time for a room: a slideshow, or a quiz."""
 
 import secrets
-import time
+from functools import partial
 
 import streamlit as st
 
@@ -87,20 +87,14 @@ def slideshow_section(order, seconds: int, suspects: bool = False) -> None:
         st.header(f":{'blue' if right else 'red'}[{caption}]", anchor=False)
         picture_with_bars(index, probs[index], int(test.labels[index]), "present_bars")
     if play.toggle("Autoplay", key=Keys.AUTOPLAY):
-        autoplay(len(order), seconds)
+        # The next picture `seconds` after this one showed (a key or a click restarts it).
+        widgets.tick_after(
+            f"present_autoplay_{position}", seconds, partial(go, position, len(order), 1)
+        )
 
 
 def go(position: int, count: int, delta: int) -> None:
     state[Keys.POSITION] = view.step(position, count, delta)
-    state[Keys.LAST_STEP] = time.monotonic()  # autoplay waits a full interval after a click
-
-
-@st.fragment(run_every=1)
-def autoplay(count: int, seconds: int) -> None:
-    """Every second, check whether the picture has been up long enough; then the next one."""
-    if time.monotonic() - state.setdefault(Keys.LAST_STEP, time.monotonic()) >= seconds:
-        go(state.get(Keys.POSITION, 0), count, 1)
-        st.rerun()
 
 
 def quiz_section(model_accuracy: float) -> None:

@@ -113,12 +113,7 @@ def epoch_player(label: str, epochs: int, key: str, help: str | None = None) -> 
     if state.get(playing):
         # Before the slider: the tick's callback sets the slider's value. A new key at
         # each epoch mounts a new one-shot timer in the browser.
-        _ticker(
-            key=f"{key}_tick_{state.get(key, 1)}",
-            data={"ms": int(PLAY_SECONDS * 1000)},
-            height=0,
-            on_tick_change=next_epoch,
-        )
+        tick_after(f"{key}_tick_{state.get(key, 1)}", PLAY_SECONDS, next_epoch)
     else:
         st.empty()  # the timer's place, so that Play and Stop do not move the row below
     row = st.container(horizontal=True, vertical_alignment="bottom", wrap=False)
@@ -128,9 +123,15 @@ def epoch_player(label: str, epochs: int, key: str, help: str | None = None) -> 
     return row.slider(label, 1, epochs, key=key, on_change=stop, help=help)
 
 
-# The player's clock runs in the browser: one tick PLAY_SECONDS after the page showed an
-# epoch, so each epoch is seen for that long however slow the rerun. (A `run_every`
-# fragment that called st.rerun() stopped ticking now and then on a busy machine.)
+def tick_after(key: str, seconds: float, on_tick) -> None:
+    """A one-shot timer in the browser: `seconds` after the page shows it, `on_tick` runs
+    and the page reruns. The same key across reruns keeps the same timer; a new key starts
+    a new one (so draw each step's timer with its own key). The clock runs in the browser,
+    so each step is seen that long however slow the rerun: a `run_every` fragment that
+    called st.rerun() stopped ticking now and then on a busy machine."""
+    _ticker(key=key, data={"ms": int(seconds * 1000)}, height=0, on_tick_change=on_tick)
+
+
 _TICKER_JS = """
 export default function (component) {
   const { data, setTriggerValue } = component;

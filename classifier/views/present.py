@@ -41,7 +41,6 @@ class Keys:
     CLASS = "present_class"
     POSITION = "present_position"  # where the slideshow is in its order
     AUTOPLAY = "present_autoplay"
-    LAST_STEP = "present_last_step"  # when the picture last changed (time.monotonic())
     SPEED = "present_speed"
     MODE = "present_mode"  # "slides" or "quiz"
     QUIZ = "present_quiz"  # the current QuizRound

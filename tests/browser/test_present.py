@@ -52,9 +52,13 @@ def test_keys_and_autoplay_step_through_the_pictures(verify_server, page):
     page.keyboard.press("PageUp")  # what a presentation clicker sends for "back"
     page.wait_for_function(f"() => document.body.innerText.includes('test picture {first:,})')")
     page.get_by_text("Autoplay", exact=True).click()
-    page.wait_for_function(
-        f"() => !document.body.innerText.includes('test picture {first:,})')", timeout=15_000
-    )
+    # Autoplay keeps going: one picture, then the next (3 s each by default).
+    for _ in range(2):
+        now = shown_picture(page)
+        page.wait_for_function(
+            f"() => !document.body.innerText.includes('test picture {now:,})')", timeout=15_000
+        )
+        wait_for_app(page)
     assert_no_exception(page)
 
 
