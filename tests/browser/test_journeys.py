@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
@@ -687,7 +688,14 @@ def click_a_dot(page, seed: int) -> None:
 def drag_on_map(page, path: list[tuple[float, float]]) -> None:
     """Press, move along `path` (fractions of the plot area) and let go."""
     area = page.locator(".st-key-explore_map .nsewdrag").first
-    area.scroll_into_view_if_needed()
+    for attempt in range(3):
+        try:  # plotly redraws its drag layer after a mode change: find the new one
+            area.scroll_into_view_if_needed(timeout=10_000)
+            break
+        except PlaywrightError:
+            if attempt == 2:
+                raise
+            wait_for_app(page)
     wait_for_layout(page)
     box = area.bounding_box()
     at = lambda fx, fy: (box["x"] + fx * box["width"], box["y"] + fy * box["height"])  # noqa: E731

@@ -68,13 +68,13 @@ def test_one_epoch_run_on_a_slice_shows_its_results(app_server, page):
 
     # The downloads are produced on click: the metrics CSV, then a real .keras archive.
     mark = app_mark(page)
-    with page.expect_download() as download:
+    with page.expect_download(timeout=90_000) as download:
         page.get_by_role("button", name="Metrics (CSV)").click()
     csv_lines = open(download.value.path()).read().splitlines()
     assert csv_lines[0].startswith("epoch,loss,accuracy") and len(csv_lines) == 2
     wait_for_app(page, since=mark)  # the click reruns the page: let that run start and end
     mark = app_mark(page)
-    with page.expect_download() as download:
+    with page.expect_download(timeout=90_000) as download:
         page.get_by_role("button", name="Model (.keras)").click()
     assert open(download.value.path(), "rb").read(2) == b"PK"  # a .keras file is a zip
 
