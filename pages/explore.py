@@ -89,7 +89,6 @@ def review_section(run, split, ranking, probs, data, index) -> None:
 
 
 def suspects_section(run, probs, test) -> None:
-    st.caption(view.SUSPECTS_NOTE)
     split = widgets.choice("Pictures", view.SPLITS, Keys.SPLIT)
     ranking, data = explore.test_suspects(store, run), test
     if split == "train":
@@ -117,7 +116,7 @@ def suspects_section(run, probs, test) -> None:
         key = f"explore_suspects_grid_{state[Keys.SUSPECT_NONCE]}"
         click = view.grid_click(state, Keys.SUSPECT)
         widgets.paged_picture_grid(
-            ranking.indices, probs, data, Keys.SUSPECT_PAGE, key, click, index
+            ranking.indices, probs, data, Keys.SUSPECT_PAGE, key, click, index, doubtful_labels=True
         )
         with st.container(horizontal=True):
             csv = label_reviews.suspects_csv(split, ranking.rows())
@@ -164,12 +163,20 @@ if not runs:
     watch.quick_training(store, view.NO_MODEL_NOTE)
     st.stop()
 view.fill_state(state, st.query_params.to_dict(), [run.run_id for run in runs])
-part = widgets.choice("Show", view.PARTS, Keys.PART)
+# What to show and of which model, on one row: the pictures start higher on a projector.
+choices = st.container(horizontal=True, gap="medium", vertical_alignment="bottom")
+with choices:
+    part = widgets.choice("Show", view.PARTS, Keys.PART)
 test = cache.get_dataset().test
 if part == "compare":
     compare_section(runs, test)
 else:
-    run = widgets.run_picker("Model", runs, key=Keys.RUN)
+    with choices:
+        run = widgets.run_picker("Model", runs, key=Keys.RUN, width=view.MODEL_PICKER_PX)
     probs = cache.test_probabilities(store, run)
-    (map_section if part == "map" else suspects_section)(run, probs, test)
+    if part == "map":
+        map_section(run, probs, test)
+    else:
+        suspects_section(run, probs, test)
+        st.caption(view.SUSPECTS_NOTE)  # how it works, after what it found
 widgets.sync_query_params(view.link_params(state))

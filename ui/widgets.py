@@ -78,10 +78,11 @@ def setting_widget(setting, default):
     return int(st.number_input(setting.label, *options, default, key=key))
 
 
-def run_picker(label: str, runs: list[RunInfo], key: str) -> RunInfo:
-    """A select box of runs: its values are run ids, shown by unique, human labels."""
+def run_picker(label: str, runs: list[RunInfo], key: str, width: int | str = "stretch") -> RunInfo:
+    """A select box of runs: its values are run ids, shown by unique, human labels. In a
+    row, give it a `width` in pixels that holds a label whole: the row wraps instead."""
     labels = run_labels(runs)
-    chosen = st.selectbox(label, list(labels), format_func=labels.get, key=key)
+    chosen = st.selectbox(label, list(labels), format_func=labels.get, key=key, width=width)
     return next(run for run in runs if run.run_id == chosen)
 
 
@@ -169,9 +170,11 @@ def paged_picture_grid(
     highlight: int | None = None,
     columns: int = 3,
     rows: int = 4,
+    doubtful_labels: bool = False,
 ) -> None:
     """The tutorial's grid of the pictures `ordered` of a split (data.Split), a page at a
-    time (its number in `page_key`); a click on a picture calls `on_pick(selection)`."""
+    time (its number in `page_key`); a click on a picture calls `on_pick(selection)`.
+    `doubtful_labels`: pictures whose label may be wrong, drawn neither right nor wrong."""
     from classifier.figures.verify import prediction_grid_figure
     from classifier.views import grid as grid_view
 
@@ -183,7 +186,9 @@ def paged_picture_grid(
     shown = grid_view.page_items(ordered, state[page_key], size)
     if len(shown):
         images, labels = split.images[shown], split.labels[shown]
-        grid = prediction_grid_figure(images, probs[shown], labels, shown, columns, highlight)
+        grid = prediction_grid_figure(
+            images, probs[shown], labels, shown, columns, highlight, doubtful_labels=doubtful_labels
+        )
         pick = (lambda: on_pick(state[key].selection)) if on_pick else None
         chart(grid, key, pick, width="content")
 

@@ -154,13 +154,22 @@ BAR_PANEL_WIDTH = 28
 BAR_PITCH = BAR_PANEL_WIDTH / 10
 BAR_WIDTH = 2.1
 CELL_WIDTH = CELL_MARGIN + 28 + BAR_GAP + BAR_PANEL_WIDTH + CELL_MARGIN
-# Bar colours in the grid as numbers on a three-colour scale (see bar_color_codes).
-OTHER_CODE, RIGHT_CODE, WRONG_CODE = 0, 1, 2
-GRID_BAR_COLORSCALE = [[0.0, OTHER_COLOR], [0.5, RIGHT_COLOR], [1.0, WRONG_COLOR]]
+# Bar colours in the grid as numbers on a four-colour scale (see bar_color_codes).
+OTHER_CODE, RIGHT_CODE, WRONG_CODE, UNKNOWN_CODE = 0, 1, 2, 3
+GRID_BAR_COLORSCALE = [
+    [0.0, OTHER_COLOR],
+    [1 / 3, RIGHT_COLOR],
+    [2 / 3, WRONG_COLOR],
+    [1.0, UNKNOWN_COLOR],
+]
 
 
-def bar_color_codes(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """bar_colors for many rows at once, as codes into GRID_BAR_COLORSCALE (n, 10).
+def bar_color_codes(
+    probabilities: np.ndarray, labels: np.ndarray, doubtful_labels: bool = False
+) -> np.ndarray:
+    """bar_colors for many rows at once, as codes into GRID_BAR_COLORSCALE (n, 10); with
+    `doubtful_labels`, as bar_colors without a true label (the model's answer in the
+    neutral colour: neither right nor wrong).
 
     Plotly validates a list of colour strings one by one (about 0.1 ms each): numbers on a
     three-colour scale keep a 10 x 6 grid of bars fast to build.
@@ -168,6 +177,9 @@ def bar_color_codes(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray
     probabilities = np.asarray(probabilities)
     rows = np.arange(len(probabilities))
     codes = np.full(probabilities.shape, OTHER_CODE, dtype=np.int8)
+    if doubtful_labels:
+        codes[rows, probabilities.argmax(axis=1)] = UNKNOWN_CODE
+        return codes
     codes[rows, probabilities.argmax(axis=1)] = WRONG_CODE
     codes[rows, np.asarray(labels, dtype=np.int64)] = RIGHT_CODE
     return codes
@@ -181,8 +193,11 @@ def prediction_grid_figure(
     columns: int,
     highlight_index: int | None = None,
     width_px: int = 440,
+    doubtful_labels: bool = False,
 ) -> go.Figure:
     """The tutorial's grid of predictions: each cell a picture, its label, and ten bars.
+    With `doubtful_labels` (pictures whose label may be wrong) the captions and the
+    model's bar are in the neutral colour: red would say the model is wrong.
 
     images (n, 28, 28) uint8, probabilities (n, 10), labels (n,), indices: the test-set
     number of each image, which a click on its picture (or one of its bars) reports as
@@ -200,6 +215,8 @@ def prediction_grid_figure(
         raise ValueError(f"columns must be at least 1, not {columns}.")
     scale = width_px / (columns * CELL_WIDTH)  # screen pixels per image pixel
     captions = [prediction_label(probabilities[i], int(labels[i])) for i in range(count)]
+    if doubtful_labels:
+        captions = [(text, UNKNOWN_COLOR) for text, _ in captions]
     texts, font_size, lines = fit_captions([text for text, _ in captions], CELL_WIDTH * scale)
     caption_height = math.ceil(lines * font_size * CAPTION_LINE_HEIGHT / scale) + CELL_MARGIN
     cell_height = CELL_MARGIN + 28 + caption_height
@@ -218,8 +235,10 @@ def prediction_grid_figure(
     bar_x = panel_lefts[:, None] - 0.5 + (np.arange(10)[None, :] + 0.5) * BAR_PITCH
     bar_base = np.repeat(tops + 27.5, 10)
     bar_text = [f"{CLASS_NAMES[k]}: {p:.2%}" for row in probabilities for k, p in enumerate(row)]
-    right = [position for position in range(count) if captions[position][1] == RIGHT_COLOR]
-    wrong = [position for position in range(count) if captions[position][1] != RIGHT_COLOR]
+    by_colour = {
+        colour: [position for position in range(count) if captions[position][1] == colour]
+        for colour in (RIGHT_COLOR, WRONG_COLOR, UNKNOWN_COLOR)
+    }
     caption_x = lefts - CELL_MARGIN + CELL_WIDTH / 2 - 0.5
     caption_y = tops + 28 + caption_height / 2 - 0.5
     hover = [
@@ -235,10 +254,10 @@ def prediction_grid_figure(
             base=bar_base,
             width=BAR_WIDTH,
             marker={
-                "color": bar_color_codes(probabilities, labels).ravel(),
+                "color": bar_color_codes(probabilities, labels, doubtful_labels).ravel(),
                 "colorscale": GRID_BAR_COLORSCALE,
                 "cmin": 0,
-                "cmax": 2,
+                "cmax": UNKNOWN_CODE,
                 "line": {"width": 0},
             },
             customdata=np.repeat(index_array, 10),
@@ -251,10 +270,11 @@ def prediction_grid_figure(
         ),
         clickable_markers(lefts + 13.5, tops + 13.5, index_array.tolist(), 28 * scale, hover),
     ]
-    for positions, color, name in (
-        (right, RIGHT_COLOR, "captions right"),
-        (wrong, WRONG_COLOR, "captions wrong"),
-    ):
+    caption_kinds = [(RIGHT_COLOR, "captions right"), (WRONG_COLOR, "captions wrong")]
+    if doubtful_labels:
+        caption_kinds = [(UNKNOWN_COLOR, "captions doubtful")]
+    for color, name in caption_kinds:
+        positions = by_colour[color]
         texts_here = [texts[position] for position in positions]
         trace = caption_trace(
             caption_x[positions], caption_y[positions], texts_here, font_size, color, name

@@ -137,9 +137,9 @@ def test_grid_cells_follow_the_same_colour_rules(test_probs, dataset, right_and_
     assert traces["captions right"].textfont.color == vf.RIGHT_COLOR
     assert list(traces["captions wrong"].customdata) == [indices[1]]
     assert traces["captions wrong"].textfont.color == vf.WRONG_COLOR
-    # Ten bars per cell, coloured through the three-colour scale.
+    # Ten bars per cell, coloured through the colour scale.
     bars = traces["bars"]
-    scale = dict((code * 2, color) for code, color in bars.marker.colorscale)
+    scale = dict((round(code * bars.marker.cmax), color) for code, color in bars.marker.colorscale)
     colors = [scale[code] for code in bars.marker.color]
     right_colors, wrong_colors = colors[:10], colors[10:]
     assert right_colors.count(vf.RIGHT_COLOR) == 1 and vf.WRONG_COLOR not in right_colors
@@ -147,6 +147,28 @@ def test_grid_cells_follow_the_same_colour_rules(test_probs, dataset, right_and_
     assert wrong_colors[int(test_probs[indices[1]].argmax())] == vf.WRONG_COLOR
     assert wrong_colors[wrong_label] == vf.RIGHT_COLOR
     assert list(bars.customdata) == [indices[0]] * 10 + [indices[1]] * 10
+
+
+def test_a_grid_of_doubtful_labels_draws_nothing_red(test_probs, dataset, right_and_wrong):
+    """Suspicious labels: the label is in doubt, so the model is neither right nor wrong."""
+    indices = np.array(right_and_wrong)
+    figure = vf.prediction_grid_figure(
+        dataset.test.images[indices],
+        test_probs[indices],
+        dataset.test.labels[indices],
+        indices,
+        2,
+        doubtful_labels=True,
+    )
+    traces = {trace.name: trace for trace in figure.data}
+    assert "captions wrong" not in traces and "captions right" not in traces
+    assert traces["captions doubtful"].textfont.color == style.UNKNOWN_COLOR
+    assert list(traces["captions doubtful"].customdata) == list(indices)
+    bars = traces["bars"]
+    scale = dict((round(code * bars.marker.cmax), color) for code, color in bars.marker.colorscale)
+    colors = [scale[code] for code in bars.marker.color]
+    assert vf.WRONG_COLOR not in colors and vf.RIGHT_COLOR not in colors
+    assert colors.count(style.UNKNOWN_COLOR) == len(indices)  # the model's answer, each
 
 
 def test_confusion_figure_squares_carry_true_and_predicted(test_probs, dataset):
