@@ -156,10 +156,12 @@ def get_features(runs_root: str, run_id: str, model_sha256: str | None, split: s
     """The model's second-to-last layer for every picture of a split, (N, d), read-only:
     those the map worker stored for this very model (no model to load), else computed."""
     from classifier.data import scale_images
-    from classifier.ml.features import feature_model, features, read_features
+    from classifier.ml.features import MAX_FEATURE_WIDTH, feature_model, features, read_features
+    from classifier.store.records import as_int
 
-    split_size = len(get_dataset().split(split))
-    stored = read_features(RunStore(runs_root).run_dir(run_id), split, model_sha256, split_size)
+    store, split_size = RunStore(runs_root), len(get_dataset().split(split))
+    width = as_int(store.get(run_id).config.get("hidden_units"), 1, MAX_FEATURE_WIDTH)
+    stored = read_features(store.run_dir(run_id), split, model_sha256, split_size, width)
     if stored is not None:
         stored.setflags(write=False)
         return stored

@@ -70,18 +70,17 @@ def write_features(run_path: Path, model_sha256: str, values: dict[str, np.ndarr
 
 
 def read_features(
-    run_path: Path, split: str, model_sha256: str | None, count: int
+    run_path: Path, split: str, model_sha256: str | None, count: int, width: int | None
 ) -> np.ndarray | None:
-    """The stored (count, d) features of a split, when the note says they came from the
-    model with this checksum; None otherwise (missing, another model, a link, damaged, or
-    a size other than the note's)."""
+    """The stored (count, width) features of a split, when the note says they came from
+    the model with this checksum and have the width the run's config gives its hidden
+    layer; None otherwise (missing, another model, a link, damaged, or another size)."""
     note = read_json(run_path / FEATURES_NOTE)
     if not model_sha256 or not isinstance(note, dict) or split not in FEATURES_FILES:
         return None
     if note.get("model_sha256") != model_sha256:
         return None
-    width = as_int(note.get("width"), 1, MAX_FEATURE_WIDTH)
-    if width is None:
+    if width is None or as_int(note.get("width"), 1, MAX_FEATURE_WIDTH) != width:
         return None
     return read_npy(run_path / FEATURES_FILES[split], (count, width))
 

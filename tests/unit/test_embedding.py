@@ -77,12 +77,13 @@ def test_the_map_worker_stores_the_map_of_a_real_model(trained_run, tmp_path):
     from classifier.ml.features import feature_model, features
 
     digest = store.get(trained_run.run_id).model_sha256
-    stored = read_features(path, "test", digest, 10_000)
+    width = store.get(trained_run.run_id).config["hidden_units"]
+    stored = read_features(path, "test", digest, 10_000, width)
     model = store.load_model(trained_run.run_id)
     computed = features(feature_model(model), scale_images(load_dataset().test.images[:500]))
     assert np.allclose(stored[:500], computed, atol=1e-4)
-    assert read_features(path, "train", digest, 60_000).shape == (60_000, stored.shape[1])
-    assert read_features(path, "test", "0" * 64, 10_000) is None  # another model's
+    assert read_features(path, "train", digest, 60_000, width).shape == (60_000, width)
+    assert read_features(path, "test", "0" * 64, 10_000, width) is None  # another model's
 
 
 @pytest.mark.slow
@@ -104,22 +105,24 @@ def test_stored_features_are_read_only_for_their_model_and_their_size(tmp_path):
     digest = "a" * 64
     values = np.random.default_rng(0).random((50, 8), dtype=np.float32)
     write_features(tmp_path, digest, {"test": values, "train": values[:40]})
-    assert np.array_equal(read_features(tmp_path, "test", digest, 50), values)
-    assert read_features(tmp_path, "train", digest, 40).shape == (40, 8)
-    assert read_features(tmp_path, "test", "b" * 64, 50) is None  # another model
-    assert read_features(tmp_path, "test", None, 50) is None  # a run without a checksum
-    assert read_features(tmp_path, "test", digest, 49) is None  # not the split's size
-    assert read_features(tmp_path, "../x", digest, 50) is None  # not a split
+    assert np.array_equal(read_features(tmp_path, "test", digest, 50, 8), values)
+    assert read_features(tmp_path, "train", digest, 40, 8).shape == (40, 8)
+    assert read_features(tmp_path, "test", "b" * 64, 50, 8) is None  # another model
+    assert read_features(tmp_path, "test", None, 50, 8) is None  # a run without a checksum
+    assert read_features(tmp_path, "test", digest, 49, 8) is None  # not the split's size
+    assert read_features(tmp_path, "test", digest, 50, 16) is None  # not the run's width
+    assert read_features(tmp_path, "test", digest, 50, None) is None  # the run says none
+    assert read_features(tmp_path, "../x", digest, 50, 8) is None  # not a split
     # A note that lies about the width, or is damaged: nothing is read.
     (tmp_path / FEATURES_NOTE).write_text(json.dumps({"model_sha256": digest, "width": 9}))
-    assert read_features(tmp_path, "test", digest, 50) is None
+    assert read_features(tmp_path, "test", digest, 50, 8) is None
     (tmp_path / FEATURES_NOTE).write_text(json.dumps({"model_sha256": digest, "width": 1e9}))
-    assert read_features(tmp_path, "test", digest, 50) is None
+    assert read_features(tmp_path, "test", digest, 50, 8) is None
     (tmp_path / FEATURES_NOTE).write_text("[")
-    assert read_features(tmp_path, "test", digest, 50) is None
+    assert read_features(tmp_path, "test", digest, 50, 8) is None
     # Features behind a link are not followed.
     write_features(tmp_path, digest, {"test": values})
     elsewhere = tmp_path / "elsewhere.npy"
     (tmp_path / FEATURES_FILES["test"]).rename(elsewhere)
     (tmp_path / FEATURES_FILES["test"]).symlink_to(elsewhere)
-    assert read_features(tmp_path, "test", digest, 50) is None
+    assert read_features(tmp_path, "test", digest, 50, 8) is None
