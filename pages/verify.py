@@ -3,6 +3,7 @@
 import streamlit as st
 
 from classifier.data import CLASS_NAMES
+from classifier.figures import mistakes as mistake_figures
 from classifier.figures import verify as figures
 from classifier.ml import inference
 from classifier.store.runs import RunStore
@@ -149,11 +150,13 @@ def mistakes_section(matrix, accuracy: float, spec: view.FilterSpec, changes) ->
     pair = (spec.true_class, spec.pred_class)
     with matrix_column:
         key = f"verify_confusion_{state[Keys.MATRIX_NONCE]}"
-        figure = figures.confusion_matrix_figure(matrix, None if None in pair else pair, changes)
+        selected = None if None in pair else pair
+        figure = mistake_figures.confusion_matrix_figure(matrix, selected, changes)
         widgets.chart(figure, key, lambda: on_click(key, "matrix"), width="content")
     with classes_column:
         classes_key = f"verify_classes_{state[Keys.MATRIX_NONCE]}"
-        figure = figures.per_class_accuracy_figure(inference.per_class_accuracy(matrix), accuracy)
+        class_accuracy = inference.per_class_accuracy(matrix)
+        figure = mistake_figures.per_class_accuracy_figure(class_accuracy, accuracy)
         widgets.chart(figure, classes_key, lambda: on_click(classes_key, "classes"))
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from classifier.data import CLASS_NAMES, scale_images
+from classifier.figures import mistakes as mistake_figures
 from classifier.figures import style
 from classifier.figures import verify as vf
 from classifier.ml import inference
@@ -175,7 +176,7 @@ def test_confusion_figure_squares_carry_true_and_predicted(test_probs, dataset):
     matrix = inference.confusion_matrix(
         dataset.test.labels, inference.predicted_classes(test_probs)
     )
-    figure = vf.confusion_matrix_figure(matrix, selected=(SHIRT, TSHIRT))
+    figure = mistake_figures.confusion_matrix_figure(matrix, selected=(SHIRT, TSHIRT))
     cells = figure.data[0]
     assert len(cells.customdata) == 100
     position = SHIRT * 10 + TSHIRT

@@ -11,8 +11,9 @@ import shutil
 import numpy as np
 import pytest
 
+from classifier.figures.mistakes import confusion_matrix_figure
 from classifier.figures.style import RIGHT_COLOR, WRONG_COLOR
-from classifier.figures.verify import confusion_matrix_figure, picture_history_figure
+from classifier.figures.verify import picture_history_figure
 from classifier.store.history import (
     HISTORY_FILE,
     history_mask,
@@ -214,7 +215,7 @@ def test_a_damaged_model_is_not_hidden_by_the_recorded_predictions(replay_run, t
 
 
 def test_per_class_bars_use_red_only_for_the_wrong_answers():
-    from classifier.figures.verify import per_class_accuracy_figure
+    from classifier.figures.mistakes import per_class_accuracy_figure
 
     accuracy = np.linspace(0.3, 0.95, 10)
     right, wrong = per_class_accuracy_figure(accuracy, 0.8).data
