@@ -16,7 +16,8 @@ test: setup-dev
 	$(VENV)/ruff format --check .
 	$(VENV)/lint-imports
 	# Two workers (pytest-xdist), one per core: each starts its own servers on free ports.
-	$(VENV)/python -m pytest -n 2
+	# The slowest tests are listed at the end: where the suite's time goes.
+	$(VENV)/python -m pytest -n 2 --durations=15
 
 setup:
 	./scripts/setup.sh
