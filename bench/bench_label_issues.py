@@ -1,7 +1,8 @@
 """Benchmark of the suspicious labels (cleanlab, classifier/ml/label_ranking.py).
 
-1. Flipped labels: the first 12,000 training pictures, FLIP_SHARE (2.5%, 300) of their
-   labels flipped at random to another class, one copy per seed. The label check's default
+1. Flipped labels: the first 12,000 training pictures (--pictures N: the first N; 60000 for
+   all, the app's check), FLIP_SHARE (2.5%: 300 of 12,000) of their labels flipped at random
+   to another class, one copy per seed. The label check's default
    cross-validation (label_check.DEFAULT_PRESET, DEFAULT_FOLDS folds, the job's seed) gives
    every picture probabilities from a model that never saw it; cleanlab flags a set. Per
    seed and per ranking (label_ranking.RANKINGS; the flagged set is the same for both, only
@@ -20,7 +21,7 @@
 
 Run from the project folder: .venv/bin/python -m bench label_issues [OPTIONS] (or
 `-m bench.bench_label_issues`), on demand: 3 seeds take 6-8 minutes here, plus a Small CNN
-training when --runs-dir has none. OPTIONS: [--seeds 1 2 3] [--preset PRESET]
+training when --runs-dir has none. OPTIONS: [--seeds 1 2 3] [--preset PRESET] [--pictures N]
 [--runs-dir DIR] [--skip-flips] [--skip-test]
 """
 
@@ -68,17 +69,22 @@ def flip_figures(ranking, flipped: np.ndarray, original: np.ndarray) -> dict:
     }
 
 
-def flipped_labels(seeds: list[int], preset: str | None) -> list[str]:
+def flipped_labels(seeds: list[int], preset: str | None, pictures: int = LIMIT) -> list[str]:
     from classifier.data import load_dataset, scale_images
-    from classifier.jobs.label_check import DEFAULT_FOLDS, CrossValidation, cross_validate
+    from classifier.jobs.label_check import (
+        DEFAULT_FOLDS,
+        DEFAULT_PRESET,
+        CrossValidation,
+        cross_validate,
+    )
     from classifier.ml.label_ranking import RANKED_BY, RANKINGS, rank_suspects
 
-    job = CrossValidation(preset=preset) if preset else CrossValidation()
+    job = CrossValidation(preset=preset or DEFAULT_PRESET, limit=pictures)
     train = load_dataset().train
-    images, original = scale_images(train.images[:LIMIT]), train.labels[:LIMIT]
+    images, original = scale_images(train.images[:pictures]), train.labels[:pictures]
     figures = {ranked_by: [] for ranked_by in RANKINGS}
     lines = [
-        f"{LIMIT:,} training pictures, {FLIP_SHARE:.1%} flipped; {job.folds} folds of the "
+        f"{pictures:,} training pictures, {FLIP_SHARE:.1%} flipped; {job.folds} folds of the "
         f"{job.preset} ({job.train_config().epochs} epochs; default {DEFAULT_FOLDS} folds)",
         f"{'seed':>4} {'ranking':<18} {'found':>6} {'size':>6} {'prec@K':>6} {'sugg.':>6} "
         f"{'flagged':>7} {'acc.':>6} {'CV s':>5}",
@@ -113,7 +119,7 @@ def flipped_labels(seeds: list[int], preset: str | None) -> list[str]:
     # puts among its first K (with their original label). Precision against the flips
     # alone counts them as mistakes of the check.
     always = set.intersection(*unflipped_on_top.values()) if unflipped_on_top else set()
-    flips = round(FLIP_SHARE * LIMIT)
+    flips = round(FLIP_SHARE * pictures)
     lines.append(
         f"Not flipped, yet among the first {flips} of every seed ({RANKED_BY}): "
         f"{len(always)} pictures: {sorted(always)}"
@@ -184,6 +190,9 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--preset", help="the cross-validation's model (default: the check's)")
     parser.add_argument("--runs-dir", help="where to look for a Small CNN run")
+    parser.add_argument(
+        "--pictures", type=int, default=LIMIT, help="the first N training pictures (60000: all)"
+    )
     parser.add_argument("--skip-flips", action="store_true")
     parser.add_argument("--skip-test", action="store_true")
     args = parser.parse_args()
@@ -195,7 +204,7 @@ def main() -> int:
     if not args.skip_test:
         lines += clean_test_set(args.runs_dir)
     if not args.skip_flips:
-        lines += flipped_labels(args.seeds, args.preset)
+        lines += flipped_labels(args.seeds, args.preset, args.pictures)
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     lines.append(f"Load average at the end: {load} on {os.cpu_count()} CPUs")
     print("\n".join(lines))
