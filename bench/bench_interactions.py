@@ -42,7 +42,6 @@ The machine is shared: read the ratios to the bare round trip of the same condit
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
@@ -53,26 +52,34 @@ import tempfile
 import textwrap
 import time
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported
 
+from bench.felt_latency import (  # noqa: E402
+    ARM,
+    CAPTION,
+    KEYS_LISTEN,
+    MARKDOWN,
+    TIMEOUT_MS,
+    exists,
+    new_bench_page,
+    text_probe,
+    timed_input,
+    timed_open,
+)
+from bench.workloads import Background, BareServer, loadavg, profile  # noqa: E402
 from classifier.auth import ENV_PASSWORD_HASH  # noqa: E402
 from classifier.data import CLASS_NAMES  # noqa: E402
 from classifier.store.runs import RunStore  # noqa: E402
 from tests.support.browser import (  # noqa: E402
     launch_options,
-    new_context,
     wait_for_app,
 )
 from tests.support.paths import ROOT  # noqa: E402
 from tests.support.runs import cli_train, copy_run  # noqa: E402
-from tests.support.server import AppServer, free_port  # noqa: E402
+from tests.support.server import AppServer  # noqa: E402
 
-TIMEOUT_MS = 120_000  # a page opened on a busy machine
-INPUT_TIMEOUT_MS = 30_000  # an input: longer is a failure
-NICENESS = 10  # classifier.jobs.process.WORKER_NICENESS: the app's workers run at it
 CONDITIONS = ("quiet", "training", "label-check")
 PAGES = ("present", "verify", "dataset", "explore", "train", "first")
 LABEL_CHECK_LIMIT = 20_000
@@ -86,107 +93,6 @@ BARE_APP = textwrap.dedent(
     st.markdown(f"Count: {count}")
     """
 )
-
-# The input's time: the event's own timeStamp, for the first key press or mouse button
-# released after `__bench.armed` is set (a capture listener on the window: before any of
-# the page's own handlers).
-INPUT_CLOCK = """(() => {
-  if (window.__bench) return;
-  const bench = window.__bench = {armed: false, t0: null, firstSent: null};
-  const mark = event => {
-    if (bench.armed && bench.t0 === null) bench.t0 = event.timeStamp;
-  };
-  const send = WebSocket.prototype.send;  // the first message the input sends
-  WebSocket.prototype.send = function (data) {
-    if (bench.armed && bench.firstSent === null) bench.firstSent = performance.now();
-    return send.call(this, data);
-  };
-  window.addEventListener('keydown', mark, true);
-  window.addEventListener('mouseup', mark, true);
-  window.__benchText = (selector, pattern) => {
-    const wanted = new RegExp(pattern);
-    return [...document.querySelectorAll(selector)].map(e => e.textContent)
-      .filter(text => wanted.test(text)).join(' | ');
-  };
-})();"""
-KEYS_LISTEN = "() => typeof (window.__studioKeys || {}).send === 'function'"
-ARM = "() => Object.assign(window.__bench, {armed: true, t0: null, firstSent: null})"
-MARKDOWN = "[data-testid='stMarkdownContainer']"
-CAPTION = "[data-testid='stCaptionContainer']"
-
-
-def text_probe(selector: str, pattern: str) -> str:
-    """A JS function returning the texts of `selector` that match `pattern` (a regex)."""
-    return f"() => window.__benchText({json.dumps(selector)}, {json.dumps(pattern)})"
-
-
-def changed_and_idle(probe: str) -> str:
-    """A predicate ([before]) => the time, once `probe`'s value differs from before and, in
-    the same frame, the app is connected and not running: the answer has arrived (the
-    server says a run started before it sends what the run draws) and its run has ended.
-    (APP_IDLE also wants a run end observed after the last message sent, else it waits
-    5 s: a run this quick can go from "running" to "notRunning" within one render, and a
-    chart whose key changed sends its empty selection afterwards, which starts no run.)"""
-    return (
-        f"([before]) => {{ const value = ({probe})(); if (value === before) return false; "
-        "const app = document.querySelector(\"[data-testid='stApp']\"); "
-        "if (!app || app.getAttribute('data-test-connection-state') !== 'CONNECTED') "
-        "return false; "
-        "if (app.getAttribute('data-test-script-state') !== 'notRunning') return false; "
-        "return performance.now(); }"
-    )
-
-
-def ready_and_idle(ready: str) -> str:
-    """A predicate () => the time since the navigation started, once `ready` holds (it
-    holds only once the page's last script run drew it) and the app is connected and not
-    running."""
-    return (
-        f"() => {{ if (!({ready})()) return false; "
-        "const app = document.querySelector(\"[data-testid='stApp']\"); "
-        "if (!app || app.getAttribute('data-test-connection-state') !== 'CONNECTED') "
-        "return false; "
-        "if (app.getAttribute('data-test-script-state') !== 'notRunning') return false; "
-        "return performance.now(); }"
-    )
-
-
-def new_bench_page(browser):
-    context = new_context(browser)
-    context.add_init_script(INPUT_CLOCK)
-    return context.new_page()
-
-
-def timed_input(page, action, probe: str, timeout_ms: int = INPUT_TIMEOUT_MS) -> float:
-    """Seconds from the input `action()` makes to the changed, settled page."""
-    before = page.evaluate(probe)
-    page.evaluate(ARM)
-    action()
-    end = page.wait_for_function(
-        changed_and_idle(probe), arg=[before], polling="raf", timeout=timeout_ms
-    ).json_value()
-    start = page.evaluate("() => { window.__bench.armed = false; return window.__bench.t0; }")
-    if start is None:
-        raise RuntimeError("no input event was seen")
-    return (end - start) / 1000
-
-
-def timed_open(browser, url: str, ready: str, timeout_ms: int = TIMEOUT_MS) -> float:
-    """Seconds from the navigation's start to `ready` and an idle app, in a new context."""
-    page = new_bench_page(browser)
-    try:
-        page.goto(url, timeout=timeout_ms)
-        end = page.wait_for_function(
-            ready_and_idle(ready), polling="raf", timeout=timeout_ms
-        ).json_value()
-        return end / 1000
-    finally:
-        page.context.close()
-
-
-def exists(selector: str) -> str:
-    return f"() => document.querySelector({json.dumps(selector)}) !== null"
-
 
 # --- The interactions ------------------------------------------------------------------------
 
@@ -463,157 +369,6 @@ def train_open(browser, url: str, reps: int, name: str) -> Series:
             if not series.times:
                 break  # during a run the live page may never be idle: no more timeouts
     return series
-
-
-# --- Background work --------------------------------------------------------------------------
-
-
-class Background:
-    """A command-line job at nice 10, kept running through a condition."""
-
-    def __init__(self, kind: str, runs_dir: Path, log_path: Path, limit: int):
-        self.kind, self.runs_dir, self.log_path, self.limit = kind, runs_dir, log_path, limit
-        self.process: subprocess.Popen | None = None
-        self.starts = 0
-        self.runs_before = {path.name for path in runs_dir.iterdir()}
-
-    def command(self) -> list[str]:
-        base = [sys.executable, "-m", "classifier", "--runs-dir", str(self.runs_dir)]
-        if self.kind == "training":
-            return base + ["train", "--preset", "Small CNN", "--epochs", "100", "--quiet"]
-        limit = self.limit - 1000 * self.starts  # another job (other pictures) if run again
-        return base + ["suspects", "--split", "train", "--preset", "Small CNN", "--folds", "4",
-                       "--limit", str(limit), "--top", "1"]  # fmt: skip
-
-    def start(self) -> None:
-        log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it
-        self.process = subprocess.Popen(
-            self.command(),
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-            preexec_fn=lambda: os.nice(NICENESS),
-        )
-        log.close()
-        self.starts += 1
-        self.wait_busy()
-
-    def wait_busy(self, timeout: float = 180) -> None:
-        """Until the job does its real work (past TensorFlow's import and the data)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.process.poll() is None:
-            if self.kind == "training":
-                if any(
-                    (path / "batches.jsonl").exists() and (path / "batches.jsonl").stat().st_size
-                    for path in self.runs_dir.iterdir()
-                    if path.name not in self.runs_before
-                ):
-                    return
-            elif cpu_seconds(self.process.pid) > 20:  # import, data, the first fold started
-                return
-            time.sleep(0.5)
-
-    def keep_running(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            self.start()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        for path in self.runs_dir.iterdir():  # the background run: gone from the pickers
-            if path.name not in self.runs_before and path.is_dir() and self.kind == "training":
-                shutil.rmtree(path, ignore_errors=True)
-
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def loadavg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-# --- The bare app -------------------------------------------------------------------------------
-
-
-class BareServer(AppServer):
-    """AppServer's lifecycle (health, stop) for `streamlit run` of another script."""
-
-    def __init__(self, script: Path, log_path: Path):  # noqa: D107 - AppServer's, other script
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.runs_dir = script.parent
-        self.log_path = Path(log_path)
-        self.health_timeout = 60
-        self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        command = [sys.executable, "-m", "streamlit", "run", str(script)]
-        command += ["--server.port", str(self.port), "--server.address", "127.0.0.1"]
-        command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
-        self.process = subprocess.Popen(
-            command, cwd=script.parent, stdout=self.log, stderr=subprocess.STDOUT
-        )
-
-
-# --- Server-side profile of the first opens ------------------------------------------------------
-
-
-def profile(store: RunStore, run_id: str) -> list[tuple[str, float]]:
-    steps: list[tuple[str, float]] = []
-
-    def step(name, work):
-        start = time.perf_counter()
-        result = work()
-        steps.append((name, time.perf_counter() - start))
-        return result
-
-    from classifier.data import load_dataset, scale_images
-
-    data = step("read the dataset (load_dataset)", load_dataset)
-    step("import TensorFlow and Keras", lambda: __import__("keras"))
-    from classifier.ml import features as feats
-    from classifier.ml.inference import probabilities, saliency
-    from classifier.store.history import HISTORY_FILE, read_history, recorded_final_epoch
-    from classifier.views.verify import Replay
-
-    test_x = step("scale the test pictures", lambda: scale_images(data.test.images))
-    train_x = step("scale the training pictures", lambda: scale_images(data.train.images))
-    for attempt in ("first", "second"):
-        model = step(f"load the model ({attempt} time)", lambda: store.load_model(run_id))
-        step(
-            f"predict the 10,000 test pictures ({attempt} time)",
-            partial(probabilities, model, test_x),
-        )
-    recorded = recorded_final_epoch(store, run_id)
-
-    def recorded_probs():
-        history = read_history(store.run_dir(run_id) / HISTORY_FILE, max_epochs=recorded[0])
-        return Replay(history, data.test.labels).probabilities(recorded[0])
-
-    if recorded is not None:
-        step("read the recorded last-epoch predictions instead (history + Replay)", recorded_probs)
-    extractor = step("build the feature model", lambda: feats.feature_model(model))
-    test_f = step("features of the 10,000 test pictures", lambda: feats.features(extractor, test_x))
-    train_f = step(
-        "features of the 60,000 training pictures", lambda: feats.features(extractor, train_x)
-    )
-    step("PCA map of the test features", lambda: feats.principal_components(test_f))
-    index = step(
-        "neighbour index over the training features", lambda: feats.NeighbourIndex(train_f)
-    )
-    step("8 nearest training pictures of one picture", lambda: index.search(test_f[0]))
-    for attempt in ("first", "second"):
-        step(f"one saliency map ({attempt})", lambda: saliency(model, test_x[0]))
-    return steps
 
 
 # --- Report --------------------------------------------------------------------------------------
