@@ -56,7 +56,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported
 
-from bench.felt_latency import (  # noqa: E402
+from bench._felt_latency import (  # noqa: E402
     ARM,
     CAPTION,
     KEYS_LISTEN,
@@ -68,7 +68,7 @@ from bench.felt_latency import (  # noqa: E402
     timed_input,
     timed_open,
 )
-from bench.workloads import Background, BareServer, loadavg, profile  # noqa: E402
+from bench._workloads import Background, BareServer, loadavg, profile  # noqa: E402
 from classifier.auth import ENV_PASSWORD_HASH  # noqa: E402
 from classifier.data import CLASS_NAMES  # noqa: E402
 from classifier.store.runs import RunStore  # noqa: E402
