@@ -212,8 +212,13 @@ def test_a_damaged_reviews_file_reads_as_none(tmp_path):
 def test_job_keys_name_what_they_compute():
     job = label_check.CrossValidation("Tutorial MLP", folds=3, epochs=2, limit=2000)
     assert job.key == "cv-Tutorial-MLP-k3-e2-n2000-s0"
-    epochs = PRESETS["Small CNN"].defaults.epochs
-    assert label_check.CrossValidation().key == f"cv-Small-CNN-k4-e{epochs}-nall-s0"
+    # The default check: the epochs it trains on all 60,000 pictures (check_epochs).
+    epochs = label_check.check_epochs(PRESETS["Small CNN"].defaults.epochs, 45_000)
+    assert (
+        label_check.CrossValidation().key
+        == f"cv-Small-CNN-k4-e{epochs}-nall-s0"
+        == ("cv-Small-CNN-k4-e3-nall-s0")
+    )
     with pytest.raises(ValueError):
         label_check.CrossValidation(folds=1).validate()
 
