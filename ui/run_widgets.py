@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from classifier.store.records import RunError
@@ -75,33 +77,35 @@ def run_downloads(store: RunStore, info: RunInfo, has_metrics: bool) -> None:
     run_id = info.run_id
     left, right = st.columns(2)
     if info.has_model:
-        model = lambda: read_run_file(store.model_path(run_id))  # noqa: E731
         with left:
+            model = partial(read_run_file, store.model_path(run_id))
             run_download("Model (.keras)", store, run_id, model, f"{run_id}.keras")
     if has_metrics:
-        csv = lambda: store.metrics_csv(run_id)  # noqa: E731
         with right:
+            csv = partial(store.metrics_csv, run_id)
             run_download("Metrics (CSV)", store, run_id, csv, f"{run_id}-metrics.csv")
 
 
 def run_download(label: str, store: RunStore, run_id: str, produce, file_name: str) -> None:
     """A download of one of a run's files. `produce` runs on the click, not on every rerun
-    (no megabytes read for nothing); if the run was deleted meanwhile, a toast says so
-    instead of a download that silently does nothing."""
+    (no megabytes read for nothing). The click does not rerun the page: a rerun replaces
+    the file Streamlit is about to hand to the browser, and the download then silently does
+    not start (seen under load). A run deleted meanwhile gives no file (not an empty one)."""
 
-    def check_run_still_exists() -> None:
+    def produce_if_still_there():
         if not store.run_dir(run_id).is_dir():
-            st.toast("This run was deleted meanwhile: there is nothing to download.")
+            raise RunError("This run was deleted meanwhile: there is nothing to download.")
+        return produce()
 
     key = "download_" + file_name.replace(".", "_")
     mime = "text/csv" if file_name.endswith(".csv") else "application/octet-stream"
     st.download_button(
         label,
-        produce,
+        produce_if_still_there,
         file_name=file_name,
         mime=mime,
         key=key,
-        on_click=check_run_still_exists,
+        on_click="ignore",
         icon=":material/download:",  # the icon says "download": the label fits a narrow column
     )
 
