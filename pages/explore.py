@@ -1,6 +1,8 @@
 """Explore: a map of what the model sees, the training pictures most like a picture, labels
 the model doubts, and one model against another."""
 
+from functools import partial
+
 import streamlit as st
 
 from classifier.data import CLASS_NAMES
@@ -118,13 +120,23 @@ def suspects_section(run, probs, test) -> None:
         widgets.paged_picture_grid(
             ranking.indices, probs, data, Keys.SUSPECT_PAGE, key, click, index, doubtful_labels=True
         )
+        # Made on the click, not on every rerun, and a click does not rerun the page (see
+        # ui/run_widgets.run_download).
         with st.container(horizontal=True):
-            csv = label_reviews.suspects_csv(split, ranking.rows())
             st.download_button(
-                "Download the suspects (CSV)", csv, f"suspects-{split}.csv", "text/csv"
+                "Download the suspects (CSV)",
+                lambda: label_reviews.suspects_csv(split, ranking.rows()),
+                f"suspects-{split}.csv",
+                "text/csv",
+                on_click="ignore",
             )
-            csv = label_reviews.reviews_csv(reviews)
-            st.download_button("Download the reviews (CSV)", csv, "label-reviews.csv", "text/csv")
+            st.download_button(
+                "Download the reviews (CSV)",
+                partial(label_reviews.reviews_csv, reviews),
+                "label-reviews.csv",
+                "text/csv",
+                on_click="ignore",
+            )
     with review_column:
         review_section(run, split, ranking, probs, data, index)
 

@@ -7,7 +7,13 @@ from __future__ import annotations
 import pytest
 
 from classifier.figures.style import UNKNOWN_COLOR, WRONG_COLOR
-from tests.support.browser import assert_no_exception, open_page, pick_option, wait_for_app
+from tests.support.browser import (
+    assert_no_exception,
+    open_page,
+    pick_option,
+    script_runs_ended,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -45,4 +51,22 @@ def test_a_suspect_in_present_is_not_red(verify_server, page):
     assert page.get_by_text("The label says").first.is_visible()
     assert page.get_by_role("button", name="The label is right").is_visible()
     assert page.get_by_role("button", name="The label is wrong:").is_visible()
+    assert_no_exception(page)
+
+
+def test_the_suspects_download_from_explore_as_csv_without_a_rerun(verify_server, page):
+    """Made on the click (not on every rerun of the page), and the click reruns nothing."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    open_page(page, f"{verify_server.url}/explore?part=suspects", ready="cleanlab estimates")
+    button = page.get_by_role("button", name="Download the suspects (CSV)")
+    button.wait_for(timeout=60_000)
+    wait_for_app(page)
+    runs = script_runs_ended(page)
+    with page.expect_download(timeout=60_000) as download:
+        button.click()
+    lines = open(download.value.path(), encoding="utf-8").read().splitlines()
+    assert lines[0] == "rank,split,picture,given_label,suggested_label,score"
+    assert lines[1].startswith("1,test,") and len(lines) > 2
+    wait_for_app(page)  # idle again: a rerun the click started has ended by now
+    assert script_runs_ended(page) == runs, "the download click reran the page"
     assert_no_exception(page)

@@ -10,11 +10,11 @@ from classifier.ml.models import PRESETS
 from classifier.store.runs import RunStore
 from tests.support import wait_until
 from tests.support.browser import (
-    app_mark,
     assert_no_exception,
     choose,
     open_page,
     save_screenshot,
+    script_runs_ended,
     set_slider,
     status_badge,
     wait_for_app,
@@ -72,7 +72,7 @@ def test_one_epoch_run_on_a_slice_shows_its_results(app_server, page):
     # The downloads are produced on click: the metrics CSV, then a real .keras archive. A
     # click does not rerun the page (its rerun could replace the file before the browser
     # fetched it): nothing is sent but the request for the file.
-    mark = app_mark(page)
+    runs = script_runs_ended(page)
     with page.expect_download(timeout=60_000) as download:
         page.get_by_role("button", name="Metrics (CSV)").click()
     csv_lines = open(download.value.path()).read().splitlines()
@@ -80,7 +80,8 @@ def test_one_epoch_run_on_a_slice_shows_its_results(app_server, page):
     with page.expect_download(timeout=60_000) as download:
         page.get_by_role("button", name="Model (.keras)").click()
     assert open(download.value.path(), "rb").read(2) == b"PK"  # a .keras file is a zip
-    assert app_mark(page) - mark <= 2, "a download click reran the page"
+    wait_for_app(page)  # idle again: a rerun a click started has ended by now
+    assert script_runs_ended(page) == runs, "a download click reran the page"
 
     shutil.rmtree(store.run_dir(run.run_id))
     # Deleted meanwhile (another tab, the command line): the click makes no download and

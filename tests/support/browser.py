@@ -139,6 +139,11 @@ async def wait_for_app_async(page, timeout_ms: int = TIMEOUT_MS) -> None:
     await page.wait_for_function(APP_IDLE, arg=[None, QUIET_MS], timeout=timeout_ms, polling=100)
 
 
+def script_runs_ended(page) -> int:
+    """How many script runs the page has seen end so far (RUN_TRACKER)."""
+    return page.evaluate("() => window.__appRuns ? window.__appRuns.ended : 0")
+
+
 def app_mark(page) -> int:
     """How many messages the page has sent so far: pass it to `wait_for_app(since=...)`."""
     return page.evaluate("() => window.__appRuns ? window.__appRuns.sent : 0")
