@@ -114,8 +114,10 @@ class BareServer(AppServer):
         command = [sys.executable, "-m", "streamlit", "run", str(script)]
         command += ["--server.port", str(self.port), "--server.address", "127.0.0.1"]
         command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
+        # The project on the path: its `?map=1` page draws Explore's map figure.
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.process = subprocess.Popen(
-            command, cwd=script.parent, stdout=self.log, stderr=subprocess.STDOUT
+            command, cwd=script.parent, env=env, stdout=self.log, stderr=subprocess.STDOUT
         )
 
 

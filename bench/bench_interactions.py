@@ -27,6 +27,8 @@ How it is measured:
   and Explore each one opens a copy of the trained run under a new id: the server's caches
   are keyed by the run id, so the copy is a model never opened (TensorFlow is already
   imported in the server by then: that is the cost of a new model, not of a new server).
+  Beside them, their floor: the bare app opened the same way, alone and with Explore's
+  10,000-point map figure drawn from random points (`?map=1`: no model, no run).
 - The background jobs are the command line's, started at nice 10 as the app's workers
   start themselves (classifier.jobs.process.become_worker): `train --preset "Small CNN"`
   (stopped with Ctrl-C when the condition is done, its run deleted) and `suspects --split
@@ -85,12 +87,26 @@ PAGES = ("present", "verify", "dataset", "explore", "train", "first")
 LABEL_CHECK_LIMIT = 20_000
 BARE_APP = textwrap.dedent(
     """
+    import numpy as np
     import streamlit as st
 
     count = st.session_state.setdefault("count", 0)
     if st.button("Add one"):
         count = st.session_state["count"] = count + 1
     st.markdown(f"Count: {count}")
+    if st.query_params.get("map"):  # the floor of Explore's first map: its figure, no model
+        from classifier.figures.explore import map_figure
+
+        rng = np.random.default_rng(0)
+        points, labels = rng.normal(size=(10_000, 2)), rng.integers(0, 10, 10_000)
+        figure = map_figure(points, labels, labels, "true", "select", 0)
+        st.plotly_chart(
+            figure,
+            key="bare_map",
+            on_select="rerun",
+            selection_mode=("points", "box", "lasso"),
+            config={"displayModeBar": False},
+        )
     """
 )
 
@@ -328,17 +344,34 @@ MAP_AFTER_TRAINING = (
 )
 
 
-def first_opens(browser, url: str, store: RunStore, base_id: str, count: int, tag: str):
+def first_opens(
+    browser, url: str, bare_url: str, store: RunStore, base_id: str, count: int, tag: str
+):
     """Verify and Explore opened on copies of the trained run never opened before; Explore
     on copies with the features the worker stored, and on copies without them, side by
-    side."""
+    side. And their floor: the bare app opened, alone and with Explore's map figure."""
     from classifier.ml.features import FEATURES_NOTE
 
     verify_times = Series("Verify: first open")
     explore_times = Series("Explore: first map")
     computed_times = Series("Explore: first map, features computed")
+    floors = (
+        (Series("bare Streamlit page: first open"), bare_url, exists("button")),
+        (
+            Series("bare page with the map figure: first open"),
+            f"{bare_url}/?map=1",
+            exists("[class*='st-key-bare_map'] path.point"),
+        ),
+    )
     map_ready = exists("[class*='st-key-explore_map'] path.point")
     for number in range(count):
+        for series, floor_url, ready in floors:
+            try:
+                series.times.append(timed_open(browser, floor_url, ready))
+            except Exception as error:  # noqa: BLE001
+                series.failures.append(
+                    f"{type(error).__name__}: {str(error).splitlines()[0][:160]}"
+                )
         for series, page_name, ready in (
             (verify_times, "verify", exists("[class*='st-key-verify_grid_'] path.point")),
             (explore_times, "explore", map_ready),
@@ -356,7 +389,7 @@ def first_opens(browser, url: str, store: RunStore, base_id: str, count: int, ta
                 )
             finally:
                 shutil.rmtree(store.root / run_id, ignore_errors=True)
-    return [verify_times, explore_times, computed_times]
+    return [*(series for series, _, _ in floors), verify_times, explore_times, computed_times]
 
 
 def train_open(browser, url: str, reps: int, name: str) -> Series:
@@ -469,7 +502,9 @@ def main(argv: list[str] | None = None) -> int:
                         train_open(browser, server.url, 3, "Train: page open")
                     ),
                     "first": lambda made, tag=condition: made.extend(
-                        first_opens(browser, server.url, store, base_id, args.first_opens, tag)
+                        first_opens(
+                            browser, server.url, bare.url, store, base_id, args.first_opens, tag
+                        )
                     ),
                 }
                 chosen = ["bare", *[name for name in steps if name in pages], "bare"]

@@ -63,32 +63,14 @@ def test_a_crashed_map_worker_leaves_the_server_alive_and_reads_as_failed(traine
 
 
 @pytest.mark.slow
-def test_the_map_worker_stores_the_map_of_a_real_model(trained_run, tmp_path):
-    store = RunStore(trained_run.root)
-    path = store.run_dir(trained_run.run_id)
-    (path / embedding.STATUS_FILE).unlink(missing_ok=True)
-    embedding.start_map(path, store.root)
-    assert embedding.wait_for_map(path, 240)
-    state = embedding.map_state(path, 10_000)
-    assert state.status == embedding.READY, state.error
-    assert read_map(path, 10_000).shape == (10_000, 2)
-    # The features too, those of this very model: Explore's first map needs no model.
+def test_a_finished_training_job_leaves_its_map_and_features_ready_for_explore(
+    tmp_path, monkeypatch
+):
+    """The worker's whole path once (a real model, a real t-SNE): the training job maps its
+    run when it completes, so Explore's first map needs neither a worker nor the model."""
     from classifier.data import load_dataset, scale_images
-    from classifier.ml.features import feature_model, features
-
-    digest = store.get(trained_run.run_id).model_sha256
-    width = store.get(trained_run.run_id).config["hidden_units"]
-    stored = read_features(path, "test", digest, 10_000, width)
-    model = store.load_model(trained_run.run_id)
-    computed = features(feature_model(model), scale_images(load_dataset().test.images[:500]))
-    assert np.allclose(stored[:500], computed, atol=1e-4)
-    assert read_features(path, "train", digest, 60_000, width).shape == (60_000, width)
-    assert read_features(path, "test", "0" * 64, 10_000, width) is None  # another model's
-
-
-@pytest.mark.slow
-def test_a_finished_training_job_leaves_its_map_ready_for_explore(tmp_path, monkeypatch):
     from classifier.jobs.training_job import MAP_AFTER_TRAINING_ENV, JobManager
+    from classifier.ml.features import feature_model, features
     from classifier.ml.models import preset_config
 
     monkeypatch.setenv(MAP_AFTER_TRAINING_ENV, "1")  # the suite turns it off elsewhere
@@ -96,9 +78,19 @@ def test_a_finished_training_job_leaves_its_map_ready_for_explore(tmp_path, monk
     manager = JobManager(store)
     run_id = manager.start(preset_config("Tutorial MLP", epochs=1, train_limit=1000))
     assert manager.wait(run_id, 300) == 0
-    assert store.get(run_id).status == "completed"
-    state = embedding.map_state(store.run_dir(run_id), 10_000)
+    run, path = store.get(run_id), store.run_dir(run_id)
+    assert run.status == "completed"
+    state = embedding.map_state(path, 10_000)
     assert state.status == embedding.READY, state.error
+    assert read_map(path, 10_000).shape == (10_000, 2)
+    # The features too, those of this very model.
+    digest, width = run.model_sha256, run.config["hidden_units"]
+    stored = read_features(path, "test", digest, 10_000, width)
+    model = store.load_model(run_id)
+    computed = features(feature_model(model), scale_images(load_dataset().test.images[:500]))
+    assert np.allclose(stored[:500], computed, atol=1e-4)
+    assert read_features(path, "train", digest, 60_000, width).shape == (60_000, width)
+    assert read_features(path, "test", "0" * 64, 10_000, width) is None  # another model's
 
 
 def test_stored_features_are_read_only_for_their_model_and_their_size(tmp_path):
