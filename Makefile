@@ -16,8 +16,9 @@ test: setup-dev
 	$(VENV)/ruff format --check .
 	$(VENV)/lint-imports
 	# Two workers (pytest-xdist), one per core: each starts its own servers on free ports.
-	# The slowest tests are listed at the end: where the suite's time goes.
-	$(VENV)/python -m pytest -n 2 --durations=15
+	# Work stealing: an idle worker takes tests queued for the other, so the long browser
+	# journeys do not leave one core idle at the end. The slowest tests are listed last.
+	$(VENV)/python -m pytest -n 2 --dist worksteal --durations=15
 
 setup:
 	./scripts/setup.sh

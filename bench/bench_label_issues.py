@@ -5,7 +5,7 @@
    to another class, one copy per seed. The label check's default
    cross-validation (label_check.DEFAULT_PRESET, DEFAULT_FOLDS folds, the job's seed) gives
    every picture probabilities from a model that never saw it; cleanlab flags a set. Per
-   seed and per ranking (label_ranking.RANKINGS; the flagged set is the same for both, only
+   seed and per ranking (label_ranking.RANKINGS; the flagged set is the same for all, only
    its order differs):
      - found: the share of the flipped labels inside the flagged set (target >= 0.8);
      - size: flagged pictures / flipped labels (target <= 3);

@@ -23,7 +23,7 @@ import numpy as np
 
 from classifier.data import CLASS_NAMES
 
-RANKINGS = ("self_confidence", "normalized_margin")
+RANKINGS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
 RANKED_BY = "self_confidence"  # measured: see the module docstring
 
 
