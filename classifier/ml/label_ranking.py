@@ -11,7 +11,8 @@ It ranks them by a label quality score, lowest first. RANKED_BY is the score: th
 probability of the given label ("self_confidence"). With 2.5% of 12,000 training labels
 flipped, 0.81 of its first K flagged (K = the flips) were flips, against 0.71 for
 "normalized_margin" and 0.79 for "confidence_weighted_entropy" (median of 3 seeds, the
-default check; bench/bench_label_issues.py, docs/benchmarks.md). The suggested label of a suspect is the most probable other class.
+default check; bench/bench_label_issues.py, docs/benchmarks.md). The suggested label of a
+suspect is the most probable other class.
 """
 
 from __future__ import annotations
