@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from ui import room
+from ui import room, widgets
 
 st.set_page_config(page_title="Fashion-MNIST Studio", page_icon="👕", layout="wide")
+widgets.page_style()
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),

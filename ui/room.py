@@ -84,10 +84,11 @@ def show_picture(place, index: int, scale: int, **options) -> None:
 
 # --- The phone page ----------------------------------------------------------------------
 
-# The phone page's layout: big touch targets in two columns. Our own constant CSS, put on the
-# page by a style-only component (not isolated, so its rules reach the page): no raw HTML.
+# The phone page's layout (it starts high as every page: ui.widgets.PAGE_CSS): big touch
+# targets in two columns. Our own constant CSS, put on the page by a style-only component
+# (not isolated, so its rules reach the page): no raw HTML.
 PHONE_CSS = """
-[data-testid="stMainBlockContainer"] { padding-top: 3.5rem; padding-bottom: 1rem; }
+[data-testid="stMainBlockContainer"] { padding-bottom: 1rem; }
 .st-key-room_choices { display: grid !important; grid-template-columns: 1fr 1fr; gap: 0.5rem; }
 .st-key-room_choices > div { width: 100% !important; }
 .st-key-room_choices button { min-height: 48px; width: 100%; font-size: 1.05rem; }

@@ -46,3 +46,15 @@ CUT_LABELS = """() => [...document.querySelectorAll(
     + '[data-testid="stPageLink"] p')]
   .filter(e => e.offsetWidth > 0 && e.scrollWidth > e.clientWidth + 1)
   .map(e => e.value || e.textContent.trim() || e.getAttribute('title'))"""
+
+
+# Where the page's first element starts, in pixels from the top of the page (its own
+# layout's elements only; the vertical blocks that hold them start where it does).
+FIRST_ELEMENT_TOP = """() => {
+  const main = document.querySelector('[data-testid="stMainBlockContainer"]');
+  const tops = [...main.querySelectorAll('[data-testid]')]
+    .filter(e => e.getAttribute('data-testid') !== 'stVerticalBlock')
+    .filter(e => e.getBoundingClientRect().height > 0)
+    .map(e => e.getBoundingClientRect().top + window.scrollY);
+  return tops.length ? Math.min(...tops) : null;
+}"""
