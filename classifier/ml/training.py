@@ -15,7 +15,13 @@ import time
 
 from classifier.data import load_dataset, scale_images
 from classifier.ml.inference import accuracy, cross_entropy, softmax
-from classifier.ml.models import TrainConfig, build_model, continue_model, loss_targets
+from classifier.ml.models import (
+    TrainConfig,
+    build_model,
+    continue_model,
+    loss_targets,
+    trains_with_xla,
+)
 from classifier.store.files import append_json_line, save_model_atomically
 from classifier.store.history import (
     HISTORY_FILE,
@@ -429,6 +435,7 @@ def _train(writer: RunWriter, config: TrainConfig, verbose) -> dict:
     steps_per_epoch = math.ceil(train_count / global_batch)
     writer.write_status(
         strategy=config.strategy,
+        xla=trains_with_xla(config),
         replicas=replicas,
         global_batch_size=global_batch,
         steps_per_epoch=steps_per_epoch,
@@ -443,6 +450,9 @@ def _train(writer: RunWriter, config: TrainConfig, verbose) -> dict:
             model = continue_model(parent, config, steps_per_epoch)
         else:
             model = build_model(config, steps_per_epoch)
+    # For this fit only: the saved model keeps Keras' own setting (its compile config), so a
+    # page that loads it predicts as before.
+    model.jit_compile = trains_with_xla(config)
     # Keras' fit cannot run MultiWorkerMirroredStrategy: see CustomLoop.
     loop = CustomLoop(strategy, model, global_batch, config.seed) if multi_worker else None
     if loop:
