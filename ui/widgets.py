@@ -143,8 +143,8 @@ export default function (component) {
 _ticker = st.components.v2.component("studio_ticker", js=_TICKER_JS)
 
 
-# Every page starts higher than Streamlit's 6rem: on a 720-pixel projector that is a row
-# more of pictures on the first screen. 3.5rem still clears the header's menu button. Our own
+# Every page starts higher than Streamlit's 6rem: on a 720-pixel projector, 40 more pixels
+# of the page on the first screen. 3.5rem still clears the header's menu button. Our own
 # constant CSS, put on the page by a style-only component (no raw HTML). More than one line:
 # Streamlit takes a one-line string with brackets for a file name.
 PAGE_CSS = """

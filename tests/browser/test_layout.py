@@ -20,7 +20,7 @@ def test_no_label_overlaps_or_is_cut_off(verify_server, page, path, width, heigh
     page.set_viewport_size({"width": width, "height": height})
     open_page(page, f"{verify_server.url}/{path}")
     wait_for_layout(page)  # charts lay out after the script run
-    # 56 px (ui.widgets.PAGE_CSS), not Streamlit's 96: a row more of pictures on a projector.
+    # 56 px (ui.widgets.PAGE_CSS), not Streamlit's 96: 40 px more of the page on a projector.
     top = page.evaluate(FIRST_ELEMENT_TOP)
     assert top is not None and top <= 60, f"the page starts {top} px from the top"
     problems = page.evaluate(CHART_PROBLEMS)

@@ -215,6 +215,7 @@ def test_xla_only_where_it_was_measured_faster():
     assert not trains_with_xla(preset_config("Best CNN"))
     assert not trains_with_xla(preset_config("Tutorial MLP", precision="bfloat16"))
     assert not trains_with_xla(preset_config("Tutorial MLP", strategy="mirrored", devices=2))
+    assert not trains_with_xla(preset_config("Tutorial MLP", augment=True))  # Keras cannot
 
 
 def test_a_trained_mlp_ran_with_xla_and_its_saved_model_predicts_without_it(trained_run):
