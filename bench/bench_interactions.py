@@ -123,13 +123,18 @@ class Series:
     failures: list[str] = field(default_factory=list)
 
 
+def failure_line(error: Exception) -> str:
+    """A failed measurement in one short line: the error's kind and its first line."""
+    return f"{type(error).__name__}: {str(error).splitlines()[0][:160]}"
+
+
 def repeat(series: Series, reps: int, once, warm_up: int = 1) -> Series:
     """Call `once(i)` (a timed input, seconds) warm_up + reps times; keep the last reps."""
     for i in range(warm_up + reps):
         try:
             seconds = once(i)
         except Exception as error:  # noqa: BLE001 - reported, the benchmark goes on
-            series.failures.append(f"{type(error).__name__}: {str(error).splitlines()[0][:160]}")
+            series.failures.append(failure_line(error))
             if len(series.failures) >= 3 or not series.times:
                 break  # it cannot be driven here: no more timeouts
             continue
@@ -401,18 +406,14 @@ def first_opens(
         try:
             navigated_times.times.append(navigated_open(browser, url, map_ready, name))
         except Exception as error:  # noqa: BLE001
-            navigated_times.failures.append(
-                f"{type(error).__name__}: {str(error).splitlines()[0][:160]}"
-            )
+            navigated_times.failures.append(failure_line(error))
         finally:
             shutil.rmtree(store.root / run_id, ignore_errors=True)
         for series, floor_url, ready in floors:
             try:
                 series.times.append(timed_open(browser, floor_url, ready))
             except Exception as error:  # noqa: BLE001
-                series.failures.append(
-                    f"{type(error).__name__}: {str(error).splitlines()[0][:160]}"
-                )
+                series.failures.append(failure_line(error))
         for series, page_name, ready in (
             (verify_times, "verify", exists("[class*='st-key-verify_grid_'] path.point")),
             (explore_times, "explore", map_ready),
@@ -425,9 +426,7 @@ def first_opens(
             try:
                 series.times.append(timed_open(browser, f"{url}/{page_name}?run={run_id}", ready))
             except Exception as error:  # noqa: BLE001
-                series.failures.append(
-                    f"{type(error).__name__}: {str(error).splitlines()[0][:160]}"
-                )
+                series.failures.append(failure_line(error))
             finally:
                 shutil.rmtree(store.root / run_id, ignore_errors=True)
     floor_series = [series for series, _, _ in floors]
@@ -440,7 +439,7 @@ def train_open(browser, url: str, reps: int, name: str) -> Series:
         try:
             series.times.append(timed_open(browser, f"{url}/train", exists("h4")))
         except Exception as error:  # noqa: BLE001
-            series.failures.append(f"{type(error).__name__}: {str(error).splitlines()[0][:160]}")
+            series.failures.append(failure_line(error))
             if not series.times:
                 break  # during a run the live page may never be idle: no more timeouts
     return series
