@@ -119,7 +119,8 @@ def test_a_empty_store_to_a_verified_grid(browser, tmp_path):
                 assert_on_first_screen(screen, start, "Start the demo")
                 screen_watcher.check("Home")
             started = time.monotonic()
-            start.click()  # the one click, on the projector
+            # The one click, on the projector.
+            page.get_by_role("button", name="Start the demo").click()
             tiles = page.locator("[class*='st-key-verify_grid_'] .scatterlayer .trace path.point")
             tiles.first.wait_for(state="attached", timeout=DEMO_TIMEOUT_MS)
             record_demo_time(PROJECTOR, time.monotonic() - started)
