@@ -1,10 +1,13 @@
 """How bench_interactions times what a person feels, in the page: from the input event's
 own timeStamp to the first animation frame where the watched text has changed and the app
-is idle, or from a navigation's start to a ready page."""
+is idle, or from a navigation's start to a ready page; and how it keeps and reports a
+series of such timings (median, p90, failures in one line each)."""
 
 from __future__ import annotations
 
 import json
+import statistics
+from dataclasses import dataclass, field
 
 from tests.support.browser import new_context
 
@@ -110,3 +113,49 @@ def timed_open(browser, url: str, ready: str, timeout_ms: int = TIMEOUT_MS) -> f
 
 def exists(selector: str) -> str:
     return f"() => document.querySelector({json.dumps(selector)}) !== null"
+
+
+# --- A series of timings, and its line in the report ------------------------------------
+
+
+@dataclass
+class Series:
+    name: str
+    times: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+def failure_line(error: Exception) -> str:
+    """A failed measurement in one short line: the error's kind and its first line."""
+    return f"{type(error).__name__}: {str(error).splitlines()[0][:160]}"
+
+
+def repeat(series: Series, reps: int, once, warm_up: int = 1) -> Series:
+    """Call `once(i)` (a timed input, seconds) warm_up + reps times; keep the last reps."""
+    for i in range(warm_up + reps):
+        try:
+            seconds = once(i)
+        except Exception as error:  # noqa: BLE001 - reported, the benchmark goes on
+            series.failures.append(failure_line(error))
+            if len(series.failures) >= 3 or not series.times:
+                break  # it cannot be driven here: no more timeouts
+            continue
+        if i >= warm_up:
+            series.times.append(seconds)
+    return series
+
+
+def describe(item: Series) -> str:
+    times = item.times
+    line = f"{item.name}: no figure"
+    if times:
+        line = f"{item.name}: median {statistics.median(times):.3f} s, p90 {p90(times):.3f} s"
+        line += f", n={len(times)}"
+    if item.failures:
+        line += f", {len(item.failures)} failed: {item.failures[0]}"
+    return line
+
+
+def p90(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]

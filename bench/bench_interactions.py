@@ -56,7 +56,6 @@ import sys
 import tempfile
 import textwrap
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported
@@ -67,8 +66,13 @@ from bench._felt_latency import (  # noqa: E402
     KEYS_LISTEN,
     MARKDOWN,
     TIMEOUT_MS,
+    Series,
+    describe,
     exists,
+    failure_line,
     new_bench_page,
+    p90,
+    repeat,
     text_probe,
     timed_input,
     timed_open,
@@ -114,33 +118,6 @@ BARE_APP = textwrap.dedent(
 )
 
 # --- The interactions ------------------------------------------------------------------------
-
-
-@dataclass
-class Series:
-    name: str
-    times: list[float] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-
-
-def failure_line(error: Exception) -> str:
-    """A failed measurement in one short line: the error's kind and its first line."""
-    return f"{type(error).__name__}: {str(error).splitlines()[0][:160]}"
-
-
-def repeat(series: Series, reps: int, once, warm_up: int = 1) -> Series:
-    """Call `once(i)` (a timed input, seconds) warm_up + reps times; keep the last reps."""
-    for i in range(warm_up + reps):
-        try:
-            seconds = once(i)
-        except Exception as error:  # noqa: BLE001 - reported, the benchmark goes on
-            series.failures.append(failure_line(error))
-            if len(series.failures) >= 3 or not series.times:
-                break  # it cannot be driven here: no more timeouts
-            continue
-        if i >= warm_up:
-            series.times.append(seconds)
-    return series
 
 
 def bare_round_trip(browser, url: str, reps: int) -> Series:
@@ -446,22 +423,6 @@ def train_open(browser, url: str, reps: int, name: str) -> Series:
 
 
 # --- Report --------------------------------------------------------------------------------------
-
-
-def describe(item: Series) -> str:
-    times = item.times
-    line = f"{item.name}: no figure"
-    if times:
-        line = f"{item.name}: median {statistics.median(times):.3f} s, p90 {p90(times):.3f} s"
-        line += f", n={len(times)}"
-    if item.failures:
-        line += f", {len(item.failures)} failed: {item.failures[0]}"
-    return line
-
-
-def p90(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
 
 
 def main(argv: list[str] | None = None) -> int:
