@@ -4,6 +4,7 @@ training where the test does not need a model; and a photo-like picture to uploa
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import re
@@ -71,6 +72,29 @@ def copy_run(source_root: Path, source_id: str, store_root: Path, run_id: str, n
     config = json.loads((target / CONFIG_FILE).read_text())
     (target / CONFIG_FILE).write_text(json.dumps({**config, "name": name}))
     return target
+
+
+_odd_ids = itertools.count()
+
+
+def odd_run(root: Path, config: str | None, status: str | None, metrics=None, batches=None):
+    """A fresh run folder in `root` holding these file contents (None: the file is absent):
+    what another version or a hostile user of a shared runs folder might leave there."""
+    from classifier.store.runs import BATCHES_FILE, CONFIG_FILE, METRICS_FILE, STATUS_FILE
+
+    run_id = f"odd-{os.getpid()}-{next(_odd_ids)}"
+    path = root / run_id
+    path.mkdir(parents=True)
+    for name, content in (
+        (CONFIG_FILE, config),
+        (STATUS_FILE, status),
+        (METRICS_FILE, metrics),
+        (BATCHES_FILE, batches),
+    ):
+        if content is not None:
+            data = content if isinstance(content, bytes) else content.encode("utf-8", "replace")
+            (path / name).write_bytes(data)
+    return run_id
 
 
 # The runs of `damage_store`.
