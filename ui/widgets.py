@@ -143,13 +143,14 @@ export default function (component) {
 _ticker = st.components.v2.component("studio_ticker", js=_TICKER_JS)
 
 
-# Every page starts higher than Streamlit's 6rem: on a 720-pixel projector, 40 more pixels
-# of the page on the first screen. 3.5rem still clears the header's menu button. Our own
+# Every page starts higher than Streamlit's 6rem: on a 720-pixel projector, 32 more pixels
+# of the page on the first screen. 4rem is just below the header bar (3.75rem), which would
+# otherwise hide the top of a first box (Present's Settings). Our own
 # constant CSS, put on the page by a style-only component (no raw HTML). More than one line:
 # Streamlit takes a one-line string with brackets for a file name.
 PAGE_CSS = """
 [data-testid="stMainBlockContainer"] {
-  padding-top: 3.5rem;
+  padding-top: 4rem;
 }
 .st-key-studio_page_style { display: none; }
 """

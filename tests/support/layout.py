@@ -58,3 +58,10 @@ FIRST_ELEMENT_TOP = """() => {
     .map(e => e.getBoundingClientRect().top + window.scrollY);
   return tops.length ? Math.min(...tops) : null;
 }"""
+
+# Where Streamlit's header bar (the menu button; on Present the sidebar's arrow) ends: a page
+# that starts above it has its first element cut off under it.
+HEADER_BOTTOM = """() => {
+  const header = document.querySelector('[data-testid="stHeader"]');
+  return header ? header.getBoundingClientRect().bottom : 0;
+}"""
