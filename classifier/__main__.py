@@ -274,7 +274,7 @@ def command_delete(args, store: RunStore) -> int:
 
 def command_history(args, store: RunStore) -> int:
     from classifier.data import CLASS_NAMES, load_dataset
-    from classifier.store.history import HISTORY_FILE, read_history
+    from classifier.store.history import HISTORY_FILE, is_prediction, read_history
 
     info = store.get(args.run)
     history = read_history(info.path / HISTORY_FILE, max_epochs=info.epochs_done)
@@ -286,6 +286,19 @@ def command_history(args, store: RunStore) -> int:
     rows = history[:, args.image, :].astype(float)  # (epochs, 10)
     epochs = []
     for epoch, row in enumerate(rows, start=1):
+        if not is_prediction(row):  # a diverged model's output was not a number
+            epochs.append(
+                {
+                    "epoch": epoch,
+                    "predicted": None,
+                    "predicted_probability": None,
+                    "true": CLASS_NAMES[true_class],
+                    "true_probability": None,
+                    "right": False,
+                    "probabilities": None,
+                }
+            )
+            continue
         predicted = int(row.argmax())
         epochs.append(
             {
@@ -303,6 +316,9 @@ def command_history(args, store: RunStore) -> int:
         return EXIT_OK
     print(f"{'EPOCH':>5}  {'PREDICTED':12} {'PROBABILITY':>11}  TRUE: {CLASS_NAMES[true_class]}")
     for record in epochs:
+        if record["predicted"] is None:
+            print(f"{record['epoch']:>5}  no prediction: the model's output was not a number")
+            continue
         print(
             f"{record['epoch']:>5}  {record['predicted']:12} "
             f"{record['predicted_probability']:>11.4f}  {record['true_probability']:.4f}"

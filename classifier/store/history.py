@@ -139,6 +139,13 @@ def read_live(path: Path) -> dict | None:
 # --- What the history says -------------------------------------------------------------------
 
 
+def is_prediction(probabilities: np.ndarray) -> bool:
+    """Whether one picture's recorded probabilities are a prediction: `read_history` reads a
+    diverged model's NaNs (or damaged bytes) as 0, so a row that does not sum to about 1
+    predicted nothing."""
+    return abs(float(np.sum(probabilities, dtype=np.float64)) - 1.0) < 0.05
+
+
 def correct_by_epoch(history: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """(epochs, count) bool: was each picture right at each epoch?"""
     return np.asarray(history).argmax(axis=2) == np.asarray(labels)[None, :]

@@ -261,6 +261,25 @@ def test_history_of_a_run_without_one_is_an_error(trained, tmp_path):
     assert "no history" in result.stderr
 
 
+def test_history_of_an_epoch_whose_output_was_not_a_number_says_so(trained, tmp_path):
+    """A diverged model's output is not a number: that epoch's line says it predicted
+    nothing, instead of naming the first class at 0.0000."""
+    runs_dir, run_id, _ = trained
+    shutil.copytree(runs_dir / run_id, tmp_path / run_id)
+    history = tmp_path / run_id / HISTORY_FILE
+    values = np.frombuffer(history.read_bytes(), dtype="<f2").copy()
+    values[:10] = np.nan  # picture 0 in epoch 1, as a diverged model records it
+    history.write_bytes(values.tobytes())
+    text = cli(tmp_path, "history", run_id, "--image", "0")
+    assert text.returncode == 0, text.stderr
+    (line,) = text.stdout.splitlines()[1:]
+    assert line.split()[0] == "1" and "no prediction" in line, line
+    assert not any(name in line for name in CLASS_NAMES), line
+    (record,) = json.loads(cli(tmp_path, "history", run_id, "--image", "0", "--json").stdout)
+    assert record["predicted"] is None and record["probabilities"] is None
+    assert record["right"] is False
+
+
 @pytest.mark.parametrize("image", ["10000", "-1", "many", "²"])
 def test_history_of_a_picture_out_of_range_is_a_usage_error(trained, image):
     runs_dir, run_id, _ = trained
