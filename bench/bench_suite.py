@@ -24,8 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = ROOT / ".venv" / "bin" / "python"
+from tests.support import ROOT
+
 QUIET = ["-q", "-p", "no:cacheprovider", "-rf"]  # -rf: the failures' names at the end
 LOGS = Path(tempfile.gettempdir())
 THIS_TREE = ["-n", "2", "--dist", "worksteal"]  # as `make test`
@@ -34,7 +34,7 @@ THIS_TREE = ["-n", "2", "--dist", "worksteal"]  # as `make test`
 def collected(folder: Path) -> list[str]:
     """The node ids pytest collects in `folder`."""
     output = subprocess.run(
-        [str(PYTHON), "-m", "pytest", "--collect-only", *QUIET],
+        [sys.executable, "-m", "pytest", "--collect-only", *QUIET],
         cwd=folder,
         capture_output=True,
         text=True,
@@ -59,7 +59,7 @@ def timed_pytest(folder: Path, arguments: list[str], log: Path) -> tuple[float, 
     )
     start = time.monotonic()
     result = subprocess.run(
-        [str(PYTHON), "-c", script, ids.name, *options],
+        [sys.executable, "-c", script, ids.name, *options],
         cwd=folder,
         capture_output=True,
         text=True,

@@ -286,31 +286,25 @@ def command_history(args, store: RunStore) -> int:
     rows = history[:, args.image, :].astype(float)  # (epochs, 10)
     epochs = []
     for epoch, row in enumerate(rows, start=1):
-        if not is_prediction(row):  # a diverged model's output was not a number
-            epochs.append(
-                {
-                    "epoch": epoch,
-                    "predicted": None,
-                    "predicted_probability": None,
-                    "true": CLASS_NAMES[true_class],
-                    "true_probability": None,
-                    "right": False,
-                    "probabilities": None,
-                }
-            )
-            continue
         predicted = int(row.argmax())
-        epochs.append(
-            {
-                "epoch": epoch,
-                "predicted": CLASS_NAMES[predicted],
-                "predicted_probability": round(float(row[predicted]), 6),
-                "true": CLASS_NAMES[true_class],
-                "true_probability": round(float(row[true_class]), 6),
-                "right": predicted == true_class,
-                "probabilities": [round(float(value), 6) for value in row],
-            }
-        )
+        record = {
+            "epoch": epoch,
+            "predicted": CLASS_NAMES[predicted],
+            "predicted_probability": round(float(row[predicted]), 6),
+            "true": CLASS_NAMES[true_class],
+            "true_probability": round(float(row[true_class]), 6),
+            "right": predicted == true_class,
+            "probabilities": [round(float(value), 6) for value in row],
+        }
+        if not is_prediction(row):  # a diverged model's output was not a number
+            record.update(
+                predicted=None,
+                predicted_probability=None,
+                true_probability=None,
+                right=False,
+                probabilities=None,
+            )
+        epochs.append(record)
     if args.json:
         print(json.dumps(epochs))
         return EXIT_OK
