@@ -41,20 +41,27 @@ def apply_table_click(key: str) -> None:
 
 
 def map_section(run, probs, test) -> None:
-    with st.container(horizontal=True, gap="large"):
+    clicked = chart_clicks.clicked_picture("explore_map", len(test))
+    # The choices in a column beside the map, not above it: at 1280x720 the whole map and
+    # what changes it are on the first screen. Where there is no room, the map goes below.
+    choices_column, map_column = widgets.side_by_side(2, (view.MAP_CHOICES_PX, "stretch"))
+    with choices_column:
         method = widgets.choice("Map", view.METHODS, Keys.METHOD, help=view.METHOD_HELP)
         colour = widgets.choice("Colour by", view.COLOURS, Keys.COLOUR)
         drag = widgets.choice("Drag on the map", view.DRAGS, Keys.DRAG, help=view.DRAG_HELP)
-    points, map_state = explore.explore_map(store, run, method)
-    if map_state is not None:
-        explore.map_status(store, run, view.TSNE_WAITING, view.TSNE_FAILED)
-    if (clicked := chart_clicks.clicked_picture("explore_map", len(test))) is not None:
-        state[Keys.INDEX] = clicked  # a dot clicked, in any drag mode
-        widgets.scroll_to("explore_picture")  # its picture is below the map: go to it
+        points, map_state = explore.explore_map(store, run, method)
+        if map_state is not None:  # under the t-SNE button just clicked
+            explore.map_status(store, run, view.TSNE_WAITING, view.TSNE_FAILED)
+        st.caption(view.MAP_NOTE)
+        if clicked is not None:  # a dot clicked, in any drag mode
+            state[Keys.INDEX] = clicked
+            # Its picture is below the map: go to it. (From here, on the screen: placed
+            # below the map, off the screen, the scroll's frame did not run in Chromium.)
+            widgets.scroll_to("explore_picture")
     index, predicted, region = state[Keys.INDEX], probs.argmax(axis=1), state[Keys.REGION]
     figure = figures.map_figure(points, test.labels, predicted, colour, drag, index, "", region)
-    widgets.region_chart(figure, "explore_map", apply_map_selection)
-    st.caption(view.MAP_NOTE)
+    with map_column:
+        widgets.region_chart(figure, "explore_map", apply_map_selection)
     picture_column, region_column = widgets.side_by_side(2)
     with picture_column.container(key="explore_picture"):
         st.subheader(f"Test picture {index:,}")

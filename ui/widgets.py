@@ -213,10 +213,10 @@ def paged_picture_grid(
         chart(grid, key, pick, width="content")
 
 
-def side_by_side(count: int, width: int | tuple[int, ...] = 445) -> list:
-    """`count` containers of `width` px (or one width each) side by side where the screen
-    has room for them, wrapping to the next line where it has not (a picture grid needs
-    440 px)."""
+def side_by_side(count: int, width: int | str | tuple[int | str, ...] = 445) -> list:
+    """`count` containers of `width` px (or one width each; "stretch": the room left) side
+    by side where the screen has room for them, wrapping to the next line where it has not
+    (a picture grid needs 440 px)."""
     widths = width if isinstance(width, tuple) else (width,) * count
     row = st.container(horizontal=True, gap="medium")
     return [row.container(width=each) for each in widths]

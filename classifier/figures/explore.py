@@ -48,7 +48,7 @@ CLASS_COLORS = (
     "#7f7f7f",  # Bag: grey
     "#000000",  # Ankle boot: black
 )
-MAP_HEIGHT = 520
+MAP_HEIGHT = 420  # under the page's title and choices, within a 720 px high screen
 POINT_SIZE = 5
 MAP_DRAGMODES = {"select": "select", "lasso": "lasso", "zoom": "zoom"}
 

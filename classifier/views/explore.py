@@ -311,10 +311,12 @@ def cell_caption(cell: str, count: int, answers: str) -> str:
 
 
 # Texts for people who do not program.
+MAP_CHOICES_PX = 240  # the map's choices, in a column beside it
 MODEL_PICKER_PX = 420  # "Best CNN · 93.9% · 5 Dec 11:09 (2)" whole, beside the Show buttons
+# One line at 1280 px: the map below it is then whole on a projector's first screen.
 INTRO = (
-    "What did the model learn? A map of the test pictures as the model sees them, the "
-    "training pictures it finds most alike, labels it doubts, and how two models differ."
+    "What did the model learn? See how it groups the test pictures, which labels it "
+    "doubts, and how two models differ."
 )
 NO_MODEL_NOTE = (
     "There is no trained model yet. Train one on the Train page, or start a quick one here; "

@@ -493,6 +493,11 @@ def test_e_explore_dots_box_lasso_suspects_two_models(browser, tmp_path, two_run
         wait_for_app(page)
         phase("map")
         watcher.check("Explore")
+        # What the room sees first: the whole map and the choices that change it.
+        wait_for_layout(page)
+        assert_on_first_screen(page, page.locator(".st-key-explore_map .js-plotly-plot"), "map")
+        for choice in ("t-SNE", "Right or wrong", "Lasso"):
+            assert_on_first_screen(page, segment(page, choice), choice)
 
         # A click on a dot shows its picture, whatever the drag mode.
         for seed, mode in enumerate(("Box", "Lasso", "Zoom")):
