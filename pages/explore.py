@@ -42,8 +42,7 @@ def apply_table_click(key: str) -> None:
 
 def map_section(run, probs, test) -> None:
     clicked = chart_clicks.clicked_picture("explore_map", len(test))
-    # The choices in a column beside the map, not above it: at 1280x720 the whole map and
-    # what changes it are on the first screen. Where there is no room, the map goes below.
+    # The choices beside the map, not above it: at 1280x720 the whole map is on the first screen.
     choices_column, map_column = widgets.side_by_side(2, (view.MAP_CHOICES_PX, "stretch"))
     with choices_column:
         method = widgets.choice("Map", view.METHODS, Keys.METHOD, help=view.METHOD_HELP)
