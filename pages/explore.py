@@ -119,7 +119,7 @@ def suspects_section(run, probs, test) -> None:
     st.markdown(view.suspect_caption(ranking, split, done))
     if (index := view.shown_suspect(state, ranking)) is None:
         return
-    grid_column, review_column = widgets.side_by_side(2)
+    grid_column, review_column = widgets.side_by_side(2, widgets.GRID_AND_PICTURE)
     with grid_column:
         key = f"explore_suspects_grid_{state[Keys.SUSPECT_NONCE]}"
         click = view.grid_click(state, Keys.SUSPECT)

@@ -182,7 +182,7 @@ caption_column.markdown(view.filter_caption(spec, len(ordered), len(test), accur
 index = view.shown_index(state, ordered)
 if state.pop(Keys.CLICKED, False):  # a click further down changed the grid: go up to it
     widgets.announce(Keys.CLICKED, view.CLICKED_NOTE)
-grid_column, single_column = widgets.side_by_side(2, (445, 330))  # wraps on a narrow screen
+grid_column, single_column = widgets.side_by_side(2, widgets.GRID_AND_PICTURE)  # wraps if narrow
 with grid_column:
     prediction_grid_section(ordered, probs, test, index, page_column)
 with single_column:

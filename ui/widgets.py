@@ -213,6 +213,11 @@ def paged_picture_grid(
         chart(grid, key, pick, width="content")
 
 
+# A picture grid (3 columns of tiles) and one picture beside it (its bars narrowed): 791 px,
+# side by side in a 1280 px wide window, so a click's picture is beside the grid clicked.
+GRID_AND_PICTURE = (445, 330)
+
+
 def side_by_side(count: int, width: int | str | tuple[int | str, ...] = 445) -> list:
     """`count` containers of `width` px (or one width each; "stretch": the room left) side
     by side where the screen has room for them, wrapping to the next line where it has not

@@ -541,11 +541,13 @@ def test_e_explore_dots_box_lasso_suspects_two_models(browser, tmp_path, two_run
         phase("suspects")
         first = explore_heading(page)
         suspect = click_tile(page, "explore_suspects_grid", 1, scroll=True)
-        expect(page.get_by_role("heading", name=f"Test picture {suspect:,}")).to_be_visible(
-            timeout=TIMEOUT_MS
-        )
+        heading = page.get_by_role("heading", name=f"Test picture {suspect:,}")
+        expect(heading).to_be_visible(timeout=TIMEOUT_MS)
         assert suspect != first
         wait_for_app(page)
+        # The clicked suspect and what it says are beside the grid, where the eye is.
+        expect(heading).to_be_in_viewport()
+        expect(page.get_by_text("The label may be wrong.")).to_be_in_viewport()
         phase("a suspect clicked")
         watcher.check("suspects")
         save_screenshot(page, "explore-suspects.png")
