@@ -125,22 +125,22 @@ def cross_validation_job(store: RunStore, job) -> None:
 
 def review_buttons(store: RunStore, split: str, index: int, given: int, label: int, key: str):
     """A suspect's verdict, for the presenter: what was decided so far, then "The label is
-    right" and "The label is wrong: <label>" side by side. A click saves the review (never
-    the dataset); returns the decision, or None."""
+    right" and "The label is wrong: <label>" side by side, or one under the other where the
+    column is narrow (each label whole). A click saves the review (never the dataset);
+    returns the decision, or None."""
     from classifier.data import CLASS_NAMES
     from classifier.store import reviews as label_reviews
     from classifier.views import explore as explore_view
 
     saved = label_reviews.read_reviews(store.root).get(label_reviews.review_key(split, index))
     st.caption(explore_view.decision_words(saved))
-    right, wrong = st.columns(2)
     words = {
-        label_reviews.RIGHT: (right, "The label is right"),
-        label_reviews.WRONG: (wrong, f"The label is wrong: {CLASS_NAMES[label]}"),
+        label_reviews.RIGHT: "The label is right",
+        label_reviews.WRONG: f"The label is wrong: {CLASS_NAMES[label]}",
     }
-    for decision, (place, text) in words.items():
-        with place:
-            if presenter_button(text, key=f"{key}_{decision}", width="stretch"):
+    with st.container(horizontal=True, gap="small"):
+        for decision, text in words.items():
+            if presenter_button(text, key=f"{key}_{decision}", width="content"):
                 label_reviews.save_review(store.root, split, index, given, decision, label)
                 return decision
     return None

@@ -41,6 +41,7 @@ CHART_PROBLEMS = """() => {
 CUT_LABELS = """() => [...document.querySelectorAll(
     '[data-testid="stWidgetLabel"] p, [data-testid="stBaseButton-secondary"] p, '
     + '[data-testid="stBaseButton-primary"] p, [data-testid="stSelectbox"] [value], '
+    + '[data-testid^="stBaseButton"] .stMarkdownEllipsis, '
     + '[data-baseweb="select"] div[title], '
     + '[data-testid="stDownloadButton"] [data-testid="stMarkdownContainer"], '
     + '[data-testid="stPageLink"] p')]
