@@ -52,24 +52,18 @@ def map_section(run, probs, test) -> None:
         if map_state is not None:  # under the t-SNE button just clicked
             explore.map_status(store, run, view.TSNE_WAITING, view.TSNE_FAILED)
         st.caption(view.MAP_NOTE)
+        # What a click or a box made is below the map: go to it (from here, on the screen).
         if clicked is not None:  # a dot clicked, in any drag mode
             state[Keys.INDEX] = clicked
-            # Its picture is below the map: go to it. (From here, on the screen: placed
-            # below the map, off the screen, the scroll's frame did not run in Chromium.)
             widgets.scroll_to("explore_picture")
+        elif state.pop(Keys.REGION_DRAWN, False):
+            widgets.scroll_to("explore_region_list")
     index, predicted, region = state[Keys.INDEX], probs.argmax(axis=1), state[Keys.REGION]
     figure = figures.map_figure(points, test.labels, predicted, colour, drag, index, "", region)
     with map_column:
         widgets.region_chart(figure, "explore_map", apply_map_selection)
-    picture_column, region_column = widgets.side_by_side(2)
-    with picture_column.container(key="explore_picture"):
-        st.subheader(f"Test picture {index:,}")
-        widgets.prediction_pair(
-            test.images[index], probs[index], int(test.labels[index]), "explore"
-        )
-        query = explore.explore_features(store, run, "test")[index]
-        nearest_section(run, query, int(predicted[index]), "explore_nearest")
-    with region_column:
+    region_column, picture_column = widgets.side_by_side(2, widgets.GRID_AND_PICTURE)
+    with region_column.container(key="explore_region_list"):
         st.markdown(view.region_caption(len(region), len(test), probs[region], test.labels[region]))
         if region and st.button("Clear the region", key="explore_clear"):
             state[Keys.REGION] = []
@@ -77,6 +71,13 @@ def map_section(run, probs, test) -> None:
         key = f"explore_region_grid_{state[Keys.GRID_NONCE]}"
         click = view.grid_click(state, Keys.INDEX)
         widgets.paged_picture_grid(region, probs, test, Keys.REGION_PAGE, key, click, index)
+    with picture_column.container(key="explore_picture"):
+        st.subheader(f"Test picture {index:,}")
+        widgets.prediction_pair(
+            test.images[index], probs[index], int(test.labels[index]), "explore"
+        )
+        query = explore.explore_features(store, run, "test")[index]
+        nearest_section(run, query, int(predicted[index]), "explore_nearest")
 
 
 def review_section(run, split, ranking, probs, data, index) -> None:

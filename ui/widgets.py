@@ -27,7 +27,9 @@ def sync_query_params(values: Mapping[str, str | None]) -> None:
 
 
 def scroll_to(key: str) -> None:
-    """Scroll the page so that the container with this key is at the top of the screen."""
+    """Scroll the page so that the container with this key is at the top of the screen.
+    Call it where it is drawn on the screen: Chromium did not run its frame below the first
+    screen (Explore's map, 420 px high, pushed it there once)."""
     st.iframe(
         f"<script>window.parent.document.querySelector('.st-key-{key}')"
         "?.scrollIntoView({behavior: 'smooth', block: 'start'});</script>",
@@ -145,13 +147,15 @@ _ticker = st.components.v2.component("studio_ticker", js=_TICKER_JS)
 
 # Every page starts higher than Streamlit's 6rem: on a 720-pixel projector, 32 more pixels
 # of the page on the first screen. 4rem is just below the header bar (3.75rem), which would
-# otherwise hide the top of a first box (Present's Settings). Our own
-# constant CSS, put on the page by a style-only component (no raw HTML). More than one line:
-# Streamlit takes a one-line string with brackets for a file name.
+# otherwise hide the top of a first box (Present's Settings); for the same reason scroll_to
+# stops 4rem short of the top. Our own constant CSS, put on the page by a style-only
+# component (no raw HTML). More than one line: Streamlit takes a one-line string with
+# brackets for a file name.
 PAGE_CSS = """
 [data-testid="stMainBlockContainer"] {
   padding-top: 4rem;
 }
+[class*="st-key-"] { scroll-margin-top: 4rem; }
 .st-key-studio_page_style { display: none; }
 """
 _page_style = st.components.v2.component("studio_page_style", css=PAGE_CSS, isolate_styles=False)

@@ -40,6 +40,7 @@ class Keys:
     DRAG = "explore_drag"
     INDEX = "explore_index"  # the test picture shown beside the map
     REGION = "explore_region"  # the pictures of the box or lasso drawn on the map
+    REGION_DRAWN = "explore_region_drawn"  # a box or lasso just drawn: go to its list
     REGION_PAGE = "explore_region_page"
     GRID_NONCE = "explore_grid_nonce"
     SPLIT = "explore_split"
@@ -149,11 +150,13 @@ def is_region(selection: Mapping[str, Any] | None) -> bool:
 
 def apply_map_selection(state: MutableMapping, selection: Mapping[str, Any] | None) -> None:
     """A click on a point shows that picture; a box or a lasso lists its pictures in the
-    grid (from page 1); clearing the selection empties the grid."""
+    grid (from page 1) and the page goes to that list; clearing the selection empties the
+    grid."""
     pictures = selected_pictures(selection)
     if is_region(selection):
         state[Keys.REGION] = sorted(pictures)
         state[Keys.REGION_PAGE] = 1
+        state[Keys.REGION_DRAWN] = True
         if pictures:
             state[Keys.INDEX] = min(pictures)
     elif pictures:

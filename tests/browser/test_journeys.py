@@ -515,6 +515,10 @@ def test_e_explore_dots_box_lasso_suspects_two_models(browser, tmp_path, two_run
         wait_for_app(page)
         boxed = region_count(page)
         assert boxed > 0
+        # The page went to the list it made, the first picture of the region beside it.
+        assert_on_first_screen(page, page.get_by_text(REGION), "the region's caption")
+        heading = page.get_by_role("heading", name=re.compile(r"^Test picture"))
+        assert_on_first_screen(page, heading, "the region's first picture")
         watcher.check("a box drawn")
         save_screenshot(page, "explore-map.png", show=page.locator(".st-key-explore_map"))
         segment(page, "Lasso").click()
@@ -546,8 +550,8 @@ def test_e_explore_dots_box_lasso_suspects_two_models(browser, tmp_path, two_run
         assert suspect != first
         wait_for_app(page)
         # The clicked suspect and what it says are beside the grid, where the eye is.
-        expect(heading).to_be_in_viewport()
-        expect(page.get_by_text("The label may be wrong.")).to_be_in_viewport()
+        assert_on_first_screen(page, heading, "the suspect's heading")
+        assert_on_first_screen(page, page.get_by_text("The label may be wrong."), "its sentence")
         phase("a suspect clicked")
         watcher.check("suspects")
         save_screenshot(page, "explore-suspects.png")

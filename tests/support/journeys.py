@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 from classifier.data import CLASS_NAMES
 from tests.support.browser import assert_no_exception
+from tests.support.layout import HEADER_BOTTOM
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 # A run id (20261205-053022-Small-CNN) and a machine timestamp (2026-12-05 05:30:22, ISO).
@@ -205,15 +206,16 @@ def viewport_box(page) -> tuple[float, float]:
 
 
 def on_first_screen(page, locator) -> bool:
-    """True when the element's box lies wholly inside the viewport (what is on the screen
-    without scrolling from where the page is now)."""
+    """True when the element's box lies wholly inside the viewport and below Streamlit's
+    header bar, which covers the top of the page (what is on the screen without scrolling
+    from where the page is now)."""
     box = locator.bounding_box()
     if not box or box["width"] == 0:
         return False
     width, height = viewport_box(page)
     return (
         box["x"] >= -1
-        and box["y"] >= -1
+        and box["y"] >= page.evaluate(HEADER_BOTTOM) - 1
         and box["x"] + box["width"] <= width + 1
         and box["y"] + box["height"] <= height + 1
     )

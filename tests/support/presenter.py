@@ -248,10 +248,22 @@ def explore_heading(page) -> int:
     return int(text.split()[-1].replace(",", ""))
 
 
+def scroll_into_view(page, locator) -> None:
+    """Scroll to a chart's element; plotly redraws it after a rerun: find the new one."""
+    for attempt in range(3):
+        try:
+            locator.scroll_into_view_if_needed(timeout=10_000)
+            return
+        except PlaywrightError:
+            if attempt == 2:
+                raise
+            wait_for_app(page)
+
+
 def click_a_dot(page, seed: int) -> None:
     """Click an isolated dot of the map: "Test picture N" then shows that dot's picture."""
     chart = page.locator(".st-key-explore_map .js-plotly-plot")
-    chart.scroll_into_view_if_needed()
+    scroll_into_view(page, chart)
     wait_for_layout(page)
     before = explore_heading(page)
     dot = page.evaluate(ISOLATED_DOT, ["explore_map", before, seed])
@@ -261,20 +273,15 @@ def click_a_dot(page, seed: int) -> None:
     heading = page.get_by_role("heading", name=f"Test picture {dot['picture']:,}", exact=True)
     expect(heading).to_be_visible(timeout=30_000)
     wait_for_app(page)
-    expect(heading).to_be_in_viewport()
+    expect(heading).to_be_in_viewport()  # the page scrolls to it: wait for the scroll
+    wait_for_layout(page)
+    assert_on_first_screen(page, heading, "the clicked dot's picture")
 
 
 def drag_on_map(page, path: list[tuple[float, float]]) -> None:
     """Press, move along `path` (fractions of the plot area) and let go."""
     area = page.locator(".st-key-explore_map .nsewdrag").first
-    for attempt in range(3):
-        try:  # plotly redraws its drag layer after a mode change: find the new one
-            area.scroll_into_view_if_needed(timeout=10_000)
-            break
-        except PlaywrightError:
-            if attempt == 2:
-                raise
-            wait_for_app(page)
+    scroll_into_view(page, area)  # plotly redraws its drag layer after a mode change
     wait_for_layout(page)
     box = area.bounding_box()
     at = lambda fx, fy: (box["x"] + fx * box["width"], box["y"] + fy * box["height"])  # noqa: E731
