@@ -78,11 +78,12 @@ def slideshow_section(order, seconds: int, suspects: bool = False) -> None:
         given = int(test.labels[index])
         sentence = explore_view.suspect_sentence(given, probs[index])
         st.header(f':color[{sentence}]{{foreground="{style.UNKNOWN_COLOR}"}}', anchor=False)
-        picture_with_bars(index, probs[index], None, "present_bars")
+        # The verdict under the sentence it answers, above the picture: on the first screen.
         suggested = explore_view.suggested_label(given, probs[index])
         if explore.review_buttons(store, "test", index, given, suggested, "present"):
             go(position, len(order), 1)  # reviewed: the next suspect
             st.rerun()
+        picture_with_bars(index, probs[index], None, "present_bars")
     else:
         st.header(f":{'blue' if right else 'red'}[{caption}]", anchor=False)
         picture_with_bars(index, probs[index], int(test.labels[index]), "present_bars")

@@ -14,6 +14,7 @@ from tests.support.browser import (
     script_runs_ended,
     wait_for_app,
 )
+from tests.support.presenter import assert_on_first_screen
 
 pytestmark = pytest.mark.browser
 
@@ -49,8 +50,11 @@ def test_a_suspect_in_present_is_not_red(verify_server, page):
     assert not any(is_reddish(colour) for colour in colours)
     assert is_reddish(rgb(WRONG_COLOR))  # the check itself tells red apart
     assert page.get_by_text("The label says").first.is_visible()
-    assert page.get_by_role("button", name="The label is right").is_visible()
-    assert page.get_by_role("button", name="The label is wrong:").is_visible()
+    # The verdict on the projector's first screen (the settings closed), under the sentence.
+    page.get_by_text("Settings").click()
+    wait_for_app(page)
+    for name in ("The label is right", "The label is wrong:"):
+        assert_on_first_screen(page, page.get_by_role("button", name=name), name)
     assert_no_exception(page)
 
 
