@@ -28,6 +28,7 @@ def show_image(index: int | None, page: int | None = None) -> None:
 def select_from_grid(chart_key: str) -> None:
     if (index := grid_view.index_from_selection(state[chart_key].selection)) is not None:
         show_image(index)
+        state[Keys.CLICKED] = True
 
 
 def nav_button(column, text: str, callback, target: int | None, *more_args) -> None:
@@ -143,10 +144,12 @@ split, class_name, rows, columns = choices_bar()
 data = dataset.split(split)
 indices = view.class_indices(data.labels, class_name)
 current = view.DatasetView(split, class_name, state[Keys.INDEX])
+if state.pop(Keys.CLICKED, False):  # on a projector the inspector is below the grid
+    widgets.scroll_to("dataset_inspector_column")
 grid_column, inspector_column = widgets.side_by_side(2, width=560)  # stacked when narrow
 with grid_column:
     grid_section(data, indices, current, rows, columns)
-with inspector_column:
+with inspector_column.container(key="dataset_inspector_column"):
     inspector_section(data, indices, split, rows * columns)
 statistics_section(split)
 widgets.sync_query_params(current.to_params())

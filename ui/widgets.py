@@ -27,12 +27,15 @@ def sync_query_params(values: Mapping[str, str | None]) -> None:
 
 
 def scroll_to(key: str) -> None:
-    """Scroll the page so that the container with this key is at the top of the screen.
+    """Scroll the page so that the container with this key is at the top of the screen,
+    unless its top is already in the upper part of the screen (beside what was clicked).
     Call it where it is drawn on the screen: Chromium did not run its frame below the first
     screen (Explore's map, 420 px high, pushed it there once)."""
     st.iframe(
-        f"<script>window.parent.document.querySelector('.st-key-{key}')"
-        "?.scrollIntoView({behavior: 'smooth', block: 'start'});</script>",
+        f"<script>const box = window.parent.document.querySelector('.st-key-{key}');"
+        "const boxTop = box ? box.getBoundingClientRect().top : 0;"
+        "if (box && (boxTop < 64 || boxTop > 0.6 * window.parent.innerHeight))"
+        " box.scrollIntoView({behavior: 'smooth', block: 'start'});</script>",
         height=1,
     )
 

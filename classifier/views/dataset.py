@@ -36,6 +36,7 @@ class Keys:
     SPLIT = "dataset_split"
     CLASS = "dataset_class"
     INDEX = "dataset_index"  # the picture in the inspector, or None
+    CLICKED = "dataset_clicked"  # a picture of the grid was just clicked: go to the inspector
     PAGE = "dataset_page"
     ROWS = "dataset_rows"
     COLUMNS = "dataset_columns"

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import expect
+
 from classifier.data import CLASS_NAMES
-from tests.support.browser import assert_no_exception, open_page, save_screenshot, wait_for_app
+from tests.support.browser import (
+    assert_no_exception,
+    chart,
+    open_page,
+    save_screenshot,
+    wait_for_app,
+    wait_for_layout,
+)
+from tests.support.presenter import assert_on_first_screen
 
 GRID_POINTS = "[class*='st-key-dataset_grid_'] .scatterlayer .point"
 
@@ -29,15 +39,23 @@ def inspector_text(index: int, split: str, label: str) -> str:
 
 
 def test_click_a_tile_to_inspect_it(app_server, page, dataset):
+    page.set_viewport_size({"width": 1280, "height": 720})  # a projector: the inspector is below
     open_dataset_page(page, f"{app_server.url}/dataset")
     assert page.locator(GRID_POINTS).count() == 25
     page.get_by_text("Click a picture in the grid").wait_for()
 
     click_tile(page, 7)
     label = CLASS_NAMES[dataset.train.labels[7]]
-    page.get_by_text(inspector_text(7, "train", label)).wait_for(timeout=30_000)
+    inspected = page.get_by_text(inspector_text(7, "train", label))
+    inspected.wait_for(timeout=30_000)
     page.wait_for_url(re.compile(r"[?&]image=7(&|$)"), timeout=10_000)
     assert "split=train" in page.url
+    # The page went to the picture clicked: it is on the screen, large.
+    wait_for_app(page)
+    expect(inspected).to_be_in_viewport()  # wait for the scroll
+    wait_for_layout(page)
+    assert_on_first_screen(page, inspected, "the inspected picture's line")
+    expect(chart(page, "dataset_inspector")).to_be_in_viewport()  # the picture up close
 
     # Move away with the button, then click the same tile again: it must still respond.
     page.get_by_role("button", name="Next image").click()

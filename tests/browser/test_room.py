@@ -95,6 +95,18 @@ def phone_joins(browser, address: str, nickname: str):
     return page
 
 
+def where_named(html: str, counts: dict[str, int]) -> list[str]:
+    """What surrounds each class name that the page holds more often than the others (a
+    failure's message: this check failed rarely, and the page is gone by then)."""
+    fewest = min(counts.values())
+    return [
+        html[max(0, at - 160) : at + 40]
+        for name, count in counts.items()
+        if count > fewest
+        for at in [m.start() for m in re.finditer(re.escape(name), html)]
+    ]
+
+
 def received_text(page) -> str:
     """Everything the server sent this phone so far, as text (protobuf strings are UTF-8)."""
     return "\n".join(
@@ -129,7 +141,8 @@ def test_a_room_plays_against_the_model(runs_dir, browser, tmp_path):
             assert phone.get_by_role("link", name="Train").count() == 0
             html = phone.content()
             # The ten class names are on the ten buttons; the answer is nowhere else.
-            assert len({html.count(name) for name in CLASS_NAMES}) == 1
+            counts = {name: html.count(name) for name in CLASS_NAMES}
+            assert len(set(counts.values())) == 1, (counts, where_named(html, counts))
             assert not any(word in html for word in ANSWER_WORDS)
         assert phones[2].get_by_text("you are Player 3").count() == 1
         for name in CLASS_NAMES:  # big enough for a thumb (the phone page's own style)
