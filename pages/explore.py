@@ -1,5 +1,4 @@
-"""Explore: a map of what the model sees, the training pictures most like a picture, labels
-the model doubts, and one model against another."""
+"""Explore: the model's map of the pictures, the labels it doubts, and two models compared."""
 
 from functools import partial
 
@@ -52,11 +51,11 @@ def map_section(run, probs, test) -> None:
         if map_state is not None:  # under the t-SNE button just clicked
             explore.map_status(store, run, view.TSNE_WAITING, view.TSNE_FAILED)
         st.caption(view.MAP_NOTE)
-        # What a click or a box made is below the map: go to it (from here, on the screen).
-        if clicked is not None:  # a dot clicked, in any drag mode
+        drawn = state.pop(Keys.REGION_DRAWN, False)  # a box or a lasso: go to its list below
+        if clicked is not None:  # a dot clicked, in any drag mode: go to its picture below
             state[Keys.INDEX] = clicked
             widgets.scroll_to("explore_picture")
-        elif state.pop(Keys.REGION_DRAWN, False):
+        elif drawn:
             widgets.scroll_to("explore_region_list")
     index, predicted, region = state[Keys.INDEX], probs.argmax(axis=1), state[Keys.REGION]
     figure = figures.map_figure(points, test.labels, predicted, colour, drag, index, "", region)
