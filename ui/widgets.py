@@ -26,6 +26,11 @@ def sync_query_params(values: Mapping[str, str | None]) -> None:
             st.query_params[name] = value
 
 
+# Where the page's own content starts: just below Streamlit's header bar (3.75rem, 60 px),
+# which covers the top of the page. Pages start there (PAGE_CSS) and scroll_to stops there.
+HEADER_CLEARANCE_PX = 64
+
+
 def scroll_to(key: str) -> None:
     """Scroll the page so that the container with this key is at the top of the screen,
     unless its top is already in the upper part of the screen (beside what was clicked).
@@ -34,7 +39,7 @@ def scroll_to(key: str) -> None:
     st.iframe(
         f"<script>const box = window.parent.document.querySelector('.st-key-{key}');"
         "const boxTop = box ? box.getBoundingClientRect().top : 0;"
-        "if (box && (boxTop < 64 || boxTop > 0.6 * window.parent.innerHeight))"
+        f"if (box && (boxTop < {HEADER_CLEARANCE_PX} || boxTop > 0.6 * window.parent.innerHeight))"
         " box.scrollIntoView({behavior: 'smooth', block: 'start'});</script>",
         height=1,
     )
@@ -148,18 +153,17 @@ export default function (component) {
 _ticker = st.components.v2.component("studio_ticker", js=_TICKER_JS)
 
 
-# Every page starts higher than Streamlit's 6rem: on a 720-pixel projector, 32 more pixels
-# of the page on the first screen. 4rem is just below the header bar (3.75rem), which would
-# otherwise hide the top of a first box (Present's Settings); for the same reason scroll_to
-# stops 4rem short of the top. Our own constant CSS, put on the page by a style-only
-# component (no raw HTML). More than one line: Streamlit takes a one-line string with
-# brackets for a file name.
-PAGE_CSS = """
-[data-testid="stMainBlockContainer"] {
-  padding-top: 4rem;
-}
-[class*="st-key-"] { scroll-margin-top: 4rem; }
-.st-key-studio_page_style { display: none; }
+# Every page starts higher than Streamlit's 6rem (96 px): on a 720-pixel projector, 32 more
+# pixels of the page on the first screen, and not under the header bar, which would hide the
+# top of a first box (Present's Settings); a scrolled-to container stops there too. Our own
+# constant CSS, put on the page by a style-only component (no raw HTML). More than one line:
+# Streamlit takes a one-line string with brackets for a file name.
+PAGE_CSS = f"""
+[data-testid="stMainBlockContainer"] {{
+  padding-top: {HEADER_CLEARANCE_PX}px;
+}}
+[class*="st-key-"] {{ scroll-margin-top: {HEADER_CLEARANCE_PX}px; }}
+.st-key-studio_page_style {{ display: none; }}
 """
 _page_style = st.components.v2.component("studio_page_style", css=PAGE_CSS, isolate_styles=False)
 
