@@ -76,6 +76,7 @@ RECIPES: dict[str, dict] = {
     # time it frees buys: wider blocks, or more epochs.
     "fused-18-smooth": {**SMOOTH_18, "fused_bn": True},
     "fused-wide48-18": {**SMOOTH_18, "fused_bn": True, "filters": (48, 96)},
+    "fused-wide48-16": {**SMOOTH_18, "fused_bn": True, "filters": (48, 96), "epochs": 16},
     "fused-wide64-13": {**SMOOTH_18, "fused_bn": True, "filters": (64, 128), "epochs": 13},
     "fused-28-smooth": {**SMOOTH_18, "fused_bn": True, "epochs": 28},
 }
