@@ -1,18 +1,26 @@
-"""The Best CNN's batch normalisation: TensorFlow's fused kernel (what the app trains with,
-`classifier.ml.models.train_batch_norm_fused`) against Keras' own layer, side by side in
-one run, through the training job's own path (`classifier.ml.training.run_training`, in a
-fresh process each time, as a job runs): seconds per epoch as the run records them (with
-its test-set recording, about 1.3 s an epoch), training pictures a second from them, the
-first epoch, the test accuracy after the same epochs
-(same seed, same pictures), the whole run's wall time, and the ratio fused / Keras' own.
-A third way passes the layers' input through untouched: what the rest of a step costs,
-the floor any batch normalisation adds to (its accuracy means nothing).
+"""The Best CNN's batch normalisation: Keras' own layer (what the app trains with) against
+TensorFlow's fused kernel, side by side in one run (issue 23; not adopted: see
+docs/benchmarks.md, "bench_batch_norm").
+
+Keras' own layer casts the bfloat16 activations to float32 and runs about ten ops; the
+fused kernel is one op. Two measurements:
+- Speed, through the training job's own path (`classifier.ml.training.run_training`, in a
+  fresh process each time, as a job runs): seconds per epoch as the run records them (with
+  its test-set recording, about 1.3 s an epoch), training pictures a second from them, the
+  first epoch, the whole run, the test accuracy after the same epochs, and the ratio fused
+  / Keras' own. A third way passes the layers' input through untouched: what the rest of a
+  step costs, the floor any batch normalisation adds to (its accuracy means nothing).
+- Exactness: the gradient of one float32 batch of 256 training pictures, each way, with
+  TensorFlow's oneDNN rewrites on (as the app runs) and off (Eigen's kernels, the
+  reference), from the same weights; the largest difference to the reference, relative to
+  the largest gradient of each variable.
 
     .venv/bin/python -m bench bench_batch_norm [--pictures 60000] [--epochs 2] [--rounds 3]
 
 Each round trains once each way (the order alternates by round); figures are medians over
 rounds. A plain `model.fit` in the benchmark's process is not used: on this machine it
 trains the Best CNN on fewer cores than the job does (docs/benchmarks.md, bench_training).
+bench_recipes trains 18-epoch recipes with the fused kernel ("fused_bn") for the accuracy.
 """
 
 from __future__ import annotations
@@ -29,10 +37,39 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 PRESET = "Best CNN"
 WAYS = ("Keras' own", "fused", "none (floor)")
+GRADIENT_PICTURES = 256
+WEIGHTS_SEED = 5
 
 
-def keras_own(model) -> None:
-    """What build_model did before: nothing, the layers keep Keras' own `call`."""
+def train_batch_norm_fused(model) -> None:
+    """Let the model's batch normalisation layers train with TensorFlow's fused kernel.
+    The layers keep their class, variables and update rule (the saved file holds Keras'
+    standard layer), and predicting (training=False) runs Keras' own code."""
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.call = functools.partial(_fused_call, layer)
+
+
+def _fused_call(layer, inputs, training=None, mask=None):
+    import keras
+    import tensorflow as tf
+
+    if not training or not layer.trainable or mask is not None:
+        return type(layer).call(layer, inputs, training=training, mask=mask)
+    to32 = lambda value: tf.cast(value, tf.float32)  # noqa: E731
+    outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+        inputs, to32(layer.gamma), to32(layer.beta), epsilon=layer.epsilon, is_training=True
+    )
+    # The kernel returns the unbiased variance for the moving average; Keras keeps the
+    # biased one (the one it normalises with).
+    count = to32(tf.size(inputs) // tf.shape(inputs)[-1])
+    variance = variance * (count - 1.0) / count
+    momentum = layer.momentum
+    layer.moving_mean.assign(layer.moving_mean * momentum + mean * (1.0 - momentum))
+    layer.moving_variance.assign(layer.moving_variance * momentum + variance * (1.0 - momentum))
+    return keras.ops.cast(outputs, layer.compute_dtype)
 
 
 def no_batch_norm(model) -> None:
@@ -42,7 +79,6 @@ def no_batch_norm(model) -> None:
     import keras
 
     warnings.filterwarnings("ignore", message="Gradients do not exist")  # gamma, beta: unused
-
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.call = functools.partial(_identity, layer)
@@ -54,25 +90,28 @@ def _identity(layer, inputs, training=None, mask=None):
     return keras.ops.cast(inputs, layer.compute_dtype)
 
 
+APPLY = {"Keras' own": lambda model: None, "fused": train_batch_norm_fused,
+         "none (floor)": no_batch_norm}  # fmt: skip
+
+
 def job_once(way: str, pictures: int, epochs: int) -> dict:
     """In a fresh process: one training job of the preset on the first `pictures`, with
     `way`'s batch normalisation, in a scratch run store."""
-    from classifier.ml import models
-    from classifier.ml.training import run_training
+    from classifier.ml import models, training
     from classifier.store.runs import RunStore
 
-    # build_model looks the function up when it runs, so this changes what it applies.
-    models.train_batch_norm_fused = {
-        "Keras' own": keras_own,
-        "fused": models.train_batch_norm_fused,
-        "none (floor)": no_batch_norm,
-    }[way]
+    def build_model(config, steps_per_epoch):
+        model = models.build_model(config, steps_per_epoch)
+        APPLY[way](model)
+        return model
+
+    training.build_model = build_model  # what the job calls
     config = models.preset_config(PRESET, epochs=epochs, train_limit=pictures)
     with tempfile.TemporaryDirectory(prefix="bench-batch-norm-") as folder:
         store = RunStore(folder)
         writer = store.create_run(config.to_dict(), "bench")
         started = time.perf_counter()
-        run_training(writer)
+        training.run_training(writer)
         wall = time.perf_counter() - started
         metrics = store.read_metrics(writer.run_id)
     seconds = [row["epoch_seconds"] for row in metrics]
@@ -86,13 +125,64 @@ def job_once(way: str, pictures: int, epochs: int) -> dict:
     }
 
 
-def fresh_job(way: str, pictures: int, epochs: int) -> dict:
+def gradients_once(way: str) -> list:
+    """In a fresh process: the float32 Best CNN's gradient on the first training pictures,
+    from weights drawn with a fixed seed, with `way`'s batch normalisation."""
+    import keras
+    import tensorflow as tf
+
+    from classifier.data import load_dataset, scale_images
+    from classifier.ml.models import build_model, loss_targets, preset_config
+
+    train = load_dataset().train
+    images = scale_images(train.images[:GRADIENT_PICTURES])
+    keras.utils.set_random_seed(WEIGHTS_SEED)
+    # No dropout: its random masks would differ between the processes.
+    model = build_model(preset_config(PRESET, precision="float32", dropout=0.0), 2)
+    APPLY[way](model)
+    targets = loss_targets(model, train.labels[:GRADIENT_PICTURES])
+    with tf.GradientTape() as tape:
+        loss = model.compute_loss(x=images, y=targets, y_pred=model(images, training=True))
+    return [g.numpy() for g in tape.gradient(loss, model.trainable_variables)]
+
+
+def fresh(function, *args, onednn: bool = True):
+    """`function(*args)` in a new Python process (TensorFlow reads its oneDNN switch once,
+    when it starts)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(job_once, way, pictures, epochs).result()
+    before = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+    os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1" if onednn else "0"
+    try:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            return pool.submit(function, *args).result()
+    finally:
+        if before is None:
+            os.environ.pop("TF_ENABLE_ONEDNN_OPTS", None)
+        else:
+            os.environ["TF_ENABLE_ONEDNN_OPTS"] = before
+
+
+def gradient_table() -> None:
+    import numpy as np
+
+    reference = fresh(gradients_once, "Keras' own", onednn=False)
+    print("\nGradient of one float32 batch, largest difference to Keras' own layer with Eigen's")
+    print("kernels (oneDNN off), relative to the variable's largest gradient, over all variables")
+    print("| batch normalisation | oneDNN on (as the app runs) | oneDNN off |")
+    print("|---|---|---|")
+    for way in ("Keras' own", "fused"):
+        cells = []
+        for onednn in (True, False):
+            grads = fresh(gradients_once, way, onednn=onednn)
+            worst = max(
+                float(np.abs(mine - theirs).max() / np.abs(theirs).max())
+                for mine, theirs in zip(grads, reference, strict=True)
+            )
+            cells.append(f"{worst:.1e}")
+        print(f"| {way} | {cells[0]} | {cells[1]} |", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,12 +195,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     print(f"load average at the start: {os.getloadavg()}", flush=True)
+    gradient_table()
     peak = matmul_peak_gflops()
-    print(f"float32 matrix product (TensorFlow, 2048 x 2048): {peak:.0f} GFLOP/s", flush=True)
+    print(f"\nfloat32 matrix product (TensorFlow, 2048 x 2048): {peak:.0f} GFLOP/s", flush=True)
     results: dict[str, list[dict]] = {way: [] for way in WAYS}
     for round_number in range(args.rounds):
         for way in WAYS if round_number % 2 == 0 else reversed(WAYS):
-            result = fresh_job(way, args.pictures, args.epochs)
+            result = fresh(job_once, way, args.pictures, args.epochs)
             results[way].append(result)
             print(
                 f"round {round_number + 1} {way:<12} first epoch {result['first']:5.1f} s, "

@@ -7,7 +7,6 @@ Keras is imported inside `build_model` only, so pages that merely show the setti
 from __future__ import annotations
 
 import contextlib
-import functools
 from dataclasses import asdict, dataclass, fields, replace
 
 # What build_model builds: the tutorial's dense network, two plain convolution blocks, or
@@ -174,55 +173,7 @@ def trains_with_xla(config: TrainConfig) -> bool:
 def build_model(config: TrainConfig, steps_per_epoch: int):
     """A compiled Keras model that outputs 10 logits (float32), as the tutorial's does."""
     with _dtype_policy("mixed_bfloat16" if config.precision == "bfloat16" else "float32"):
-        model = _build_model(config, steps_per_epoch)
-    train_batch_norm_fused(model)
-    return model
-
-
-def train_batch_norm_fused(model) -> None:
-    """Let the model's batch normalisation layers train with TensorFlow's fused kernel: one
-    op on the bfloat16 activations, where Keras' own layer casts them to float32 and runs
-    about ten ops. The Best CNN trains 2.7 times faster with it (docs/benchmarks.md, "Fused
-    batch normalisation"). The layers keep their class, variables and update rule, so the
-    saved file holds Keras' standard layer, and predicting (training=False) runs Keras' own
-    code, as a loaded model does. Set on the layer objects, so it does not outlive them."""
-    import keras
-
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization) and _fusable(layer):
-            layer.call = functools.partial(_fused_batch_norm_call, layer)
-
-
-def _fusable(layer) -> bool:
-    """The layer normalises the channels of images (NHWC) in the plain way."""
-    return (
-        len(layer.input.shape) == 4
-        and layer.axis in (-1, 3)
-        and layer.center
-        and layer.scale
-        and not layer.renorm
-        and not layer.synchronized
-    )
-
-
-def _fused_batch_norm_call(layer, inputs, training=None, mask=None):
-    import keras
-    import tensorflow as tf
-
-    if not training or not layer.trainable or mask is not None:
-        return type(layer).call(layer, inputs, training=training, mask=mask)
-    to32 = lambda value: tf.cast(value, tf.float32)  # noqa: E731
-    outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
-        inputs, to32(layer.gamma), to32(layer.beta), epsilon=layer.epsilon, is_training=True
-    )
-    # The kernel returns the unbiased variance for the moving average; Keras keeps the
-    # biased one (the one it normalises with).
-    count = to32(tf.size(inputs) // tf.shape(inputs)[-1])
-    variance = variance * (count - 1.0) / count
-    momentum = layer.momentum
-    layer.moving_mean.assign(layer.moving_mean * momentum + mean * (1.0 - momentum))
-    layer.moving_variance.assign(layer.moving_variance * momentum + variance * (1.0 - momentum))
-    return keras.ops.cast(outputs, layer.compute_dtype)
+        return _build_model(config, steps_per_epoch)
 
 
 @contextlib.contextmanager
@@ -351,7 +302,6 @@ def continue_model(model, config: TrainConfig, steps_per_epoch: int):
         )  # constant: a schedule cannot be replaced by a number
     else:
         optimizer.learning_rate = config.learning_rate
-    train_batch_norm_fused(model)
     return model
 
 
