@@ -43,10 +43,9 @@ def matmul_peak_gflops(size: int = 2048, repeats: int = 5, dtype: str = "float32
     return 2 * size**3 / best / 1e9
 
 
-def train_once(preset: str, pictures: int, epochs: int, xla: bool, setup=None) -> dict:
+def train_once(preset: str, pictures: int, epochs: int, xla: bool) -> dict:
     """One training of `preset` on the first `pictures` training pictures: the epochs'
-    seconds, and the test accuracy after them. `setup(model)`, if given, changes the built
-    model before it trains (bench_batch_norm compares with it)."""
+    seconds, and the test accuracy after them."""
     import keras
 
     from classifier.data import load_dataset, scale_images
@@ -60,8 +59,6 @@ def train_once(preset: str, pictures: int, epochs: int, xla: bool, setup=None) -
     keras.utils.set_random_seed(config.seed)
     model = build_model(config, steps)
     model.jit_compile = xla
-    if setup:
-        setup(model)
     times: list[float] = []
 
     class EpochClock(keras.callbacks.Callback):
