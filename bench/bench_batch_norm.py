@@ -18,8 +18,9 @@ fused kernel is one op. Two measurements:
     .venv/bin/python -m bench bench_batch_norm [--pictures 60000] [--epochs 2] [--rounds 3]
 
 Each round trains once each way (the order alternates by round); figures are medians over
-rounds. A plain `model.fit` in the benchmark's process is not used: on this machine it
-trains the Best CNN on fewer cores than the job does (docs/benchmarks.md, bench_training).
+rounds. A plain `model.fit` in the benchmark's own process is not used: the job's path is
+what a user waits for, and a plain fit's epochs swung further (docs/benchmarks.md,
+bench_training).
 bench_recipes trains 18-epoch recipes with the fused kernel ("fused_bn") for the accuracy.
 """
 
