@@ -46,11 +46,7 @@ def train_batch_norm_fused(model) -> None:
     """Let the model's batch normalisation layers train with TensorFlow's fused kernel.
     The layers keep their class, variables and update rule (the saved file holds Keras'
     standard layer), and predicting (training=False) runs Keras' own code."""
-    import keras
-
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.call = functools.partial(_fused_call, layer)
+    _replace_training_call(model, _fused_call)
 
 
 def _fused_call(layer, inputs, training=None, mask=None):
@@ -63,14 +59,20 @@ def _fused_call(layer, inputs, training=None, mask=None):
     outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
         inputs, to32(layer.gamma), to32(layer.beta), epsilon=layer.epsilon, is_training=True
     )
-    # The kernel returns the unbiased variance for the moving average; Keras keeps the
-    # biased one (the one it normalises with).
-    count = to32(tf.size(inputs) // tf.shape(inputs)[-1])
-    variance = variance * (count - 1.0) / count
+    variance = _biased(variance, inputs)
     momentum = layer.momentum
     layer.moving_mean.assign(layer.moving_mean * momentum + mean * (1.0 - momentum))
     layer.moving_variance.assign(layer.moving_variance * momentum + variance * (1.0 - momentum))
     return keras.ops.cast(outputs, layer.compute_dtype)
+
+
+def _biased(variance, inputs):
+    """The fused kernel returns the unbiased variance for the moving average; Keras keeps
+    the biased one (the one it normalises with)."""
+    import tensorflow as tf
+
+    count = tf.cast(tf.size(inputs) // tf.shape(inputs)[-1], tf.float32)
+    return variance * (count - 1.0) / count
 
 
 def train_batch_norm_exact(model) -> None:
@@ -114,8 +116,7 @@ def _fused_forward_call(layer, inputs, training=None, mask=None):
         epsilon=layer.epsilon,
         is_training=True,
     )
-    count = tf.cast(tf.size(inputs) // tf.shape(inputs)[-1], tf.float32)
-    return _normalised(layer, inputs, mean, variance * (count - 1.0) / count, outputs)
+    return _normalised(layer, inputs, mean, _biased(variance, inputs), outputs)
 
 
 def _normalised(layer, inputs, mean, variance, outputs):
@@ -156,12 +157,8 @@ def no_batch_norm(model) -> None:
     """The layers pass their input through (in the layer's compute dtype)."""
     import warnings
 
-    import keras
-
     warnings.filterwarnings("ignore", message="Gradients do not exist")  # gamma, beta: unused
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.call = functools.partial(_identity, layer)
+    _replace_training_call(model, _identity)
 
 
 def _identity(layer, inputs, training=None, mask=None):
