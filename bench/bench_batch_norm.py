@@ -49,20 +49,15 @@ def train_batch_norm_fused(model) -> None:
     _replace_training_call(model, _fused_call)
 
 
-def _fused_call(layer, inputs, training=None, mask=None):
+def _fused_call(layer, inputs):
     import keras
     import tensorflow as tf
 
-    if not training or not layer.trainable or mask is not None:
-        return type(layer).call(layer, inputs, training=training, mask=mask)
     to32 = lambda value: tf.cast(value, tf.float32)  # noqa: E731
     outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
         inputs, to32(layer.gamma), to32(layer.beta), epsilon=layer.epsilon, is_training=True
     )
-    variance = _biased(variance, inputs)
-    momentum = layer.momentum
-    layer.moving_mean.assign(layer.moving_mean * momentum + mean * (1.0 - momentum))
-    layer.moving_variance.assign(layer.moving_variance * momentum + variance * (1.0 - momentum))
+    _update_moving_averages(layer, mean, _biased(variance, inputs))
     return keras.ops.cast(outputs, layer.compute_dtype)
 
 
@@ -88,27 +83,37 @@ def train_batch_norm_fused_forward(model) -> None:
 
 
 def _replace_training_call(model, call) -> None:
+    """The model's batch normalisation layers run `call(layer, inputs)` while training, and
+    Keras' own code otherwise (predicting, a frozen layer, a mask)."""
     import keras
+
+    def layer_call(layer, inputs, training=None, mask=None):
+        if training and layer.trainable and mask is None:
+            return call(layer, inputs)
+        return type(layer).call(layer, inputs, training=training, mask=mask)
 
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
-            layer.call = functools.partial(call, layer)
+            layer.call = functools.partial(layer_call, layer)
 
 
-def _exact_call(layer, inputs, training=None, mask=None):
+def _update_moving_averages(layer, mean, variance) -> None:
+    """As Keras' own layer does, with the biased variance."""
+    momentum = layer.momentum
+    layer.moving_mean.assign(layer.moving_mean * momentum + mean * (1.0 - momentum))
+    layer.moving_variance.assign(layer.moving_variance * momentum + variance * (1.0 - momentum))
+
+
+def _exact_call(layer, inputs):
     import tensorflow as tf
 
-    if not training or not layer.trainable or mask is not None:
-        return type(layer).call(layer, inputs, training=training, mask=mask)
     mean, variance = tf.nn.moments(tf.cast(tf.stop_gradient(inputs), tf.float32), [0, 1, 2])
     return _normalised(layer, inputs, mean, variance, None)
 
 
-def _fused_forward_call(layer, inputs, training=None, mask=None):
+def _fused_forward_call(layer, inputs):
     import tensorflow as tf
 
-    if not training or not layer.trainable or mask is not None:
-        return type(layer).call(layer, inputs, training=training, mask=mask)
     outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
         tf.stop_gradient(inputs),
         tf.stop_gradient(tf.cast(layer.gamma, tf.float32)),
@@ -147,21 +152,19 @@ def _normalised(layer, inputs, mean, variance, outputs):
         return y, gradient
 
     result = normalise(inputs, tf.cast(layer.gamma, tf.float32), tf.cast(layer.beta, tf.float32))
-    momentum = layer.momentum
-    layer.moving_mean.assign(layer.moving_mean * momentum + mean * (1.0 - momentum))
-    layer.moving_variance.assign(layer.moving_variance * momentum + variance * (1.0 - momentum))
+    _update_moving_averages(layer, mean, variance)
     return keras.ops.cast(result, layer.compute_dtype)
 
 
 def no_batch_norm(model) -> None:
-    """The layers pass their input through (in the layer's compute dtype)."""
+    """While training, the layers pass their input through (in their compute dtype)."""
     import warnings
 
     warnings.filterwarnings("ignore", message="Gradients do not exist")  # gamma, beta: unused
     _replace_training_call(model, _identity)
 
 
-def _identity(layer, inputs, training=None, mask=None):
+def _identity(layer, inputs):
     import keras
 
     return keras.ops.cast(inputs, layer.compute_dtype)
