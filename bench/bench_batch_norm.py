@@ -3,17 +3,20 @@ TensorFlow's fused kernel, side by side in one run (issue 23; not adopted: see
 docs/benchmarks.md, "bench_batch_norm").
 
 Keras' own layer casts the bfloat16 activations to float32 and runs about ten ops; the
-fused kernel is one op. Two measurements:
+fused kernel is one op. Three measurements:
 - Speed, through the training job's own path (`classifier.ml.training.run_training`, in a
   fresh process each time, as a job runs): seconds per epoch as the run records them (with
   its test-set recording, about 1.3 s an epoch), training pictures a second from them, the
   first epoch, the whole run, the test accuracy after the same epochs, and the ratio fused
   / Keras' own. A third way passes the layers' input through untouched: what the rest of a
   step costs, the floor any batch normalisation adds to (its accuracy means nothing).
-- Exactness: the gradient of one float32 batch of 256 training pictures, each way, with
-  TensorFlow's oneDNN rewrites on (as the app runs) and off (Eigen's kernels, the
+- Exactness in float32: the gradient of one float32 batch of 256 training pictures, each
+  way, with TensorFlow's oneDNN rewrites on (as the app runs) and off (Eigen's kernels, the
   reference), from the same weights; the largest difference to the reference, relative to
   the largest gradient of each variable.
+- Exactness in bfloat16, as the preset trains: one layer and its ReLU, forward and
+  backward, against the exact values (float64) from the same bfloat16 input, with the
+  layer's milliseconds.
 
     .venv/bin/python -m bench bench_batch_norm [--pictures 60000] [--epochs 2] [--rounds 3]
 
@@ -68,6 +71,15 @@ def _biased(variance, inputs):
 
     count = tf.cast(tf.size(inputs) // tf.shape(inputs)[-1], tf.float32)
     return variance * (count - 1.0) / count
+
+
+def train_batch_norm_keras(model) -> None:
+    """Back to Keras' own layer while training (after train_batch_norm_fused)."""
+    _replace_training_call(model, _keras_call)
+
+
+def _keras_call(layer, inputs):
+    return type(layer).call(layer, inputs, training=True)
 
 
 def train_batch_norm_exact(model) -> None:
@@ -269,6 +281,100 @@ def gradient_table() -> None:
         print(f"| {way} | {cells[0]} | {cells[1]} |", flush=True)
 
 
+# The Best CNN's first block: a batch of 128 pictures, 28 x 28, 32 channels.
+LAYER_SHAPE = (128, 28, 28, 32)
+
+
+def bfloat16_layer_once(way: str) -> dict:
+    """In a fresh process (the bfloat16 policy is global): one batch normalisation layer and
+    its ReLU, as the preset trains them (bfloat16 activations), forward and backward on one
+    batch of the first block's shape. Each result's largest difference to the exact value
+    (float64, from the same bfloat16 input) relative to its largest value; the share of
+    output and input-gradient elements that differ from Keras' own layer's; the layer's
+    milliseconds (wall and CPU, median of 30)."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    rng = np.random.default_rng(WEIGHTS_SEED)
+    inputs = tf.cast(rng.standard_normal(LAYER_SHAPE) * 0.7 + 0.3, tf.bfloat16)
+    upstream = rng.standard_normal(LAYER_SHAPE).astype(np.float32)  # dLoss/dOutput
+    step, epsilon = _layer_step(way, inputs, upstream)
+    got = [tf.cast(value, tf.float32).numpy() for value in step()]
+    keras_own, _ = _layer_step("Keras' own", inputs, upstream)
+    theirs = [tf.cast(value, tf.float32).numpy() for value in keras_own()]
+
+    x = tf.cast(inputs, tf.float32).numpy().astype(np.float64)
+    count = x.size / x.shape[-1]
+    mean, variance = x.mean((0, 1, 2)), x.var((0, 1, 2))
+    inverse = 1.0 / np.sqrt(variance + epsilon)
+    normalised = (x - mean) * inverse  # gamma starts at 1, beta at 0
+    passed = upstream * (normalised > 0)  # through the ReLU
+    dbeta, dgamma = passed.sum((0, 1, 2)), (passed * normalised).sum((0, 1, 2))
+    exact = [
+        np.maximum(normalised, 0),
+        inverse * (passed - (dbeta + normalised * dgamma) / count),
+        dgamma,
+        dbeta,
+    ]
+    errors = [
+        float(np.abs(mine - truth).max() / np.abs(truth).max())
+        for mine, truth in zip(got, exact, strict=True)
+    ]
+    differ = [float(np.mean(got[i] != theirs[i])) for i in (0, 1)]
+    walls, cpus = [], []
+    for _ in range(30):
+        wall, cpu = time.perf_counter(), time.process_time()
+        step()[1].numpy()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return {
+        "errors": errors,
+        "differ": differ,
+        "wall": statistics.median(walls),
+        "cpu": statistics.median(cpus),
+    }
+
+
+def _layer_step(way: str, inputs, upstream):
+    """A traced training step of a new layer (and its ReLU) with `way`'s batch
+    normalisation: it returns the output and the gradients of the input, gamma and beta."""
+    import keras
+    import tensorflow as tf
+
+    layer_input = keras.Input(LAYER_SHAPE[1:])
+    layer = keras.layers.BatchNormalization()
+    model = keras.Model(layer_input, keras.layers.Activation("relu")(layer(layer_input)))
+    APPLY[way](model)
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            outputs = model(inputs, training=True)
+            loss = tf.reduce_sum(tf.cast(outputs, tf.float32) * upstream)
+        return (outputs, *tape.gradient(loss, [inputs, layer.gamma, layer.beta]))
+
+    return step, layer.epsilon
+
+
+def bfloat16_layer_table() -> None:
+    print("\nOne layer and its ReLU as the preset trains them (bfloat16), batch of "
+          f"{LAYER_SHAPE}: largest difference to the exact value, relative to the largest "
+          "value; share of elements unlike Keras' own layer's; milliseconds forward and "
+          "backward")  # fmt: skip
+    print("| batch normalisation | output | input gradient | gamma gradient | beta gradient | "
+          "outputs unlike Keras' | input gradients unlike Keras' | wall ms | CPU ms |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
+    for way in GRADIENT_WAYS:
+        result = fresh(bfloat16_layer_once, way)
+        errors = " | ".join(f"{error:.2e}" for error in result["errors"])
+        differ = " | ".join(f"{share:.2%}" for share in result["differ"])
+        print(f"| {way} | {errors} | {differ} | {result['wall'] * 1e3:.1f} | "
+              f"{result['cpu'] * 1e3:.1f} |", flush=True)  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     from bench.bench_xla import BEST_CNN_TRAIN_FLOP, matmul_peak_gflops
 
@@ -280,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"load average at the start: {os.getloadavg()}", flush=True)
     gradient_table()
+    bfloat16_layer_table()
     # The preset trains in bfloat16: its peak is bfloat16's (AMX), not float32's.
     peak = matmul_peak_gflops(dtype="bfloat16")
     print(f"\nbfloat16 matrix product (TensorFlow, 2048 x 2048): {peak:.0f} GFLOP/s", flush=True)
