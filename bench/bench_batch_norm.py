@@ -375,6 +375,66 @@ def bfloat16_layer_table() -> None:
               f"{result['cpu'] * 1e3:.1f} |", flush=True)  # fmt: skip
 
 
+def curves_once(way: str, seed: int) -> list[dict]:
+    """In a fresh process on one thread: the Best CNN's recipe (bench_recipes'
+    bf16-18-smooth) with `way`'s batch normalisation, from the seed's weights; each epoch's
+    training loss and accuracy (as Keras reports them, dropout on) and test accuracy."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from bench.bench_recipes import build, recipe
+    from classifier.data import load_dataset, scale_images
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    knobs = recipe("bf16-18-smooth")
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    dataset = load_dataset(allow_download=False)
+    x = scale_images(dataset.train.images)
+    y = keras.utils.to_categorical(dataset.train.labels, 10)
+    test_images = scale_images(dataset.test.images)
+    keras.utils.set_random_seed(seed)
+    model = build(knobs, -(-len(x) // knobs["batch"]))
+    APPLY[way](model)
+    rows = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            guesses = model.predict(test_images, batch_size=1000, verbose=0).argmax(1)
+            rows.append(
+                {
+                    "loss": logs["loss"],
+                    "accuracy": logs["accuracy"],
+                    "test": float(np.mean(guesses == dataset.test.labels)),
+                }
+            )
+
+    model.fit(x, y, batch_size=knobs["batch"], epochs=knobs["epochs"], verbose=0,
+              callbacks=[Record()])  # fmt: skip
+    return rows
+
+
+def curves_table(seed: int) -> None:
+    """Keras' own layer and the fused kernel side by side (two processes at once, one
+    thread each), epoch by epoch: where their runs part."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ways = ("Keras' own", "fused")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = list(pool.map(lambda way: fresh(curves_once, way, seed), ways))
+    print(f"\nThe recipe with each batch normalisation, seed {seed}: training loss, training "
+          "accuracy (dropout on), test accuracy")  # fmt: skip
+    print("| epoch | " + " | ".join(f"{way}: {what}" for way in ways
+                                    for what in ("loss", "training", "test")) + " |")  # fmt: skip
+    print("|---|" + "---|" * 6)
+    for epoch, rows in enumerate(zip(*runs, strict=True), start=1):
+        cells = " | ".join(
+            f"{row['loss']:.4f} | {row['accuracy']:.2%} | {row['test']:.2%}" for row in rows
+        )
+        print(f"| {epoch} | {cells} |", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     from bench.bench_xla import BEST_CNN_TRAIN_FLOP, matmul_peak_gflops
 
@@ -382,7 +442,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pictures", type=int, default=60_000)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--curves", type=int, metavar="SEED",
+                        help="only the recipe's epoch-by-epoch curves with this seed")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.curves is not None:
+        curves_table(args.curves)
+        return 0
 
     print(f"load average at the start: {os.getloadavg()}", flush=True)
     gradient_table()
