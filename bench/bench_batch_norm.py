@@ -19,6 +19,11 @@ fused kernel is one op. Three measurements:
   layer's milliseconds.
 
     .venv/bin/python -m bench bench_batch_norm [--pictures 60000] [--epochs 2] [--rounds 3]
+    .venv/bin/python -m bench bench_batch_norm --curves SEED
+
+The second trains the Best CNN's 18-epoch recipe both ways from the same weights (two
+processes, one thread each) and prints each epoch's training loss, training accuracy and
+test accuracy side by side: where the two runs part.
 
 Each round trains once each way (the order alternates by round); figures are medians over
 rounds. A plain `model.fit` in the benchmark's own process is not used: the job's path is
