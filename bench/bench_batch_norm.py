@@ -15,21 +15,21 @@ fused kernel is one op. Three measurements:
   reference), from the same weights; the largest difference to the reference, relative to
   the largest gradient of each variable.
 - Exactness in bfloat16, as the preset trains: one layer and its ReLU, forward and
-  backward, against the exact values (float64) from the same bfloat16 input, with the
-  layer's milliseconds.
+  backward, against the exact values (float64) from the same bfloat16 input and element
+  by element against Keras' own layer, with the layer's milliseconds.
 
     .venv/bin/python -m bench bench_batch_norm [--pictures 60000] [--epochs 2] [--rounds 3]
     .venv/bin/python -m bench bench_batch_norm --curves SEED
-
-The second trains the Best CNN's 18-epoch recipe both ways from the same weights (two
-processes, one thread each) and prints each epoch's training loss, training accuracy and
-test accuracy side by side: where the two runs part.
 
 Each round trains once each way (the order alternates by round); figures are medians over
 rounds. A plain `model.fit` in the benchmark's own process is not used: the job's path is
 what a user waits for, and a plain fit's epochs swung further (docs/benchmarks.md,
 bench_training).
 bench_recipes trains 18-epoch recipes with the fused kernel ("fused_bn") for the accuracy.
+
+`--curves SEED` trains the Best CNN's 18-epoch recipe both ways from the same weights (two
+processes, one thread each) and prints each epoch's training loss, training accuracy and
+test accuracy side by side: where the two runs part.
 """
 
 from __future__ import annotations
