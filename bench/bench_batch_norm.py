@@ -380,44 +380,21 @@ def bfloat16_layer_table() -> None:
               f"{result['cpu'] * 1e3:.1f} |", flush=True)  # fmt: skip
 
 
+# The Best CNN's 18-epoch recipe with each batch normalisation (bench/bench_recipes.py).
+CURVE_RECIPES = {"Keras' own": "bf16-18-smooth", "fused": "fused-18-smooth"}
+
+
 def curves_once(way: str, seed: int) -> list[dict]:
-    """In a fresh process on one thread: the Best CNN's recipe (bench_recipes'
-    bf16-18-smooth) with `way`'s batch normalisation, from the seed's weights; each epoch's
-    training loss and accuracy (as Keras reports them, dropout on) and test accuracy."""
-    import keras
-    import numpy as np
+    """In a fresh process on one thread: `way`'s recipe from the seed's weights, each
+    epoch's training loss and accuracy and test accuracy (bench_recipes' own run)."""
     import tensorflow as tf
 
-    from bench.bench_recipes import build, recipe
-    from classifier.data import load_dataset, scale_images
+    from bench.bench_recipes import recipe, run
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    knobs = recipe("bf16-18-smooth")
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    dataset = load_dataset(allow_download=False)
-    x = scale_images(dataset.train.images)
-    y = keras.utils.to_categorical(dataset.train.labels, 10)
-    test_images = scale_images(dataset.test.images)
-    keras.utils.set_random_seed(seed)
-    model = build(knobs, -(-len(x) // knobs["batch"]))
-    APPLY[way](model)
-    rows = []
-
-    class Record(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            guesses = model.predict(test_images, batch_size=1000, verbose=0).argmax(1)
-            rows.append(
-                {
-                    "loss": logs["loss"],
-                    "accuracy": logs["accuracy"],
-                    "test": float(np.mean(guesses == dataset.test.labels)),
-                }
-            )
-
-    model.fit(x, y, batch_size=knobs["batch"], epochs=knobs["epochs"], verbose=0,
-              callbacks=[Record()])  # fmt: skip
-    return rows
+    name = CURVE_RECIPES[way]
+    return run(name, recipe(name), seed)["epochs"]
 
 
 def curves_table(seed: int) -> None:
@@ -425,7 +402,7 @@ def curves_table(seed: int) -> None:
     thread each), epoch by epoch: where their runs part."""
     from concurrent.futures import ThreadPoolExecutor
 
-    ways = ("Keras' own", "fused")
+    ways = tuple(CURVE_RECIPES)
     with ThreadPoolExecutor(max_workers=2) as pool:
         runs = list(pool.map(lambda way: fresh(curves_once, way, seed), ways))
     print(f"\nThe recipe with each batch normalisation, seed {seed}: training loss, training "
@@ -435,7 +412,8 @@ def curves_table(seed: int) -> None:
     print("|---|" + "---|" * 6)
     for epoch, rows in enumerate(zip(*runs, strict=True), start=1):
         cells = " | ".join(
-            f"{row['loss']:.4f} | {row['accuracy']:.2%} | {row['test']:.2%}" for row in rows
+            f"{row['train_loss']:.4f} | {row['train_accuracy']:.2%} | {row['accuracy']:.2%}"
+            for row in rows
         )
         print(f"| {epoch} | {cells} |", flush=True)
 

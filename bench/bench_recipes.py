@@ -192,6 +192,9 @@ def run(name: str, knobs: dict, seed: int) -> dict:
                     "seconds": round(fit_seconds, 2),
                     "accuracy": float(np.mean(plain.argmax(1) == y_test)),
                     "tta": float(np.mean((plain + flipped).argmax(1) == y_test)),
+                    # As Keras reports them while training (dropout on).
+                    "train_loss": round(logs["loss"], 5),
+                    "train_accuracy": round(logs["accuracy"], 5),
                 }
             )
             print(json.dumps({"recipe": name, "seed": seed, **rows[-1]}), flush=True)
