@@ -73,6 +73,7 @@ RECIPES: dict[str, dict] = {
     # Around the Best CNN's recipe (bf16-18-smooth), one knob at a time, several seeds.
     "bf16-18-smooth-drop02": {**SMOOTH_18, "dropout": 0.2},
     "bf16-18-smooth-lr3e3": {**SMOOTH_18, "lr": 0.003},
+    "bf16-18-smooth-lr1e3": {**SMOOTH_18, "lr": 0.001},
     "bf16-18-smooth-nesterov": {**SMOOTH_18, "optimizer": "nesterov", "lr": 0.05},
     "bf16-18-smooth-shift1": {**SMOOTH_18, "shift": 0.036},
     # A deeper, narrower-at-the-top network at about the same cost: one conv at 28x28 (the
@@ -97,6 +98,8 @@ RECIPES: dict[str, dict] = {
     # generalisation): dropout between the blocks; a wider dense head with more dropout.
     "bf16-18-smooth-pooldrop": {**SMOOTH_18, "pool_dropout": 0.2},
     "bf16-18-smooth-head512": {**SMOOTH_18, "dense": 512, "dense_dropout": 0.5},
+    # Smaller batches: noisier steps (and batch statistics), twice the steps per epoch.
+    "bf16-18-smooth-batch64": {**SMOOTH_18, "batch": 64},
 }
 
 
