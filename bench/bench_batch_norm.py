@@ -30,6 +30,10 @@ bench_recipes trains 18-epoch recipes with the fused kernel ("fused_bn") for the
 `--curves SEED` trains the Best CNN's 18-epoch recipe both ways from the same weights (two
 processes, one thread each) and prints each epoch's training loss, training accuracy and
 test accuracy side by side: where the two runs part.
+
+`--model-gradients EPOCHS` compares whole-model steps: the bfloat16 Best CNN's gradient
+(dropout off) each way, against the float32 model's with the same weights, on 8 batches
+of 128 training pictures, after EPOCHS epochs of Keras' own layer (0: fresh weights).
 """
 
 from __future__ import annotations
@@ -418,6 +422,55 @@ def curves_table(seed: int) -> None:
         print(f"| {epoch} | {cells} |", flush=True)
 
 
+def model_gradient_table(epochs: int, batches: int = 8, size: int = 128) -> None:
+    """Per variable: each bfloat16 way's gradient against the float32 model's (relative L2
+    difference, mean over the batches), and how far the two ways' gradients point apart."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from classifier.data import load_dataset, scale_images
+    from classifier.ml.models import build_model, loss_targets, preset_config
+
+    train = load_dataset().train
+
+    def model(precision: str):
+        keras.utils.set_random_seed(WEIGHTS_SEED)
+        return build_model(preset_config(PRESET, precision=precision, dropout=0.0), 469)
+
+    def gradient(network, images, labels) -> list:
+        with tf.GradientTape() as tape:
+            predicted = network(images, training=True)
+            loss = network.compute_loss(y=loss_targets(network, labels), y_pred=predicted)
+        grads = tape.gradient(loss, network.trainable_variables)
+        return [tf.cast(g, tf.float64).numpy() for g in grads]
+
+    exact, own, fused = model("float32"), model("bfloat16"), model("bfloat16")
+    train_batch_norm_fused(fused)
+    if epochs:
+        own.fit(scale_images(train.images), loss_targets(own, train.labels), batch_size=size,
+                epochs=epochs, verbose=0)  # fmt: skip
+    for network in (exact, fused):
+        network.set_weights(own.get_weights())
+    rows = {variable.path: [] for variable in exact.trainable_variables}
+    for batch in range(batches):
+        picked = slice(batch * size, (batch + 1) * size)
+        images, labels = scale_images(train.images[picked]), train.labels[picked]
+        reference = gradient(exact, images, labels)
+        ways = gradient(own, images, labels), gradient(fused, images, labels)
+        for path, ref, mine, theirs in zip(rows, reference, *ways, strict=True):
+            off = lambda g: np.linalg.norm(g - ref) / np.linalg.norm(ref)  # noqa: B023, E731
+            cosine = (mine * theirs).sum() / np.linalg.norm(mine) / np.linalg.norm(theirs)
+            rows[path].append((off(mine), off(theirs), cosine))
+    print(f"\nbfloat16 gradient of the whole model (dropout off) after {epochs} epochs, against "
+          f"float32 with the same weights; means over {batches} batches of {size}")  # fmt: skip
+    print("| variable | Keras' own: off float32 | fused: off float32 | cosine, own to fused |")
+    print("|---|---|---|---|")
+    for path, values in rows.items():
+        own_off, fused_off, cosine = np.mean(values, axis=0)
+        print(f"| {path} | {own_off:.1%} | {fused_off:.1%} | {cosine:.5f} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     from bench.bench_xla import BEST_CNN_TRAIN_FLOP, matmul_peak_gflops
 
@@ -427,9 +480,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--curves", type=int, metavar="SEED",
                         help="only the recipe's epoch-by-epoch curves with this seed")  # fmt: skip
+    parser.add_argument("--model-gradients", type=int, metavar="EPOCHS",
+                        help="only the whole model's gradients after this many epochs")  # fmt: skip
     args = parser.parse_args(argv)
     if args.curves is not None:
         curves_table(args.curves)
+        return 0
+    if args.model_gradients is not None:
+        model_gradient_table(args.model_gradients)
         return 0
 
     print(f"load average at the start: {os.getloadavg()}", flush=True)
