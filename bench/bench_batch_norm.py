@@ -436,7 +436,8 @@ def model_gradient_table(epochs: int, batches: int = 8, size: int = 128) -> None
 
     def model(precision: str):
         keras.utils.set_random_seed(WEIGHTS_SEED)
-        return build_model(preset_config(PRESET, precision=precision, dropout=0.0), 469)
+        steps_per_epoch = -(-len(train.images) // size)  # sets the schedule's length
+        return build_model(preset_config(PRESET, precision=precision, dropout=0.0), steps_per_epoch)
 
     def gradient(network, images, labels) -> list:
         with tf.GradientTape() as tape:
