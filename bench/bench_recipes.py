@@ -89,13 +89,14 @@ RECIPES: dict[str, dict] = {
     # where the rate is small, or for the first 2, where the weights move most.
     "fused14-keras4": {**SMOOTH_18, "fused_bn": True, "keras_bn_last": 4},
     "keras2-fused16": {**SMOOTH_18, "fused_bn": True, "keras_bn_first": 2},
-    # The fused kernel fits the training pictures closer than Keras' own layer (a lower
-    # training loss from the fourth epoch on): more dropout to make up for it.
+    # The fused kernel fitted the training pictures closer than Keras' own layer (a lower
+    # training loss from the fourth epoch on): more dropout to make up for it. (Its loss
+    # later proved a comparison across dates: docs/benchmarks.md, "bench_recipes".)
     "fused-18-drop04": {**SMOOTH_18, "fused_bn": True, "dropout": 0.4},
     # Which layers carry the loss: the fused kernel in the second block only.
     "fused-block2-18": {**SMOOTH_18, "fused_bn": True, "fused_block": 1},
-    # More regularisation at about the same cost (the fused kernel's loss was in
-    # generalisation): dropout between the blocks; a wider dense head with more dropout.
+    # More regularisation at about the same cost (the fused kernel's loss then seemed to be
+    # in generalisation): dropout between the blocks; a wider dense head with more dropout.
     "bf16-18-smooth-pooldrop": {**SMOOTH_18, "pool_dropout": 0.2},
     "bf16-18-smooth-head512": {**SMOOTH_18, "dense": 512, "dense_dropout": 0.5},
     # Smaller batches: noisier steps (and batch statistics), twice the steps per epoch.
