@@ -1,6 +1,6 @@
-"""The Best CNN's batch normalisation: Keras' own layer (what the app trains with) against
-TensorFlow's fused kernel, side by side in one run (issue 23; not adopted: see
-docs/benchmarks.md, "bench_batch_norm").
+"""The Best CNN's batch normalisation: Keras' own layer against TensorFlow's fused kernel
+(what the app trains bfloat16 models with: classifier/ml/batch_norm.py), side by side in
+one run (issue 23; docs/benchmarks.md, "bench_batch_norm").
 
 Keras' own layer casts the bfloat16 activations to float32 and runs about ten ops; the
 fused kernel is one op. Three measurements:
@@ -39,12 +39,18 @@ of 128 training pictures, after EPOCHS epochs of Keras' own layer (0: fresh weig
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import statistics
 import sys
 import tempfile
 import time
+
+from classifier.ml.batch_norm import (
+    biased_variance,
+    fused_call,
+    replace_training_call,
+    update_moving_averages,
+)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -55,36 +61,14 @@ WEIGHTS_SEED = 5
 
 
 def train_batch_norm_fused(model) -> None:
-    """Let the model's batch normalisation layers train with TensorFlow's fused kernel.
-    The layers keep their class, variables and update rule (the saved file holds Keras'
-    standard layer), and predicting (training=False) runs Keras' own code."""
-    _replace_training_call(model, _fused_call)
-
-
-def _fused_call(layer, inputs):
-    import keras
-    import tensorflow as tf
-
-    to32 = lambda value: tf.cast(value, tf.float32)  # noqa: E731
-    outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
-        inputs, to32(layer.gamma), to32(layer.beta), epsilon=layer.epsilon, is_training=True
-    )
-    _update_moving_averages(layer, mean, _biased(variance, inputs))
-    return keras.ops.cast(outputs, layer.compute_dtype)
-
-
-def _biased(variance, inputs):
-    """The fused kernel returns the unbiased variance for the moving average; Keras keeps
-    the biased one (the one it normalises with)."""
-    import tensorflow as tf
-
-    count = tf.cast(tf.size(inputs) // tf.shape(inputs)[-1], tf.float32)
-    return variance * (count - 1.0) / count
+    """The fused kernel in every batch normalisation layer, float32 ones too (the app's
+    classifier.ml.batch_norm uses it for bfloat16 layers only)."""
+    replace_training_call(model, fused_call)
 
 
 def train_batch_norm_keras(model) -> None:
-    """Back to Keras' own layer while training (after train_batch_norm_fused)."""
-    _replace_training_call(model, _keras_call)
+    """Keras' own layer while training (build_model gives bfloat16 layers the fused kernel)."""
+    replace_training_call(model, _keras_call)
 
 
 def _keras_call(layer, inputs):
@@ -94,35 +78,13 @@ def _keras_call(layer, inputs):
 def train_batch_norm_exact(model) -> None:
     """Keras' arithmetic in fewer ops: the moments of the float32 activations, one scale and
     shift, and the gradient written out (a custom gradient, no autodiff of the moments)."""
-    _replace_training_call(model, _exact_call)
+    replace_training_call(model, _exact_call)
 
 
 def train_batch_norm_fused_forward(model) -> None:
     """The fused kernel's forward pass (its moments and output) with the written-out
     gradient of train_batch_norm_exact: which half of the kernel the gradient error is in."""
-    _replace_training_call(model, _fused_forward_call)
-
-
-def _replace_training_call(model, call) -> None:
-    """The model's batch normalisation layers run `call(layer, inputs)` while training, and
-    Keras' own code otherwise (predicting, a frozen layer, a mask)."""
-    import keras
-
-    def layer_call(layer, inputs, training=None, mask=None):
-        if training and layer.trainable and mask is None:
-            return call(layer, inputs)
-        return type(layer).call(layer, inputs, training=training, mask=mask)
-
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.call = functools.partial(layer_call, layer)
-
-
-def _update_moving_averages(layer, mean, variance) -> None:
-    """As Keras' own layer does, with the biased variance."""
-    momentum = layer.momentum
-    layer.moving_mean.assign(layer.moving_mean * momentum + mean * (1.0 - momentum))
-    layer.moving_variance.assign(layer.moving_variance * momentum + variance * (1.0 - momentum))
+    replace_training_call(model, _fused_forward_call)
 
 
 def _exact_call(layer, inputs):
@@ -142,7 +104,7 @@ def _fused_forward_call(layer, inputs):
         epsilon=layer.epsilon,
         is_training=True,
     )
-    return _normalised(layer, inputs, mean, _biased(variance, inputs), outputs)
+    return _normalised(layer, inputs, mean, biased_variance(variance, inputs), outputs)
 
 
 def _normalised(layer, inputs, mean, variance, outputs):
@@ -173,7 +135,7 @@ def _normalised(layer, inputs, mean, variance, outputs):
         return y, gradient
 
     result = normalise(inputs, tf.cast(layer.gamma, tf.float32), tf.cast(layer.beta, tf.float32))
-    _update_moving_averages(layer, mean, variance)
+    update_moving_averages(layer, mean, variance)
     return keras.ops.cast(result, layer.compute_dtype)
 
 
@@ -182,7 +144,7 @@ def no_batch_norm(model) -> None:
     import warnings
 
     warnings.filterwarnings("ignore", message="Gradients do not exist")  # gamma, beta: unused
-    _replace_training_call(model, _identity)
+    replace_training_call(model, _identity)
 
 
 def _identity(layer, inputs):
@@ -191,7 +153,7 @@ def _identity(layer, inputs):
     return keras.ops.cast(inputs, layer.compute_dtype)
 
 
-APPLY = {"Keras' own": lambda model: None, "fused": train_batch_norm_fused,
+APPLY = {"Keras' own": train_batch_norm_keras, "fused": train_batch_norm_fused,
          "none (floor)": no_batch_norm, "exact, fewer ops": train_batch_norm_exact,
          "fused forward, exact backward": train_batch_norm_fused_forward}  # fmt: skip
 # Only in the gradient table: in a timing screen (a plain fit, 2026-12-06 00:10 UTC) the
@@ -447,6 +409,7 @@ def model_gradient_table(epochs: int, batches: int = 8, size: int = 128) -> None
         return [tf.cast(g, tf.float64).numpy() for g in grads]
 
     exact, own, fused = model("float32"), model("bfloat16"), model("bfloat16")
+    train_batch_norm_keras(own)
     train_batch_norm_fused(fused)
     if epochs:
         own.fit(scale_images(train.images), loss_targets(own, train.labels), batch_size=size,

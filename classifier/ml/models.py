@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 from dataclasses import asdict, dataclass, fields, replace
 
+from classifier.ml.batch_norm import train_batch_norm_fused
+
 # What build_model builds: the tutorial's dense network, two plain convolution blocks, or
 # two blocks of two convolutions with batch normalisation.
 ARCHITECTURES = ("mlp", "cnn", "cnn-bn")
@@ -140,7 +142,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "Best CNN",
             "The most accurate model here: convolutions with batch normalisation, a "
-            "decaying learning rate and label smoothing, about 94% right in 8 to 15 minutes "
+            "decaying learning rate and label smoothing, about 94% right in about 7 minutes "
             "on two CPU cores.",
             # The same recipe, with batch normalisation after every convolution, longer.
             replace(SMALL_CNN, preset="Best CNN", architecture="cnn-bn", epochs=18),
@@ -173,7 +175,9 @@ def trains_with_xla(config: TrainConfig) -> bool:
 def build_model(config: TrainConfig, steps_per_epoch: int):
     """A compiled Keras model that outputs 10 logits (float32), as the tutorial's does."""
     with _dtype_policy("mixed_bfloat16" if config.precision == "bfloat16" else "float32"):
-        return _build_model(config, steps_per_epoch)
+        model = _build_model(config, steps_per_epoch)
+    train_batch_norm_fused(model)  # bfloat16 batch normalisation: 2.3x faster (its module)
+    return model
 
 
 @contextlib.contextmanager
@@ -302,6 +306,7 @@ def continue_model(model, config: TrainConfig, steps_per_epoch: int):
         )  # constant: a schedule cannot be replaced by a number
     else:
         optimizer.learning_rate = config.learning_rate
+    train_batch_norm_fused(model)  # as build_model: a loaded model has Keras' own call
     return model
 
 
