@@ -50,6 +50,7 @@ BASE = {
     "limit": 0,  # first N training pictures (0 = all)
     "towers": 1,  # copies of the network side by side on the same picture, logits averaged
     "tower_losses": False,  # with towers: each tower trains on its own loss (an ensemble)
+    "mirror": False,  # one network on the picture and on its mirror, logits averaged
 }
 
 # The Best CNN's recipe: bfloat16, all pictures, 18 epochs, label smoothing 0.1.
@@ -81,7 +82,7 @@ RECIPES: dict[str, dict] = {
     # A deeper, narrower-at-the-top network at about the same cost: one conv at 28x28 (the
     # costliest resolution), then two at 14x14 and two at 7x7.
     "bf16-smooth-1-2-2": {**SMOOTH_18, "filters": (32, 64, 128), "convs": (1, 2, 2)},
-    # With TensorFlow's fused batch normalisation (faster, not adopted: bench_batch_norm):
+    # With TensorFlow's fused batch normalisation (what the app trains bfloat16 models with):
     # the same recipe, then what the time it frees would buy: wider blocks, more epochs.
     "fused-18-smooth": {**SMOOTH_18, "fused_bn": True},
     "fused-wide48-18": {**SMOOTH_18, "fused_bn": True, "filters": (48, 96)},
@@ -108,6 +109,9 @@ RECIPES: dict[str, dict] = {
     # its own loss (an ensemble of two, scored on the average).
     "fused-twin-18": {**SMOOTH_18, "fused_bn": True, "towers": 2},
     "fused-ensemble2-18": {**SMOOTH_18, "fused_bn": True, "towers": 2, "tower_losses": True},
+    # One network that sees the picture and its mirror and averages what it says: blind to
+    # left and right by construction (test-time augmentation built into the model).
+    "fused-mirror-18": {**SMOOTH_18, "fused_bn": True, "mirror": True},
 }
 
 
@@ -127,6 +131,11 @@ def build(knobs: dict, steps_per_epoch: int):
         x = layers.RandomFlip("horizontal")(x)
     if knobs["shift"]:
         x = layers.RandomTranslation(knobs["shift"], knobs["shift"], fill_mode="constant")(x)
+    if knobs["mirror"]:
+        picture = keras.Input(shape=(28, 28, 1))
+        network = keras.Model(picture, _tower(knobs, picture))
+        outputs = layers.Average(dtype="float32")([network(x), network(_mirrored(x))])
+        return _compiled(keras.Model(inputs, outputs), knobs, steps_per_epoch)
     towers = [_tower(knobs, x) for _ in range(knobs["towers"])]
     if knobs["towers"] == 1:
         outputs = towers[0]
@@ -134,7 +143,26 @@ def build(knobs: dict, steps_per_epoch: int):
         outputs = towers  # Score averages them
     else:
         outputs = layers.Average(dtype="float32")(towers)
-    model = keras.Model(inputs, outputs)
+    return _compiled(keras.Model(inputs, outputs), knobs, steps_per_epoch)
+
+
+def _mirrored(x):
+    """The pictures (N, 28, 28, 1) left to right, with Keras' standard layers: a fixed
+    matrix that reverses the columns."""
+    import numpy as np
+    from keras import layers
+
+    flip = layers.Dense(28, use_bias=False, trainable=False, dtype="float32")
+    rows = layers.Reshape((28, 28))(x)
+    flip.build((None, 28, 28))
+    flip.set_weights([np.eye(28, dtype="float32")[::-1]])
+    return layers.Reshape((28, 28, 1))(flip(rows))
+
+
+def _compiled(model, knobs: dict, steps_per_epoch: int):
+    import keras
+
+    outputs = model.outputs
     total = knobs["epochs"] * steps_per_epoch
     warmup = int(knobs["warmup"] * total)
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -152,7 +180,7 @@ def build(knobs: dict, steps_per_epoch: int):
     loss = keras.losses.CategoricalCrossentropy(
         from_logits=True, label_smoothing=knobs["smoothing"]
     )
-    ensemble = isinstance(outputs, list)
+    ensemble = len(outputs) > 1
     model.compile(
         optimizer=optimizer,
         loss=[loss] * len(outputs) if ensemble else loss,
@@ -267,18 +295,22 @@ def _logits(predicted):
 
 
 def _switched(model, knobs: dict):
-    """The model, or with "fused_block" a stand-in holding only that block's layers (what
-    bench_batch_norm's switches read)."""
+    """A stand-in holding the model's batch normalisation layers, nested ones too, or with
+    "fused_block" only that block's (what bench_batch_norm's switches read)."""
     import types
 
     import keras
 
-    if knobs["fused_block"] is None:
-        return model
-    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    per_block = len(norms) // len(knobs["filters"])
-    start = knobs["fused_block"] * per_block
-    return types.SimpleNamespace(layers=norms[start : start + per_block])
+    norms = [
+        layer
+        for layer in model._flatten_layers(include_self=False)
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    if knobs["fused_block"] is not None:
+        per_block = len(norms) // len(knobs["filters"])
+        start = knobs["fused_block"] * per_block
+        norms = norms[start : start + per_block]
+    return types.SimpleNamespace(layers=norms)
 
 
 def _batch_norm_phases(knobs: dict) -> list[tuple[bool, int]]:
