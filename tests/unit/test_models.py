@@ -228,26 +228,3 @@ def test_a_trained_mlp_ran_with_xla_and_its_saved_model_predicts_without_it(trai
     assert status["xla"] is True
     # The setting was the fit's: a page that loads the model predicts as it always did.
     assert store.load_model(trained_run.run_id).jit_compile is False
-
-
-def test_the_best_cnn_is_twin_networks_whose_hidden_layers_feed_one_output_layer():
-    """Two networks side by side decide together: 94.3% where one scored 93.9% with the
-    same seed (README, "Models"). Explore's map reads the output layer's input, both
-    networks' hidden layers: its stored features are checked against that width."""
-    import keras
-
-    from classifier.ml.features import feature_model
-    from classifier.ml.models import feature_width
-
-    config = preset_config("Best CNN")
-    model = build_model(config, steps_per_epoch=2)
-    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
-    assert len(convs) == 8  # two networks of two blocks of two convolutions
-    single = build_model(dataclasses.replace(config, architecture="cnn-bn"), 2)
-    head = single.get_layer("logits").count_params()
-    width = feature_width(config.architecture, config.hidden_units)
-    assert width == 2 * config.hidden_units
-    assert model.count_params() == 2 * (single.count_params() - head) + (width * 10 + 10)
-    images = np.random.default_rng(0).random((3, 28, 28), dtype=np.float32)
-    assert feature_model(model).predict(images, verbose=0).shape == (3, width)
-    assert feature_width("cnn-bn", 128) == feature_width("mlp", 128) == 128
