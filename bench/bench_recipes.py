@@ -52,7 +52,7 @@ BASE = {
     "tower_losses": False,  # with towers: each tower trains on its own loss (an ensemble)
     "mirror": False,  # one network on the picture and on its mirror, logits averaged
     # With towers: "average" their logits, or "concat" their last hidden layers into one
-    # output layer (the same functions; the app's Best CNN, whose features are that layer).
+    # output layer (the same functions; one layer of features, as an app model needs).
     "join": "average",
 }
 
