@@ -115,7 +115,7 @@ RECIPES: dict[str, dict] = {
     # One network that sees the picture and its mirror and averages what it says: blind to
     # left and right by construction (test-time augmentation built into the model).
     "fused-mirror-18": {**SMOOTH_18, "fused_bn": True, "mirror": True},
-    # The twins in the ten minutes (1.6 times an epoch of one network): 16 epochs, one
+    # The twins in the ten minutes (1.5-1.6 times an epoch of one network): 16 epochs, one
     # output layer over both networks' hidden layers.
     "fused-twin-16": {**SMOOTH_18, "fused_bn": True, "towers": 2, "join": "concat", "epochs": 16},
 }
