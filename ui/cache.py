@@ -157,10 +157,13 @@ def get_features(runs_root: str, run_id: str, model_sha256: str | None, split: s
     those the map worker stored for this very model (no model to load), else computed."""
     from classifier.data import scale_images
     from classifier.ml.features import MAX_FEATURE_WIDTH, feature_model, features, read_features
+    from classifier.ml.models import feature_width
     from classifier.store.records import as_int
 
     store, split_size = RunStore(runs_root), len(get_dataset().split(split))
-    width = as_int(store.get(run_id).config.get("hidden_units"), 1, MAX_FEATURE_WIDTH)
+    config = store.get(run_id).config
+    units = as_int(config.get("hidden_units"), 1, MAX_FEATURE_WIDTH)
+    width = None if units is None else feature_width(config.get("architecture"), units)
     stored = read_features(store.run_dir(run_id), split, model_sha256, split_size, width)
     if stored is not None:
         stored.setflags(write=False)

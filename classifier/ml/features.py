@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from classifier.ml.inference import MODEL_LOCK, PREDICT_BATCH_SIZE
+from classifier.ml.models import TWIN_LOGITS
 from classifier.store.files import atomic_write_json, read_json, read_npy, write_npy
 from classifier.store.records import as_int
 
@@ -35,11 +36,16 @@ MAX_FEATURE_WIDTH = 4096
 
 
 def feature_model(model):
-    """A Keras model from the pictures to the input of the last layer (the "logits"): the
-    second-to-last layer's output, after its activation (dropout does nothing when
-    predicting)."""
+    """A Keras model from the pictures to the input of the output layer (the "logits"): the
+    last hidden layer's output, after its activation (dropout does nothing when
+    predicting). For twin networks, which average two output layers, both twins' last
+    hidden layers side by side."""
     import keras
 
+    twins = [layer for layer in model.layers if layer.name.startswith(TWIN_LOGITS)]
+    if twins:
+        hidden = keras.layers.Concatenate(name="twins_features")([twin.input for twin in twins])
+        return keras.Model(model.inputs, hidden, name=f"{model.name}_features")
     try:
         last = model.get_layer(LOGITS_LAYER)
     except ValueError:
@@ -73,8 +79,9 @@ def read_features(
     run_path: Path, split: str, model_sha256: str | None, count: int, width: int | None
 ) -> np.ndarray | None:
     """The stored (count, width) features of a split, when the note says they came from
-    the model with this checksum and have the width the run's config gives its hidden
-    layer; None otherwise (missing, another model, a link, damaged, or another size)."""
+    the model with this checksum and have the width the run's config gives its features
+    (classifier.ml.models.feature_width); None otherwise (missing, another model, a link,
+    damaged, or another size)."""
     note = read_json(run_path / FEATURES_NOTE)
     if not model_sha256 or not isinstance(note, dict) or split not in FEATURES_FILES:
         return None

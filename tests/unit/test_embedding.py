@@ -118,3 +118,31 @@ def test_stored_features_are_read_only_for_their_model_and_their_size(tmp_path):
     (tmp_path / FEATURES_FILES["test"]).rename(elsewhere)
     (tmp_path / FEATURES_FILES["test"]).symlink_to(elsewhere)
     assert read_features(tmp_path, "test", digest, 50, 8) is None
+
+
+@pytest.mark.slow
+def test_explore_reads_the_best_cnn_twins_stored_features_without_loading_the_model(tmp_path):
+    """The Best CNN's features are both twin networks' hidden layers, twice its hidden
+    units: checked against the hidden units alone, they read as "damaged", and Explore
+    loaded the model to compute them again on every first map."""
+    from classifier.ml.models import preset_config
+    from classifier.ml.training import run_training
+    from ui import cache
+
+    store = RunStore(tmp_path)
+    config = preset_config("Best CNN", epochs=1, train_limit=256)
+    writer = store.create_run(config.to_dict(), "twins")
+    run_training(writer)
+    run = store.get(writer.run_id)
+    width = 2 * config.hidden_units
+    stored = np.random.default_rng(0).random((10_000, width), dtype=np.float32)
+    # What the map worker stores after training (the suite turns that step off).
+    write_features(store.run_dir(run.run_id), run.model_sha256, {"test": stored})
+
+    def no_model(*args):
+        raise AssertionError("Explore loaded the model: the stored features were not used")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cache, "get_model", no_model)
+        values = cache.get_features(str(tmp_path), run.run_id, run.model_sha256, "test")
+    assert np.array_equal(values, stored)

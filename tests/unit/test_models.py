@@ -228,3 +228,36 @@ def test_a_trained_mlp_ran_with_xla_and_its_saved_model_predicts_without_it(trai
     assert status["xla"] is True
     # The setting was the fit's: a page that loads the model predicts as it always did.
     assert store.load_model(trained_run.run_id).jit_compile is False
+
+
+def test_the_best_cnn_is_twin_networks_that_average_what_they_say(tmp_path):
+    """Two networks side by side decide together: each has its own output layer, and the
+    model's "logits" average them. Explore's map reads both twins' last hidden layers,
+    and a saved twin model loads in plain Keras and predicts the same."""
+    import keras
+
+    from classifier.ml.features import feature_model
+    from classifier.ml.models import TWIN_LOGITS, feature_width
+
+    config = preset_config("Best CNN")
+    model = build_model(config, steps_per_epoch=2)
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert len(convs) == 8  # two networks of two blocks of two convolutions
+    single = build_model(dataclasses.replace(config, architecture="cnn-bn"), 2)
+    assert model.count_params() == 2 * single.count_params()
+
+    images = np.random.default_rng(0).random((3, 28, 28), dtype=np.float32)
+    twins = [model.get_layer(f"{TWIN_LOGITS}{twin}") for twin in (1, 2)]
+    each = keras.Model(model.inputs, [twin.output for twin in twins]).predict(images, verbose=0)
+    logits = model.predict(images, verbose=0)
+    np.testing.assert_allclose(logits, (each[0] + each[1]) / 2, rtol=1e-5, atol=1e-5)
+    assert not np.allclose(each[0], each[1])  # two networks, not one twice
+
+    width = feature_width(config.architecture, config.hidden_units)
+    assert width == 2 * config.hidden_units
+    assert feature_model(model).predict(images, verbose=0).shape == (3, width)
+    assert feature_width("cnn-bn", 128) == feature_width("mlp", 128) == 128
+
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(images, verbose=0), logits, rtol=1e-5, atol=1e-5)
