@@ -22,6 +22,7 @@ from classifier.data import DatasetError
 from classifier.jobs.process import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, busy_reason
 from classifier.jobs.training_job import continued_config, continued_name, train_worker
 from classifier.ml.models import (
+    ARCHITECTURES,
     OPTIMIZERS,
     PRECISIONS,
     PRESETS,
@@ -34,6 +35,7 @@ from classifier.store.runs import RunStore
 
 # Flags of `train`, each overriding the preset's value when given.
 TRAIN_FLAGS = {
+    "architecture": str,
     "epochs": int,
     "batch_size": int,
     "learning_rate": float,
@@ -50,6 +52,7 @@ TRAIN_FLAGS = {
     "label_smoothing": float,
 }
 CHOICES = {
+    "architecture": ARCHITECTURES,
     "optimizer": OPTIMIZERS,
     "schedule": SCHEDULES,
     "strategy": STRATEGIES,

@@ -58,6 +58,20 @@ def test_train_prints_the_test_accuracy_and_stores_a_completed_run(trained):
     assert info.test_accuracy == pytest.approx(accuracy, abs=1e-4)
 
 
+def test_train_builds_the_architecture_asked_for_with_the_rest_of_the_preset(tmp_path):
+    """--architecture swaps the layers and keeps the preset's recipe: one network of the
+    Best CNN (a comparison the README's "Models" table reports)."""
+    runs_dir = tmp_path / "runs"
+    result = cli(runs_dir, "train", "--preset", "Best CNN", "--architecture", "cnn-bn",
+                 "--epochs", "1", "--train-limit", "256", "--quiet")  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    (run,) = RunStore(runs_dir).list_runs()
+    assert run.config["architecture"] == "cnn-bn"
+    assert run.config["label_smoothing"] == 0.1 and run.config["precision"] == "bfloat16"
+    model = RunStore(runs_dir).load_model(run.run_id)
+    assert model.count_params() == 468_394  # one network, not the twins
+
+
 def test_runs_lists_the_run(trained):
     runs_dir, run_id, _ = trained
     result = cli(runs_dir, "runs")
@@ -128,6 +142,7 @@ def test_a_bad_request_is_one_error_line_and_exit_code_1(tmp_path, args, message
         ["train", "--epochs", "many"],
         ["train", "--optimizer", "lion"],
         ["train", "--precision", "float8"],
+        ["train", "--architecture", "transformer"],
         ["frobnicate"],
         [],
     ],
