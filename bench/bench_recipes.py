@@ -109,13 +109,14 @@ RECIPES: dict[str, dict] = {
     "bf16-18-smooth-batch64": {**SMOOTH_18, "batch": 64},
     # The time the fused kernel frees spent on two networks in one model, their logits
     # averaged: trained together on the average (one standard Keras model), or each on
-    # its own loss (an ensemble of two, scored on the average).
+    # its own loss (an ensemble of two, scored on the average). The first is the app's Best
+    # CNN (architecture "cnn-bn-twin").
     "fused-twin-18": {**SMOOTH_18, "fused_bn": True, "towers": 2},
     "fused-ensemble2-18": {**SMOOTH_18, "fused_bn": True, "towers": 2, "tower_losses": True},
     # One network that sees the picture and its mirror and averages what it says: blind to
     # left and right by construction (test-time augmentation built into the model).
     "fused-mirror-18": {**SMOOTH_18, "fused_bn": True, "mirror": True},
-    # The twins in the ten minutes (1.5-1.6 times an epoch of one network): 16 epochs, one
+    # The twins in less time (1.5-2 times an epoch of one network): 16 epochs, one
     # output layer over both networks' hidden layers.
     "fused-twin-16": {**SMOOTH_18, "fused_bn": True, "towers": 2, "join": "concat", "epochs": 16},
 }
