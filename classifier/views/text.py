@@ -24,10 +24,14 @@ def escape_markdown(text: str) -> str:
 
 
 def format_duration(seconds: float | None) -> str:
-    """'3 min 09 s', '42 s', or '-' when unknown."""
+    """'3 min 09 s', '42 s', '18 min' from ten minutes on (whole minutes: the seconds say
+    little there, and a score card at 1024 pixels has no room for them), or '-' when
+    unknown."""
     if seconds is None or not math.isfinite(seconds):
         return "-"
     seconds = int(round(seconds))
+    if seconds >= 600:
+        return f"{round(seconds / 60)} min"
     minutes, seconds = divmod(seconds, 60)
     return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
 

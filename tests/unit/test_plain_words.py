@@ -65,6 +65,17 @@ def test_test_loss_is_explained():
     assert cards["Training time"][0] == "3 min 39 s"
 
 
+def test_ten_minutes_or_more_are_whole_minutes_so_the_card_is_not_cut_off():
+    """The Best CNN's "18 min 08 s" showed as "18 min 0..." on its score card at 1024x768:
+    past ten minutes the seconds say nothing and do not fit."""
+    from classifier.views.text import format_duration
+
+    assert format_duration(1088) == "18 min"
+    assert format_duration(629.6) == "10 min"
+    assert format_duration(599) == "9 min 59 s"
+    assert format_duration(42) == "42 s"
+
+
 def test_charts_use_percent_and_people_words_and_each_run_keeps_its_colour():
     figure = batch_curves_figure(keras_running_means([[0.5] * 5]))
     assert figure.layout.yaxis2.tickformat == ".0%"
