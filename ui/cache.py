@@ -153,7 +153,7 @@ def get_saliency(runs_root: str, run_id: str, model_sha256: str | None, index: i
 
 @st.cache_resource(show_spinner="Looking at the pictures through the model...", max_entries=4)
 def get_features(runs_root: str, run_id: str, model_sha256: str | None, split: str):
-    """The model's second-to-last layer for every picture of a split, (N, d), read-only:
+    """The model's features (its last hidden layer) for every picture of a split, (N, d), read-only:
     those the map worker stored for this very model (no model to load), else computed."""
     from classifier.data import scale_images
     from classifier.ml.features import MAX_FEATURE_WIDTH, feature_model, features, read_features

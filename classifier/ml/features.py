@@ -1,6 +1,6 @@
-"""What a model "sees" in a picture, in plain Python: the activations of its second-to-last
-layer (its features), a 2-D map of them (PCA at once, t-SNE in the background), and the
-training pictures nearest to a picture in that space.
+"""What a model "sees" in a picture, in plain Python: the activations of its last hidden
+layer (its features; both twins' for twin networks), a 2-D map of them (PCA at once,
+t-SNE in the background), and the training pictures nearest to a picture in that space.
 
 The t-SNE map of a run's test set is computed once, in a worker process (native code that
 can crash never runs in the server: classifier.jobs.embedding), and stored in the run folder

@@ -326,8 +326,8 @@ NO_MODEL_NOTE = (
     "this page opens when it is ready."
 )
 MAP_NOTE = (
-    "Each dot is a test picture, placed by what the model sees in it (its second-to-last "
-    "layer): pictures the model finds alike are close together. Click a dot to see the "
+    "Each dot is a test picture, placed by what the model sees in it (its last layer before "
+    "the answer): pictures the model finds alike are close together. Click a dot to see the "
     "picture; drag a box or a lasso to list the pictures in a region."
 )
 METHOD_HELP = (
