@@ -16,6 +16,7 @@ from classifier.ml.batch_norm import train_batch_norm_fused
 # ("twins") whose outputs are averaged.
 ARCHITECTURES = ("mlp", "cnn", "cnn-bn", "cnn-bn-twin")
 TWINS = 2  # the networks side by side in "cnn-bn-twin"
+TWIN_LOGITS = "twin_logits_"  # each twin's output layer: twin_logits_1, twin_logits_2
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 SCHEDULES = ("constant", "cosine")
 STRATEGIES = ("default", "mirrored", "multi-worker")
@@ -278,9 +279,6 @@ def _conv_network(x, config: TrainConfig):
     x = layers.Dropout(config.dropout)(x)
     x = layers.Dense(config.hidden_units, activation="relu")(x)
     return layers.Dropout(config.dropout)(x)
-
-
-TWIN_LOGITS = "twin_logits_"  # each twin's output layer: twin_logits_1, twin_logits_2
 
 
 def feature_width(architecture: object, hidden_units: int) -> int:
