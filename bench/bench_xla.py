@@ -3,9 +3,9 @@ one run (issue 23): training images per second in a steady epoch, the first epoc
 pays XLA's compilation), the test accuracy after the same epochs (same seed, same
 pictures), and the ratio XLA / current. A setting is worth adopting at 1.15x or more.
 
-Also the fraction of this machine's peak the Best CNN reaches: its training work is about
-112 MFLOP a picture (forward and backward), and the peak is measured here, as TensorFlow's
-own float32 matrix product of 2048 x 2048 (the best of 5).
+Also the share of this machine's peak each preset reaches: its training work a picture,
+counted from its model's layers, against TensorFlow's own matrix product of 2048 x 2048 in
+the preset's precision (bench/_arithmetic.py).
 
     .venv/bin/python -m bench bench_xla [--presets "Tutorial MLP" "Small CNN" "Best CNN"]
         [--pictures 60000 60000 20000] [--epochs 2] [--rounds 1]
@@ -24,34 +24,16 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-BEST_CNN_TRAIN_FLOP = 112e6  # a picture's training work (forward and backward), as measured
 
-
-def matmul_peak_gflops(size: int = 2048, repeats: int = 5, dtype: str = "float32") -> float:
-    """The machine's peak as TensorFlow reaches it: a square matrix product, in float32 or
-    in bfloat16 (which this CPU's AMX units run faster)."""
-    import tensorflow as tf
-
-    a = tf.cast(tf.random.normal((size, size)), dtype)
-    b = tf.cast(tf.random.normal((size, size)), dtype)
-    tf.linalg.matmul(a, b).numpy()  # warm up
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        tf.linalg.matmul(a, b).numpy()
-        best = min(best, time.perf_counter() - start)
-    return 2 * size**3 / best / 1e9
-
-
-def train_once(preset: str, pictures: int, epochs: int, xla: bool) -> dict:
-    """One training of `preset` on the first `pictures` training pictures: the epochs'
-    seconds, and the test accuracy after them."""
+def train_once(preset: str, pictures: int, epochs: int, xla: bool, **overrides) -> dict:
+    """One training of `preset` (with some settings changed) on the first `pictures`
+    training pictures: the epochs' seconds, and the test accuracy after them."""
     import keras
 
     from classifier.data import load_dataset, scale_images
     from classifier.ml.models import build_model, loss_targets, preset_config
 
-    config = preset_config(preset, epochs=epochs, validation_split=0.0)
+    config = preset_config(preset, epochs=epochs, validation_split=0.0, **overrides)
     data = load_dataset()
     x, y = scale_images(data.train.images[:pictures]), data.train.labels[:pictures]
     steps = -(-len(x) // config.batch_size)
@@ -83,6 +65,9 @@ def train_once(preset: str, pictures: int, epochs: int, xla: bool) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from bench._arithmetic import cpu_description, matmul_peak_gflops, preset_training_flop
+    from classifier.ml.models import PRECISIONS, preset_config
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--presets", nargs="+", default=["Tutorial MLP", "Small CNN", "Best CNN"])
     parser.add_argument("--pictures", nargs="+", type=int, default=[60_000, 60_000, 20_000])
@@ -92,9 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     if len(args.pictures) != len(args.presets):
         parser.error("Give one --pictures per preset.")
 
-    print(f"load average at the start: {os.getloadavg()}", flush=True)
-    peak = matmul_peak_gflops()
-    print(f"float32 matrix product (TensorFlow, 2048 x 2048): {peak:.0f} GFLOP/s", flush=True)
+    print(f"CPU: {cpu_description()}; load average at the start: {os.getloadavg()}", flush=True)
+    peaks = {precision: matmul_peak_gflops(dtype=precision) for precision in PRECISIONS}
+    for precision, peak in peaks.items():
+        print(f"{precision} matrix product (TensorFlow, 2048 x 2048): {peak:.0f} GFLOP/s")
     rows = []
     for preset, pictures in zip(args.presets, args.pictures, strict=True):
         results: dict[bool, list[dict]] = {False: [], True: []}
@@ -130,10 +116,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{xla['rate'] / current['rate']:.2f}x | {current['first']:.1f} s / "
             f"{xla['first']:.1f} s | {current['accuracy']:.4f} / {xla['accuracy']:.4f} |"
         )
-        if preset == "Best CNN":
-            for name, figures in (("current", current), ("XLA", xla)):
-                reached = figures["rate"] * BEST_CNN_TRAIN_FLOP / 1e9
-                print(f"Best CNN, {name}: {reached:.0f} GFLOP/s, {reached / peak:.0%} of the peak")
+    for preset, _, current, xla in rows:
+        precision = preset_config(preset).precision
+        flop = preset_training_flop(preset)
+        for name, figures in (("current", current), ("XLA", xla)):
+            reached = figures["rate"] * flop / 1e9
+            print(
+                f"{preset}, {name}: {flop / 1e6:.1f} MFLOP a picture, {reached:.0f} GFLOP/s, "
+                f"{reached / peaks[precision]:.0%} of the {precision} peak"
+            )
     print(f"load average at the end: {os.getloadavg()}")
     return 0
 

@@ -150,8 +150,8 @@ class CrossValidation:
 # Seconds one training picture costs per epoch with each preset, measured on this 2-core
 # machine when quiet (README, "Models": 30 s for the MLP's 10 epochs of 60,000 pictures,
 # 96 s for the Small CNN's 14; one network of the Best CNN's twins took 20.3 s an epoch on
-# the machine's fast level, and the twins 1.5-2 times that beside it). A busy machine, or the
-# slow level, takes longer.
+# the Intel machine with AMX, and the twins 1.5-2 times that beside it). A busy machine, or
+# the AMD one (up to twice as long for the Best CNN), takes longer.
 SECONDS_PER_PICTURE_EPOCH = {"Tutorial MLP": 5.0e-5, "Small CNN": 1.15e-4, "Best CNN": 6.4e-4}
 START_SECONDS = 6.0  # a worker's start (TensorFlow's import) and each model's setup
 

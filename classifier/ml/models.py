@@ -151,7 +151,7 @@ PRESETS: dict[str, Preset] = {
             "Best CNN",
             "The most accurate model here: two convolutional networks side by side that "
             "decide together, with batch normalisation, a decaying learning rate and "
-            "label smoothing. About 94% right in 10 to 18 minutes on two CPU cores.",
+            "label smoothing. About 94% right in 10 to 20 minutes on two CPU cores.",
             # The same recipe, with batch normalisation after every convolution, in twins,
             # longer (README, "Models").
             replace(SMALL_CNN, preset="Best CNN", architecture="cnn-bn-twin", epochs=18),
