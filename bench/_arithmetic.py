@@ -74,8 +74,8 @@ def _reads_the_picture(layer) -> bool:
     import keras
 
     tensor = layer.input
-    while not isinstance(tensor, list):
-        before = tensor._keras_history.operation
+    while not isinstance(tensor, list):  # a join of several tensors comes after weights
+        before = tensor._keras_history.operation  # the layer that made it (Keras' record)
         if isinstance(before, keras.layers.InputLayer):
             return True
         if before.weights:

@@ -14,9 +14,9 @@ of the peak each reaches and what their epochs take at that rate.
 
     .venv/bin/python -m bench bench_floor [--preset "Best CNN"] [--pictures 20000] [--rounds 2]
 
-The CPU matters more than anything here: this workplace's machines are of two kinds (an
-Intel Xeon whose AMX units multiply bfloat16 matrices, and an AMD EPYC without them), and
-the benchmark prints which one it ran on.
+The CPU matters more than anything here: the machines this project is measured on are of
+two kinds (an Intel Xeon whose AMX units multiply bfloat16 matrices, and an AMD EPYC
+without them), and the benchmark prints which one it ran on.
 """
 
 from __future__ import annotations
