@@ -94,7 +94,25 @@ def test_one_epoch_run_on_a_slice_shows_its_results(app_server, page):
     assert_no_exception(page)
 
 
-def test_live_job_survives_page_switches_and_stops_from_a_second_tab(app_server, page):
+@pytest.fixture
+def no_job_left_running(app_server):
+    """Stops a job the test leaves running (a failure before its Stop): the next tests on
+    this server would find Train disabled and the live panel where their results belong."""
+    yield
+    store = RunStore(app_server.runs_dir)
+    for run in store.active_runs():
+        store.request_stop(run.run_id)
+    wait_until(lambda: not store.active_runs(), 120, "the left job to stop")
+
+
+# A 14-epoch Small CNN trains at nice 10 beside the other test worker; under that load the
+# live panel once did not show again within 30 s of a page switch (CI, the AMD machine).
+LIVE_PANEL_SECONDS = 90
+
+
+def test_live_job_survives_page_switches_and_stops_from_a_second_tab(
+    app_server, page, no_job_left_running
+):
     open_train_page(page, f"{app_server.url}/train")
     choose(page, "Model", "Small CNN")
     page.get_by_role("button", name="Train", exact=True).click()
@@ -111,13 +129,14 @@ def test_live_job_survives_page_switches_and_stops_from_a_second_tab(app_server,
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Dataset").click()
     wait_for_app(page)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Train").click()
-    page.get_by_text(re.compile(rf"Epoch \d+ of {SMALL_CNN_EPOCHS}")).wait_for(timeout=30_000)
+    epoch_text = re.compile(rf"Epoch \d+ of {SMALL_CNN_EPOCHS}")
+    page.get_by_text(epoch_text).wait_for(timeout=LIVE_PANEL_SECONDS * 1000)
     assert_no_exception(page)
 
     # A second tab sees the same job and stops it.
     second = page.context.new_page()
     open_train_page(second, f"{app_server.url}/train")
-    second.get_by_text(re.compile(rf"Epoch \d+ of {SMALL_CNN_EPOCHS}")).wait_for(timeout=30_000)
+    second.get_by_text(epoch_text).wait_for(timeout=LIVE_PANEL_SECONDS * 1000)
     second.locator(".st-key-train_stop").get_by_role("button", name="Stop").click()
     status_badge(second, "stopped").wait_for(timeout=60_000)
     # The first tab's polling notices too.
