@@ -27,6 +27,7 @@ LIVE_CAPTIONS = """() => {
         .flatMap(t => [...t.text].map(text => text.replace(/<br>/g, ' '))).sort();
 }"""
 RIGHT_COUNT = re.compile(r"Right on ([\d,]+) of 10,000 test pictures")
+EPOCHS = 6  # of the Tutorial MLP, a few seconds each
 
 
 def live_captions(page) -> list[str]:
@@ -64,11 +65,15 @@ def test_the_live_grid_and_the_right_count_follow_the_training(app_server, page,
     try:
         home = page.get_by_test_id("stSidebarNav").get_by_text("Home", exact=True)
         open_page(page, f"{app_server.url}/train", ready=home)
-        # Three epochs on all 60,000 pictures: several live samples per epoch, and time to look.
-        set_slider(page, "Epochs (passes over all training images)", 2, 3)
+        # Six epochs on all 60,000 pictures: several live samples per epoch, and time to look.
+        # (With three, a loaded machine once finished the run while the test still clicked
+        # through the picture sets: the live grid was gone before "the hardest" showed.)
+        set_slider(page, "Epochs (passes over all training images)", EPOCHS - 1, EPOCHS)
         page.get_by_label("Run name (optional)").fill("browser live grid")
         page.keyboard.press("Enter")
-        page.get_by_text("for 3 epochs on all 60,000 training images").wait_for(timeout=10_000)
+        page.get_by_text(f"for {EPOCHS} epochs on all 60,000 training images").wait_for(
+            timeout=10_000
+        )
         page.get_by_role("button", name="Train", exact=True).click()
 
         # The first live sample: the tutorial's first 15 pictures, captioned.
@@ -94,14 +99,14 @@ def test_the_live_grid_and_the_right_count_follow_the_training(app_server, page,
         # After the second epoch the count says how it changed; keep a picture for the README.
         page.get_by_text(re.compile(r"After epoch 2: .* since epoch 1")).wait_for(timeout=90_000)
         # Epoch 3 under way: its live samples are what the picture shows.
-        page.get_by_text(re.compile(r"Epoch 3 of 3, batch")).first.wait_for(timeout=90_000)
+        page.get_by_text(re.compile(rf"Epoch 3 of {EPOCHS}, batch")).first.wait_for(timeout=90_000)
         page.get_by_text(RIGHT_COUNT).first.evaluate("e => e.scrollIntoView({block: 'start'})")
         save_screenshot(page, "train-live-grid.png")
 
         status_badge(page, "completed").wait_for(timeout=120_000)
         assert_no_exception(page)
         (run,) = [run for run in store.list_runs() if run.name == "browser live grid"]
-        assert run.status == COMPLETED and run.epochs_done == 3
+        assert run.status == COMPLETED and run.epochs_done == EPOCHS
     finally:
         # The other browser tests expect the store as it was: a finished run there would
         # show its "completed" badge before their own run ends.
