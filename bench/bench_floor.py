@@ -77,13 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|")
     for name, config in configs.items():
         model = work[name]
-        total = config.epochs * epoch_flop(model)
-        rate = statistics.median(rates[name])
-        share = rate * training_flop(model) / peak
+        flop, total = training_flop(model), config.epochs * epoch_flop(model)
+        rate = statistics.median(rates[name])  # training pictures a second
         print(
-            f"| {name} ({config.architecture}) | {training_flop(model) / 1e6:.1f} | "
-            f"{total / peak / 60:.1f} min | {rate:.0f} | {share:.0%} | "
-            f"{total / (share * peak) / 60:.1f} min |"
+            f"| {name} ({config.architecture}) | {flop / 1e6:.1f} | "
+            f"{total / peak / 60:.1f} min | {rate:.0f} | {rate * flop / peak:.0%} | "
+            f"{total / (rate * flop) / 60:.1f} min |"
         )
     print(f"load average at the end: {os.getloadavg()}")
     return 0
