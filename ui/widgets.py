@@ -36,12 +36,22 @@ def scroll_to(key: str) -> None:
     unless its top is already in the upper part of the screen (beside what was clicked).
     Call it where it is drawn on the screen: Chromium did not run its frame below the first
     screen (Explore's map, 420 px high, pushed it there once)."""
-    st.iframe(
-        f"<script>const box = window.parent.document.querySelector('.st-key-{key}');"
-        "const boxTop = box ? box.getBoundingClientRect().top : 0;"
-        f"if (box && (boxTop < {HEADER_CLEARANCE_PX} || boxTop > 0.6 * window.parent.innerHeight))"
-        " box.scrollIntoView({behavior: 'smooth', block: 'start'});</script>",
-        height=1,
+    st.iframe(scroll_script(key), height=1)
+
+
+def scroll_script(key: str) -> str:
+    """scroll_to's frame. Streamlit may run it before it has drawn the container (on a busy
+    machine), so it looks again every 50 ms, for up to 10 s, until the container is there."""
+    return (
+        "<script>const deadline = Date.now() + 10000;"
+        "function scrollWhenDrawn() {"
+        f"  const box = window.parent.document.querySelector('.st-key-{key}');"
+        "  if (!box) { if (Date.now() < deadline) setTimeout(scrollWhenDrawn, 50); return; }"
+        "  const boxTop = box.getBoundingClientRect().top;"
+        f"  if (boxTop < {HEADER_CLEARANCE_PX} || boxTop > 0.6 * window.parent.innerHeight)"
+        "    box.scrollIntoView({behavior: 'smooth', block: 'start'});"
+        "}"
+        "scrollWhenDrawn();</script>"
     )
 
 

@@ -4,7 +4,10 @@ off. Checked in Chromium by comparing the bounding boxes the browser laid out.""
 
 from __future__ import annotations
 
+import html
+
 import pytest
+from playwright.sync_api import expect
 
 from tests.support.browser import open_page, wait_for_layout
 from tests.support.layout import (
@@ -13,6 +16,7 @@ from tests.support.layout import (
     FIRST_ELEMENT_TOP,
     HEADER_BOTTOM,
 )
+from ui import widgets
 
 SIZES = [(1024, 768), (1280, 720), (1400, 1000), (1920, 1080)]
 PAGES = ["", "dataset", "train", "verify", "present"]
@@ -33,3 +37,21 @@ def test_no_label_overlaps_or_is_cut_off(verify_server, page, path, width, heigh
     assert not problems, "\n".join(problems)
     cut = page.evaluate(CUT_LABELS)
     assert not cut, cut
+
+
+def test_a_click_scrolls_to_its_result_even_when_it_is_drawn_late(page):
+    """ui.widgets.scroll_to's frame can run before Streamlit has drawn the container it
+    scrolls to: on a busy machine the Dataset page's click then left the inspected picture
+    below the screen (seen in CI). The frame waits for the container instead."""
+    page.set_viewport_size({"width": 1280, "height": 720})
+    script = html.escape(widgets.scroll_script("result"), quote=True)
+    page.set_content(
+        f"<body style='margin:0'><iframe srcdoc=\"{script}\" height=1></iframe>"
+        "<div id=filler style='height:3000px'></div></body>"
+    )
+    # set_content waited for the frame's load: its script has run and found nothing yet.
+    page.evaluate(
+        """() => document.getElementById('filler').insertAdjacentHTML('beforeend',
+             "<div class='st-key-result' style='margin-top:2000px;height:100px'>result</div>")"""
+    )
+    expect(page.locator(".st-key-result")).to_be_in_viewport()
