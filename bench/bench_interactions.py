@@ -334,17 +334,18 @@ SHOWN_CHOICES = """() => [...document.querySelectorAll('[data-testid="stSelectbo
   .map(box => box.querySelector('input')?.value || box.textContent)"""
 
 
-def navigated_open(browser, url: str, map_ready: str, name: str) -> float:
-    """Seconds from a click on "Explore" in the sidebar of the Dataset page (open, idle) to
-    the first map drawn: the page a presenter switches to in the same tab, whose frontend
-    (plotly's code included) is loaded already. Explore shows the run `name` (the copy)."""
+def navigated_open(browser, url: str, page_name: str, ready: str, name: str) -> float:
+    """Seconds from a click on `page_name` ("Explore", "Verify") in the sidebar of the
+    Dataset page (open, idle) to its first chart drawn (`ready`): the page a presenter
+    switches to in the same tab, whose frontend (plotly's code included) is loaded already.
+    The page shows the run `name` (the copy)."""
     page = open_app_page(browser, f"{url}/dataset", "The Fashion-MNIST dataset")
     try:
-        link = page.get_by_test_id("stSidebarNav").get_by_text("Explore", exact=True)
-        seconds = timed_input(page, link.click, f"() => String(({map_ready})())", TIMEOUT_MS)
+        link = page.get_by_test_id("stSidebarNav").get_by_text(page_name, exact=True)
+        seconds = timed_input(page, link.click, f"() => String(({ready})())", TIMEOUT_MS)
         shown = page.evaluate(SHOWN_CHOICES)
         if not any(name in choice for choice in shown):
-            raise RuntimeError(f"Explore showed another run than {name!r}: {shown}")
+            raise RuntimeError(f"{page_name} showed another run than {name!r}: {shown}")
         return seconds
     finally:
         page.context.close()
@@ -355,7 +356,8 @@ def first_opens(
 ):
     """Verify and Explore opened on copies of the trained run never opened before; Explore
     on copies with the features the worker stored, and on copies without them, side by
-    side. And their floor: the bare app opened, alone and with Explore's map figure."""
+    side. And their floor: the bare app opened, alone and with Explore's map figure. And
+    both as a presenter reaches them: from the Dataset page, in the same tab."""
     from classifier.ml.features import FEATURES_NOTE
 
     verify_times = Series("Verify: first open")
@@ -369,30 +371,35 @@ def first_opens(
             exists("[class*='st-key-bare_map'] path.point"),
         ),
     )
-    navigated_times = Series("Explore: first map, reached from the Dataset page")
     map_ready = exists("[class*='st-key-explore_map'] path.point")
+    grid_ready = exists("[class*='st-key-verify_grid_'] path.point")
+    navigated = (
+        (Series("Verify: first open, reached from the Dataset page"), "Verify", grid_ready),
+        (Series("Explore: first map, reached from the Dataset page"), "Explore", map_ready),
+    )
     for number in range(count):
-        run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{tag}-navigate-{number}"
-        name = f"copy {tag} navigate {number}"
-        copied = copy_run(store.root, base_id, store.root, run_id, name)
-        # A hair above the base run's accuracy: the model Explore shows first (no link
-        # carries the run across pages).
-        status = json.loads((copied / STATUS_FILE).read_text())
-        status["test_accuracy"] = min(1.0, (status.get("test_accuracy") or 0.0) + 1e-6)
-        (copied / STATUS_FILE).write_text(json.dumps(status))
-        try:
-            navigated_times.times.append(navigated_open(browser, url, map_ready, name))
-        except Exception as error:  # noqa: BLE001
-            navigated_times.failures.append(failure_line(error))
-        finally:
-            shutil.rmtree(store.root / run_id, ignore_errors=True)
+        for series, page_name, ready in navigated:
+            run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{tag}-navigate-{page_name.lower()}-{number}"
+            name = f"copy {tag} navigate {page_name.lower()} {number}"
+            copied = copy_run(store.root, base_id, store.root, run_id, name)
+            # A hair above the base run's accuracy: the model the page shows first (no
+            # link carries the run across pages).
+            status = json.loads((copied / STATUS_FILE).read_text())
+            status["test_accuracy"] = min(1.0, (status.get("test_accuracy") or 0.0) + 1e-6)
+            (copied / STATUS_FILE).write_text(json.dumps(status))
+            try:
+                series.times.append(navigated_open(browser, url, page_name, ready, name))
+            except Exception as error:  # noqa: BLE001
+                series.failures.append(failure_line(error))
+            finally:
+                shutil.rmtree(store.root / run_id, ignore_errors=True)
         for series, floor_url, ready in floors:
             try:
                 series.times.append(timed_open(browser, floor_url, ready))
             except Exception as error:  # noqa: BLE001
                 series.failures.append(failure_line(error))
         for series, page_name, ready in (
-            (verify_times, "verify", exists("[class*='st-key-verify_grid_'] path.point")),
+            (verify_times, "verify", grid_ready),
             (explore_times, "explore", map_ready),
             (computed_times, "explore", map_ready),
         ):
@@ -407,7 +414,8 @@ def first_opens(
             finally:
                 shutil.rmtree(store.root / run_id, ignore_errors=True)
     floor_series = [series for series, _, _ in floors]
-    return [*floor_series, verify_times, explore_times, computed_times, navigated_times]
+    navigated_series = [series for series, _, _ in navigated]
+    return [*floor_series, verify_times, explore_times, computed_times, *navigated_series]
 
 
 def train_open(browser, url: str, reps: int, name: str) -> Series:
