@@ -9,7 +9,7 @@ import html
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import open_page, wait_for_layout
+from tests.support.browser import open_page, page_state, wait_for_layout
 from tests.support.layout import (
     CHART_PROBLEMS,
     CUT_LABELS,
@@ -32,7 +32,9 @@ def test_no_label_overlaps_or_is_cut_off(verify_server, page, path, width, heigh
     # 64 px (ui.widgets.PAGE_CSS), not Streamlit's 96: more of the page on a projector, and
     # below the header bar, which would hide the top of a first box (Present's Settings).
     top, header = page.evaluate(FIRST_ELEMENT_TOP), page.evaluate(HEADER_BOTTOM)
-    assert top is not None and header <= top <= 70, f"the page starts at {top} px ({header=})"
+    # Once (a busy CI machine) no element of the page was drawn here: say where it stood.
+    assert top is not None, f"nothing drawn: {page_state(page)}"
+    assert header <= top <= 70, f"the page starts at {top} px ({header=})"
     problems = page.evaluate(CHART_PROBLEMS)
     assert not problems, "\n".join(problems)
     cut = page.evaluate(CUT_LABELS)

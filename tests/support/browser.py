@@ -173,6 +173,25 @@ def wait_for_layout(page, timeout_ms: int = 30_000) -> None:
     page.wait_for_function(LAYOUT_SETTLED, timeout=timeout_ms, polling=100)
 
 
+PAGE_STATE = """() => {
+  const app = document.querySelector("[data-testid='stApp']");
+  return JSON.stringify({
+    script: app && app.getAttribute('data-test-script-state'),
+    connection: app && app.getAttribute('data-test-connection-state'),
+    elements: document.querySelectorAll("[data-testid='stElementContainer']").length,
+    runs: window.__appRuns || null,
+    now: Math.round(performance.now()),
+    text: document.body.innerText.slice(0, 200),
+  });
+}"""
+
+
+def page_state(page) -> str:
+    """Where the app stood, for a failure's message: its script and connection states, the
+    elements drawn, the runs tracked (RUN_TRACKER) and the start of its text."""
+    return page.evaluate(PAGE_STATE)
+
+
 def assert_no_exception(page) -> None:
     """No Streamlit exception box is shown."""
     assert page.locator("[data-testid='stException']").count() == 0, page.inner_text("body")[:2000]
